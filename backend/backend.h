@@ -1,0 +1,80 @@
+// Backend: where repository files live (restic's tiny backend interface). Implementations:
+// local directory, REST (restic rest-server protocol), in memory; wrappers for retries and
+// fault injection stack on top. Every implementation passes backend_conformance_test.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace kura::backend {
+
+enum class FileKind : uint8_t { kConfig, kKey, kLock, kSnapshot, kIndex, kPack };
+
+// "config", "keys", "locks", "snapshots", "index", "data" — the folder / URL segment.
+std::string_view kind_dir(FileKind kind);
+
+struct Handle {
+  FileKind kind = FileKind::kConfig;
+  std::string name;  // 64 lowercase hex characters; empty for config
+  std::string to_string() const;  // "data/ab12…", "config" — for error messages
+};
+
+// The kinds list() accepts (every kind but config), in a fixed order.
+inline constexpr FileKind kListableKinds[] = {FileKind::kKey, FileKind::kLock,
+                                              FileKind::kSnapshot, FileKind::kIndex,
+                                              FileKind::kPack};
+
+// True for exactly 64 lowercase hex characters: the only names a file other than config has.
+// Backends check every name so that no caller can reach outside the repository ("../x").
+bool is_valid_name(std::string_view name);
+
+// invalid_argument unless h names a storable file (config has an empty name).
+base::Status check_handle(const Handle& h);
+
+// How many bytes load(h, offset, length) returns from a file of `size` bytes (length 0: the
+// rest of the file), or kDataLoss naming h when the file is too short for the range.
+base::StatusOr<uint64_t> range_length(const Handle& h, uint64_t size, uint64_t offset,
+                                      uint64_t length);
+
+struct FileEntry {
+  std::string name;
+  uint64_t size = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Human-readable location (path or URL without credentials).
+  virtual std::string location() const = 0;
+
+  // Creates the repository layout (folders, or POST ?create=true). Idempotent.
+  virtual base::Status create() = 0;
+
+  // Size of a stored file; kNotFound if it does not exist.
+  virtual base::StatusOr<uint64_t> stat(const Handle& h) = 0;
+
+  // Stores a new file atomically: readers never see a partial file. kAlreadyExists if present.
+  virtual base::Status save(const Handle& h, base::ByteSpan data) = 0;
+
+  // Reads `length` bytes at `offset` (length 0: to the end). A short file is kDataLoss.
+  virtual base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) = 0;
+
+  // Removes a file. Removing a missing file succeeds.
+  virtual base::Status remove(const Handle& h) = 0;
+
+  // Calls fn for every file of a kind (not config). Stops at the first error fn returns.
+  virtual base::Status list(FileKind kind,
+                            const std::function<base::Status(const FileEntry&)>& fn) = 0;
+
+  // How many requests may usefully run at once.
+  virtual int parallelism() const { return 2; }
+};
+
+}  // namespace kura::backend

@@ -1,0 +1,103 @@
+#include "base/bytes.h"
+
+#include <array>
+
+namespace kura::base {
+namespace {
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+constexpr char kB64Alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+constexpr std::array<int8_t, 256> make_b64_table() {
+  std::array<int8_t, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(kB64Alphabet[i])] = static_cast<int8_t>(i);
+  return t;
+}
+constexpr auto kB64Table = make_b64_table();
+
+}  // namespace
+
+std::string hex_encode(ByteSpan data) {
+  std::string out(data.size() * 2, '\0');
+  for (size_t i = 0; i < data.size(); ++i) {
+    out[2 * i] = kHexDigits[data[i] >> 4];
+    out[2 * i + 1] = kHexDigits[data[i] & 15];
+  }
+  return out;
+}
+
+StatusOr<Bytes> hex_decode(std::string_view text) {
+  if (text.size() % 2 != 0) return invalid_argument("hex string has odd length");
+  Bytes out(text.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return invalid_argument("invalid hex character");
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::string base64_encode(ByteSpan data) {
+  std::string out;
+  out.reserve((data.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3) {
+    uint32_t v = uint32_t(data[i]) << 16 | uint32_t(data[i + 1]) << 8 | data[i + 2];
+    out += kB64Alphabet[v >> 18];
+    out += kB64Alphabet[(v >> 12) & 63];
+    out += kB64Alphabet[(v >> 6) & 63];
+    out += kB64Alphabet[v & 63];
+  }
+  size_t rest = data.size() - i;
+  if (rest == 1) {
+    uint32_t v = uint32_t(data[i]) << 16;
+    out += kB64Alphabet[v >> 18];
+    out += kB64Alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (rest == 2) {
+    uint32_t v = uint32_t(data[i]) << 16 | uint32_t(data[i + 1]) << 8;
+    out += kB64Alphabet[v >> 18];
+    out += kB64Alphabet[(v >> 12) & 63];
+    out += kB64Alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+StatusOr<Bytes> base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return invalid_argument("base64 length is not a multiple of 4");
+  Bytes out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = text[i + j];
+      if (c == '=') {
+        if (i + 4 != text.size() || j < 2) return invalid_argument("misplaced base64 padding");
+        v[j] = 0;
+        ++pad;
+        continue;
+      }
+      if (pad > 0) return invalid_argument("misplaced base64 padding");
+      v[j] = kB64Table[static_cast<uint8_t>(c)];
+      if (v[j] < 0) return invalid_argument("invalid base64 character");
+    }
+    uint32_t w = uint32_t(v[0]) << 18 | uint32_t(v[1]) << 12 | uint32_t(v[2]) << 6 | uint32_t(v[3]);
+    out.push_back(static_cast<uint8_t>(w >> 16));
+    if (pad < 2) out.push_back(static_cast<uint8_t>(w >> 8));
+    if (pad < 1) out.push_back(static_cast<uint8_t>(w));
+  }
+  return out;
+}
+
+}  // namespace kura::base

@@ -1,0 +1,54 @@
+// Byte buffers and their text encodings (hex, base64).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace kura::base {
+
+using Bytes = std::vector<uint8_t>;
+using ByteSpan = std::span<const uint8_t>;
+using MutableByteSpan = std::span<uint8_t>;
+
+inline ByteSpan as_bytes(std::string_view s) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+inline std::string_view as_chars(ByteSpan b) {
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
+
+// Lowercase hex.
+std::string hex_encode(ByteSpan data);
+// Accepts upper- and lowercase; fails on odd length or a non-hex character.
+StatusOr<Bytes> hex_decode(std::string_view text);
+
+// Standard base64 with padding (RFC 4648 §4), as Go's encoding/json writes []byte.
+std::string base64_encode(ByteSpan data);
+// Strict: padding required, no whitespace, no other alphabet.
+StatusOr<Bytes> base64_decode(std::string_view text);
+
+// Little-endian integer helpers for binary formats.
+inline uint32_t load_le32(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+inline void store_le32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v);
+  p[1] = uint8_t(v >> 8);
+  p[2] = uint8_t(v >> 16);
+  p[3] = uint8_t(v >> 24);
+}
+inline uint64_t load_le64(const uint8_t* p) {
+  return uint64_t(load_le32(p)) | uint64_t(load_le32(p + 4)) << 32;
+}
+inline void store_le64(uint8_t* p, uint64_t v) {
+  store_le32(p, uint32_t(v));
+  store_le32(p + 4, uint32_t(v >> 32));
+}
+
+}  // namespace kura::base

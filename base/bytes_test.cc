@@ -1,0 +1,42 @@
+#include "base/bytes.h"
+
+#include <gtest/gtest.h>
+
+namespace kura::base {
+namespace {
+
+TEST(BytesTest, Hex) {
+  EXPECT_EQ(hex_encode(to_bytes("\x01\xab\xff")), "01abff");
+  EXPECT_EQ(*hex_decode("01ABff"), to_bytes("\x01\xab\xff"));
+  EXPECT_FALSE(hex_decode("abc").ok());
+  EXPECT_FALSE(hex_decode("zz").ok());
+}
+
+TEST(BytesTest, Base64Rfc4648Vectors) {
+  const char* plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+  const char* enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  for (int i = 0; i < 7; ++i) {
+    EXPECT_EQ(base64_encode(as_bytes(plain[i])), enc[i]);
+    auto d = base64_decode(enc[i]);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(as_chars(*d), plain[i]);
+  }
+}
+
+TEST(BytesTest, Base64RejectsGarbage) {
+  for (const char* bad : {"Zg=", "Z===", "Zg=a", "Zm9v!A==", "Zm 9v", "=Zg=", "Zg==Zg=="}) {
+    EXPECT_FALSE(base64_decode(bad).ok()) << bad;
+  }
+}
+
+TEST(BytesTest, LittleEndian) {
+  uint8_t b[8];
+  store_le64(b, 0x0102030405060708ull);
+  EXPECT_EQ(b[0], 8);
+  EXPECT_EQ(load_le64(b), 0x0102030405060708ull);
+  store_le32(b, 0xdeadbeef);
+  EXPECT_EQ(load_le32(b), 0xdeadbeefu);
+}
+
+}  // namespace
+}  // namespace kura::base

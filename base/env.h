@@ -1,0 +1,123 @@
+// Env: the file system behind one interface (LevelDB style). The real implementation is
+// posix_env(); tests use MemEnv (in memory) and FaultEnv (injects errors, torn writes, full
+// disks). Paths are byte strings, absolute or relative to the process's working directory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+
+namespace kura::base {
+
+enum class FileType : uint8_t { kUnknown, kFile, kDir, kSymlink, kBlockDev, kCharDev, kFifo, kSocket };
+
+struct Timespec {
+  int64_t sec = 0;
+  int32_t nsec = 0;
+  friend bool operator==(const Timespec&, const Timespec&) = default;
+};
+
+struct FileInfo {
+  FileType type = FileType::kUnknown;
+  uint32_t mode = 0;  // st_mode permission and special bits (07777), no type bits
+  uint32_t uid = 0, gid = 0;
+  uint64_t inode = 0, device = 0, rdev = 0, nlink = 0;
+  uint64_t size = 0;
+  uint64_t blocks = 0;  // 512-byte blocks actually allocated
+  Timespec mtime, atime, ctime;
+};
+
+struct DirEntry {
+  std::string name;
+  FileType type = FileType::kUnknown;  // from d_type; kUnknown means "lstat to find out"
+};
+
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // Reads up to buf.size() bytes at offset; returns the count (0 at end of file).
+  virtual StatusOr<size_t> read_at(uint64_t offset, MutableByteSpan buf) = 0;
+  // Sequential read from the current position.
+  virtual StatusOr<size_t> read(MutableByteSpan buf) = 0;
+  virtual StatusOr<FileInfo> stat() = 0;
+};
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status append(ByteSpan data) = 0;
+  virtual Status write_at(uint64_t offset, ByteSpan data) = 0;
+  // Sets the size (extending leaves a hole where the file system supports it).
+  virtual Status truncate(uint64_t size) = 0;
+  virtual Status sync() = 0;
+  virtual Status close() = 0;
+};
+
+struct WriteOptions {
+  bool exclusive = false;  // fail if it exists
+  bool truncate = true;
+  uint32_t mode = 0644;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  virtual StatusOr<FileInfo> lstat(const std::string& path) = 0;
+  virtual StatusOr<FileInfo> stat(const std::string& path) = 0;
+  virtual StatusOr<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
+
+  virtual StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& path) = 0;
+  virtual StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& path,
+                                                             const WriteOptions& opts) = 0;
+
+  virtual Status make_dir(const std::string& path, uint32_t mode) = 0;
+  virtual Status remove_file(const std::string& path) = 0;
+  virtual Status remove_dir(const std::string& path) = 0;
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
+  // fsync of a directory, so a rename inside it is durable.
+  virtual Status sync_dir(const std::string& path) = 0;
+
+  virtual StatusOr<std::string> read_link(const std::string& path) = 0;
+  virtual Status make_symlink(const std::string& target, const std::string& path) = 0;
+  virtual Status make_hardlink(const std::string& existing, const std::string& path) = 0;
+  // Device nodes, fifos and sockets: `type` decides which; `rdev` for devices.
+  virtual Status make_node(const std::string& path, FileType type, uint32_t mode,
+                           uint64_t rdev) = 0;
+
+  // The metadata setters never follow a final symlink.
+  virtual Status set_owner(const std::string& path, uint32_t uid, uint32_t gid) = 0;
+  virtual Status set_mode(const std::string& path, uint32_t mode) = 0;
+  virtual Status set_times(const std::string& path, Timespec atime, Timespec mtime) = 0;
+
+  virtual StatusOr<std::vector<std::string>> list_xattrs(const std::string& path) = 0;
+  virtual StatusOr<Bytes> get_xattr(const std::string& path, const std::string& name) = 0;
+  virtual Status set_xattr(const std::string& path, const std::string& name, ByteSpan value) = 0;
+
+  // Helpers built on the primitives above.
+  StatusOr<Bytes> read_file(const std::string& path);
+  // Writes to "<path>.tmp-<random>", syncs, renames over path, syncs the directory.
+  Status write_file_atomic(const std::string& path, ByteSpan data, uint32_t mode);
+  Status write_file(const std::string& path, ByteSpan data);
+  // Creates every missing directory of path (like mkdir -p).
+  Status make_dirs(const std::string& path, uint32_t mode);
+  bool exists(const std::string& path);
+  // Removes a directory tree (rm -rf). Missing path is fine.
+  Status remove_all(const std::string& path);
+};
+
+// The process's real file system. Thread-safe; lives forever.
+Env* posix_env();
+
+// Joins path pieces with exactly one '/' between them.
+std::string path_join(std::string_view a, std::string_view b);
+std::string path_dirname(std::string_view path);
+std::string path_basename(std::string_view path);
+
+}  // namespace kura::base
