@@ -14,8 +14,9 @@ namespace {
 
 using internal::openssl_fatal;
 
-// Encrypt-and-MAC runs in slices this big so that the MAC reads ciphertext still in L1/L2.
-constexpr size_t kSliceSize = 32 * 1024;
+// EVP_EncryptUpdate takes an int length, so huge inputs go through in slices. (Interleaving
+// encryption and MAC in cache-sized slices was measured: no faster than two passes.)
+constexpr size_t kSliceSize = size_t{1} << 30;
 
 using Iv = std::array<uint8_t, kIvSize>;
 using Tag = std::array<uint8_t, kMacSize>;
@@ -25,9 +26,19 @@ struct ThreadContexts {
   internal::CipherCtxPtr ctr{EVP_CIPHER_CTX_new()};
   internal::CipherCtxPtr ecb{EVP_CIPHER_CTX_new()};
   internal::MacCtxPtr mac{EVP_MAC_CTX_new(internal::poly1305_mac())};
+  // The keys currently scheduled in ctr and ecb, so that a run of calls with one key (the
+  // common case: everything uses the master key) skips AES key expansion.
+  std::array<uint8_t, 32> ctr_key{};
+  bool ctr_keyed = false;
+  std::array<uint8_t, 16> ecb_key{};
+  bool ecb_keyed = false;
 
   ThreadContexts() {
     if (!ctr || !ecb || !mac) openssl_fatal("EVP_CIPHER_CTX_new/EVP_MAC_CTX_new");
+  }
+  ~ThreadContexts() {
+    OPENSSL_cleanse(ctr_key.data(), ctr_key.size());
+    OPENSSL_cleanse(ecb_key.data(), ecb_key.size());
   }
 };
 
@@ -45,11 +56,19 @@ void start_mac(ThreadContexts& c, const Key& key, const Iv& iv) {
   std::array<uint8_t, 32> one_time;
   std::array<uint8_t, 16> r = clamp_mac_r(key.mac_r);
   std::copy(r.begin(), r.end(), one_time.begin());
+  if (!c.ecb_keyed || !ct_equal(c.ecb_key, key.mac_k)) {
+    c.ecb_keyed = false;
+    if (EVP_EncryptInit_ex2(c.ecb.get(), internal::aes128_ecb(), key.mac_k.data(), nullptr,
+                            nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(c.ecb.get(), 0) != 1) {
+      openssl_fatal("EVP_EncryptInit_ex2(AES-128-ECB)");
+    }
+    c.ecb_key = key.mac_k;
+    c.ecb_keyed = true;
+  }
+  // ECB without padding keeps no state between whole blocks, so the context is reusable.
   int len = 0;
-  if (EVP_EncryptInit_ex2(c.ecb.get(), internal::aes128_ecb(), key.mac_k.data(), nullptr,
-                          nullptr) != 1 ||
-      EVP_CIPHER_CTX_set_padding(c.ecb.get(), 0) != 1 ||
-      EVP_EncryptUpdate(c.ecb.get(), one_time.data() + 16, &len, iv.data(), int(iv.size())) !=
+  if (EVP_EncryptUpdate(c.ecb.get(), one_time.data() + 16, &len, iv.data(), int(iv.size())) !=
           1 ||
       len != 16) {
     openssl_fatal("AES-128-ECB for the Poly1305 key");
@@ -76,17 +95,32 @@ Tag mac_final(ThreadContexts& c) {
 }
 
 void start_ctr(ThreadContexts& c, const Key& key, const Iv& iv) {
+  if (c.ctr_keyed && ct_equal(c.ctr_key, key.encrypt)) {
+    // Same key: only the counter block (and the keystream position) is reset.
+    if (EVP_EncryptInit_ex2(c.ctr.get(), nullptr, nullptr, iv.data(), nullptr) != 1) {
+      openssl_fatal("EVP_EncryptInit_ex2(AES-256-CTR, new IV)");
+    }
+    return;
+  }
+  c.ctr_keyed = false;
   if (EVP_EncryptInit_ex2(c.ctr.get(), internal::aes256_ctr(), key.encrypt.data(), iv.data(),
                           nullptr) != 1) {
     openssl_fatal("EVP_EncryptInit_ex2(AES-256-CTR)");
   }
+  c.ctr_key = key.encrypt;
+  c.ctr_keyed = true;
 }
 
 // CTR is its own inverse, so this both encrypts and decrypts. `in` may equal `out`.
-void ctr_xor(ThreadContexts& c, const uint8_t* in, uint8_t* out, size_t n) {
-  int len = 0;
-  if (EVP_EncryptUpdate(c.ctr.get(), out, &len, in, int(n)) != 1 || size_t(len) != n) {
-    openssl_fatal("EVP_EncryptUpdate(AES-256-CTR)");
+void ctr_xor(ThreadContexts& c, base::ByteSpan in, base::MutableByteSpan out) {
+  for (size_t done = 0; done < in.size();) {
+    size_t n = std::min(kSliceSize, in.size() - done);
+    int len = 0;
+    if (EVP_EncryptUpdate(c.ctr.get(), out.data() + done, &len, in.data() + done, int(n)) != 1 ||
+        size_t(len) != n) {
+      openssl_fatal("EVP_EncryptUpdate(AES-256-CTR)");
+    }
+    done += n;
   }
 }
 
@@ -127,13 +161,9 @@ void seal(const Key& key, base::ByteSpan plaintext, base::MutableByteSpan out,
   ThreadContexts& c = contexts();
   start_mac(c, key, iv);
   start_ctr(c, key, iv);
-  uint8_t* ct = out.data() + kIvSize;
-  for (size_t done = 0; done < plaintext.size();) {
-    size_t n = std::min(kSliceSize, plaintext.size() - done);
-    ctr_xor(c, plaintext.data() + done, ct + done, n);
-    mac_update(c, base::ByteSpan(ct + done, n));
-    done += n;
-  }
+  base::MutableByteSpan ct = out.subspan(kIvSize, plaintext.size());
+  ctr_xor(c, plaintext, ct);
+  mac_update(c, ct);
   Tag tag = mac_final(c);
   std::copy(iv.begin(), iv.end(), out.begin());
   std::copy(tag.begin(), tag.end(), out.end() - kMacSize);
@@ -162,11 +192,7 @@ base::Status open_into(const Key& key, base::ByteSpan sealed, base::MutableByteS
   if (CRYPTO_memcmp(expected.data(), tag.data(), kMacSize) != 0) return verification_failed();
 
   start_ctr(c, key, iv);
-  for (size_t done = 0; done < ct.size();) {
-    size_t n = std::min(kSliceSize, ct.size() - done);
-    ctr_xor(c, ct.data() + done, out.data() + done, n);
-    done += n;
-  }
+  ctr_xor(c, ct, out);
   return base::ok_status();
 }
 

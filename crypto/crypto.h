@@ -37,7 +37,8 @@ Key random_key(RandomSource& random);
 
 // Encrypts plaintext into out, which must be exactly plaintext.size() + kCiphertextOverhead
 // bytes. The IV is random and never all zeros. In-place use is allowed when
-// plaintext.data() == out.data() + kIvSize; any other overlap is not.
+// plaintext.data() == out.data() + kIvSize; any other overlap is not. A wrong out size is a
+// caller bug and aborts the process.
 void seal(const Key& key, base::ByteSpan plaintext, base::MutableByteSpan out,
           RandomSource& random);
 base::Bytes seal(const Key& key, base::ByteSpan plaintext, RandomSource& random);

@@ -227,6 +227,17 @@ std::string master_key_json(const Key& master) {
          base::base64_encode(master.encrypt) + "\"}";
 }
 
+base::Bytes serialize_key_file(const KeyFile& f) {
+  std::string out = "{\"created\":" + go_json_quote(f.created) +
+                    ",\"username\":" + go_json_quote(f.username) +
+                    ",\"hostname\":" + go_json_quote(f.hostname) +
+                    ",\"kdf\":\"scrypt\",\"N\":" + std::to_string(f.n) +
+                    ",\"r\":" + std::to_string(f.r) + ",\"p\":" + std::to_string(f.p) +
+                    ",\"salt\":\"" + base::base64_encode(f.salt) + "\",\"data\":\"" +
+                    base::base64_encode(f.data) + "\"}";
+  return base::to_bytes(out);
+}
+
 base::StatusOr<Key> open_key_file(const KeyFile& file, std::string_view password) {
   auto derived = scrypt64(password, file.salt, file.n, file.r, file.p);
   if (!derived.ok()) return derived.status().with_context("key file");
@@ -234,6 +245,7 @@ base::StatusOr<Key> open_key_file(const KeyFile& file, std::string_view password
   OPENSSL_cleanse(derived->data(), derived->size());
 
   auto plain = open(user, file.data);
+  OPENSSL_cleanse(&user, sizeof(user));
   if (!plain.ok()) return base::unauthenticated("wrong password or no key found");
   auto master = parse_master_key_json(*plain);
   OPENSSL_cleanse(plain->data(), plain->size());
@@ -257,16 +269,19 @@ base::StatusOr<base::Bytes> create_key_file(const Key& master, std::string_view 
 
   std::string plain = master_key_json(master);
   base::Bytes data = seal(user, base::as_bytes(plain), random);
+  OPENSSL_cleanse(&user, sizeof(user));
   OPENSSL_cleanse(plain.data(), plain.size());
 
-  std::string out = "{\"created\":" + go_json_quote(params.created) +
-                    ",\"username\":" + go_json_quote(params.username) +
-                    ",\"hostname\":" + go_json_quote(params.hostname) +
-                    ",\"kdf\":\"scrypt\",\"N\":" + std::to_string(params.n) +
-                    ",\"r\":" + std::to_string(params.r) + ",\"p\":" + std::to_string(params.p) +
-                    ",\"salt\":\"" + base::base64_encode(salt) + "\",\"data\":\"" +
-                    base::base64_encode(data) + "\"}";
-  return base::to_bytes(out);
+  KeyFile file;
+  file.created = params.created;
+  file.username = params.username;
+  file.hostname = params.hostname;
+  file.n = params.n;
+  file.r = params.r;
+  file.p = params.p;
+  file.salt.assign(salt.begin(), salt.end());
+  file.data = std::move(data);
+  return serialize_key_file(file);
 }
 
 }  // namespace kura::crypto

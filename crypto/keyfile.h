@@ -29,6 +29,11 @@ struct KeyFile {
 // field, e.g. `key file: field "salt": must decode to 64 bytes, got 32`.
 base::StatusOr<KeyFile> parse_key_file(base::ByteSpan json);
 
+// The exact bytes Go's json.Marshal writes for this key file (no trailing newline), so
+// serialize_key_file(parse_key_file(b)) == b for any key file restic wrote (unless a name held
+// invalid UTF-8, which Go already replaced by "\ufffd" escapes that now decode to U+FFFD).
+base::Bytes serialize_key_file(const KeyFile& file);
+
 // Derives the password key (scrypt) and opens the master key. unauthenticated("wrong password
 // or no key found") if the MAC does not verify; data_loss if what it decrypts to is not a
 // valid master key; resource_exhausted if the scrypt parameters are beyond kScryptMaxMemory.

@@ -13,7 +13,8 @@
 
 namespace kura::repo {
 
-enum class NodeType : uint8_t { kFile, kDir, kSymlink, kDev, kCharDev, kFifo, kSocket };
+// kIrregular is written by newer restic (e.g. for Windows reparse points); kura only reads it.
+enum class NodeType : uint8_t { kFile, kDir, kSymlink, kDev, kCharDev, kFifo, kSocket, kIrregular };
 
 struct ExtendedAttribute {
   std::string name;
@@ -25,7 +26,9 @@ struct ExtendedAttribute {
 struct NodeTime {
   int64_t sec = 0;     // seconds since the Unix epoch (UTC)
   int32_t nsec = 0;    // 0..999999999
-  int32_t offset = 0;  // seconds east of UTC, as printed (truncated to whole minutes)
+  // Seconds east of UTC (tm_gmtoff). Keep the full value: Go prints the wall clock with all of it
+  // but the offset truncated to minutes (LMT zones such as +05:53:28 before 1900).
+  int32_t offset = 0;
   friend bool operator==(const NodeTime&, const NodeTime&) = default;
 };
 
@@ -45,6 +48,7 @@ struct Node {
   uint64_t device = 0;       // st_rdev for dev/chardev
   std::vector<Id> content;   // file: data blob ids ([] for an empty file)
   std::optional<Id> subtree; // dir: tree id
+  std::string error;         // newer restic: why the node could not be read; empty: omitted
   friend bool operator==(const Node&, const Node&) = default;
 };
 

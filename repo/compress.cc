@@ -1,0 +1,119 @@
+#include "repo/compress.h"
+
+#include <zstd.h>
+
+#include <memory>
+
+namespace kura::repo {
+namespace {
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+
+ZSTD_CCtx* thread_cctx() {
+  thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
+  return ctx.get();
+}
+ZSTD_DCtx* thread_dctx() {
+  thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
+  return ctx.get();
+}
+
+base::Status zstd_error(size_t rc) {
+  return base::data_loss(std::string("zstd: ") + ZSTD_getErrorName(rc));
+}
+
+}  // namespace
+
+base::StatusOr<CompressionMode> parse_compression_mode(std::string_view s) {
+  if (s == "auto") return CompressionMode::kAuto;
+  if (s == "off") return CompressionMode::kOff;
+  if (s == "max") return CompressionMode::kMax;
+  return base::invalid_argument("invalid compression mode \"" + std::string(s) +
+                                "\" (want auto, off or max)");
+}
+
+int zstd_level(CompressionMode mode) {
+  switch (mode) {
+    case CompressionMode::kAuto: return 3;
+    case CompressionMode::kMax: return 19;
+    case CompressionMode::kOff: return 0;
+  }
+  return 3;
+}
+
+void zstd_compress(base::ByteSpan data, int level, base::Bytes& out) {
+  size_t start = out.size();
+  out.resize(start + ZSTD_compressBound(data.size()));
+  ZSTD_CCtx* c = thread_cctx();
+  ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+  size_t n = ZSTD_compress2(c, out.data() + start, out.size() - start, data.data(), data.size());
+  if (ZSTD_isError(n)) {
+    // Cannot happen with a compressBound-sized buffer; treat as a programming error.
+    std::abort();
+  }
+  out.resize(start + n);
+}
+
+base::StatusOr<base::Bytes> zstd_decompress(base::ByteSpan frame, size_t max_size) {
+  ZSTD_DCtx* d = thread_dctx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  base::Bytes out;
+  unsigned long long hint = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  size_t cap = (hint != ZSTD_CONTENTSIZE_UNKNOWN && hint != ZSTD_CONTENTSIZE_ERROR &&
+                hint <= max_size)
+                   ? static_cast<size_t>(hint)
+                   : std::min<size_t>(max_size, std::max<size_t>(frame.size() * 4, 4096));
+  out.resize(std::max<size_t>(cap, 1));
+  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+  size_t produced = 0;
+  size_t rc = 1;
+  while (true) {
+    ZSTD_outBuffer o{out.data(), out.size(), produced};
+    rc = ZSTD_decompressStream(d, &o, &in);
+    if (ZSTD_isError(rc)) return zstd_error(rc);
+    produced = o.pos;
+    if (in.pos == in.size && rc == 0) break;
+    if (o.pos == o.size) {
+      if (out.size() >= max_size) return base::data_loss("zstd: decompressed data is too large");
+      out.resize(std::min<size_t>(max_size, out.size() * 2));
+    } else if (in.pos == in.size) {
+      return base::data_loss("zstd: truncated frame");
+    }
+  }
+  out.resize(produced);
+  return out;
+}
+
+base::Status zstd_decompress_into(base::ByteSpan frame, base::MutableByteSpan out) {
+  ZSTD_DCtx* d = thread_dctx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
+  ZSTD_outBuffer o{out.data(), out.size(), 0};
+  while (true) {
+    size_t rc = ZSTD_decompressStream(d, &o, &in);
+    if (ZSTD_isError(rc)) return zstd_error(rc);
+    if (rc == 0 && in.pos == in.size) break;
+    if (o.pos == o.size) {
+      // Output full: any further byte would be too much.
+      uint8_t extra;
+      ZSTD_outBuffer x{&extra, 1, 0};
+      rc = ZSTD_decompressStream(d, &x, &in);
+      if (ZSTD_isError(rc)) return zstd_error(rc);
+      if (x.pos != 0) return base::data_loss("zstd: blob is longer than its recorded length");
+      if (rc == 0 && in.pos == in.size) break;
+      if (in.pos == in.size) return base::data_loss("zstd: truncated frame");
+      continue;
+    }
+    if (in.pos == in.size) return base::data_loss("zstd: truncated frame");
+  }
+  if (o.pos != out.size()) return base::data_loss("zstd: blob is shorter than its recorded length");
+  return base::ok_status();
+}
+
+}  // namespace kura::repo

@@ -1,0 +1,123 @@
+#include "repo/lock.h"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "repo/gojson.h"
+
+namespace kura::repo {
+namespace {
+
+std::string describe(const Lock& l, const Id& id, int64_t now) {
+  int64_t age = now - l.time.sec;
+  std::string s = "repository is already locked ";
+  s += l.exclusive ? "exclusively " : "";
+  s += "by PID " + std::to_string(l.pid) + " on " + l.hostname + " by " + l.username + " (UID " +
+       std::to_string(l.uid) + ", GID " + std::to_string(l.gid) + ")\nlock was created at " +
+       format_go_time(l.time) + " (" + std::to_string(age / 60) + " minutes ago)\nstorage ID " +
+       id.short_hex() + "\nIf no other kura or restic process is using it, remove stale locks with `kura unlock`.";
+  return s;
+}
+
+}  // namespace
+
+bool lock_is_stale(const Lock& lock, int64_t now_sec, const std::string& this_host) {
+  if (now_sec - lock.time.sec > kStaleLockSeconds) return true;
+  if (lock.hostname != this_host || lock.pid <= 0) return false;
+  return ::kill(static_cast<pid_t>(lock.pid), 0) != 0 && errno == ESRCH;
+}
+
+base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive,
+                                                            const LockOwner& owner) {
+  base::Clock* clock = repo.deps().clock;
+  auto check_others = [&](const std::optional<Id>& mine) -> base::Status {
+    ASSIGN_OR_RETURN(auto ids, repo.list_ids(backend::FileKind::kLock));
+    int64_t now = clock->now().sec;
+    for (const Id& id : ids) {
+      if (mine && id == *mine) continue;
+      auto json = repo.load_unpacked(backend::FileKind::kLock, id);
+      if (!json.ok()) continue;  // unreadable locks are ignored, as restic 0.14 does
+      auto other = decode_lock(*json);
+      if (!other.ok()) continue;
+      if (exclusive || other->exclusive) return base::failed_precondition(describe(*other, id, now));
+    }
+    return base::ok_status();
+  };
+  RETURN_IF_ERROR(check_others(std::nullopt));
+
+  Lock l;
+  base::Timespec t = clock->now();
+  l.time = {t.sec, t.nsec, clock->utc_offset(t.sec)};
+  l.exclusive = exclusive;
+  l.hostname = owner.hostname;
+  l.username = owner.username;
+  l.uid = owner.uid;
+  l.gid = owner.gid;
+  l.pid = owner.pid;
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, l));
+  ASSIGN_OR_RETURN(lock->id_, repo.save_unpacked(backend::FileKind::kLock, encode_lock(l)));
+  // Someone may have locked at the same moment: look again after a short wait.
+  clock->sleep_for(std::chrono::milliseconds(200));
+  base::Status st = check_others(lock->id_);
+  if (!st.ok()) {
+    repo.backend()->remove({backend::FileKind::kLock, lock->id_.hex()}).ignore();
+    lock->id_ = Id{};
+    return st;
+  }
+  lock->refresher_ = std::thread([p = lock.get()] { p->refresh_loop(); });
+  return lock;
+}
+
+void RepoLock::refresh_loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    if (cv_.wait_for(l, std::chrono::seconds(kLockRefreshSeconds), [&] { return stop_; })) break;
+    base::Timespec t = repo_.deps().clock->now();
+    lock_.time = {t.sec, t.nsec, repo_.deps().clock->utc_offset(t.sec)};
+    auto fresh = repo_.save_unpacked(backend::FileKind::kLock, encode_lock(lock_));
+    if (fresh.ok()) {
+      repo_.backend()->remove({backend::FileKind::kLock, id_.hex()}).ignore();
+      id_ = *fresh;
+    }
+  }
+}
+
+base::Status RepoLock::release() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  if (id_.is_zero()) return base::ok_status();
+  base::Status st = repo_.backend()->remove({backend::FileKind::kLock, id_.hex()});
+  id_ = Id{};
+  return st;
+}
+
+RepoLock::~RepoLock() { release().ignore(); }
+
+base::StatusOr<int> remove_locks(Repository& repo, bool all, const std::string& this_host) {
+  ASSIGN_OR_RETURN(auto ids, repo.list_ids(backend::FileKind::kLock));
+  int64_t now = repo.deps().clock->now().sec;
+  int removed = 0;
+  for (const Id& id : ids) {
+    bool remove = all;
+    if (!remove) {
+      auto json = repo.load_unpacked(backend::FileKind::kLock, id);
+      if (json.ok()) {
+        auto l = decode_lock(*json);
+        remove = l.ok() && lock_is_stale(*l, now, this_host);
+      }
+    }
+    if (remove) {
+      RETURN_IF_ERROR(repo.backend()->remove({backend::FileKind::kLock, id.hex()}));
+      ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace kura::repo

@@ -1,0 +1,48 @@
+// Pack files (RESTIC_FORMAT.md §5): blobs back to back, then the encrypted header, then its
+// length as uint32 LE.
+#pragma once
+
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "crypto/crypto.h"
+#include "crypto/random.h"
+#include "repo/blob.h"
+
+namespace kura::repo {
+
+constexpr size_t kHeaderEntrySize = 37;
+constexpr size_t kCompressedHeaderEntrySize = 41;
+constexpr uint32_t kMaxHeaderLength = 16 * 1024 * 1024;
+
+// Collects already-encrypted blobs into one pack. Not thread-safe.
+class PackBuilder {
+ public:
+  explicit PackBuilder(size_t reserve = 0) { data_.reserve(reserve); }
+  // `sealed` is IV||ciphertext||MAC of the (possibly compressed) blob.
+  void add(const Id& id, BlobType type, base::ByteSpan sealed, uint32_t uncompressed_length);
+  size_t size() const { return data_.size(); }
+  size_t count() const { return blobs_.size(); }
+  bool empty() const { return blobs_.empty(); }
+  size_t header_size() const;
+  const std::vector<PackedBlob>& blobs() const { return blobs_; }
+  // Appends the encrypted header and its length; returns the whole pack file.
+  base::Bytes finish(const crypto::Key& key, crypto::RandomSource& random);
+
+ private:
+  base::Bytes data_;
+  std::vector<PackedBlob> blobs_;
+};
+
+// Decodes the plaintext of a pack header. Checks entry types (compressed types only in v2)
+// and that the blobs tile [0, data_end) without gaps.
+base::StatusOr<std::vector<PackedBlob>> decode_pack_header(base::ByteSpan plain, int repo_version,
+                                                           uint64_t data_end);
+
+// Reads the header from the tail of a pack file held in memory (the whole pack or its last
+// bytes). `file_size` is the full pack size; `tail` its last tail.size() bytes.
+base::StatusOr<std::vector<PackedBlob>> parse_pack_tail(const crypto::Key& key, base::ByteSpan tail,
+                                                        uint64_t file_size, int repo_version);
+
+}  // namespace kura::repo

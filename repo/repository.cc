@@ -1,0 +1,462 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+
+#include "chunker/chunker.h"
+#include "crypto/keyfile.h"
+#include "crypto/sha256.h"
+#include "repo/gojson.h"
+
+namespace kura::repo {
+
+using backend::FileKind;
+using backend::Handle;
+
+namespace {
+
+constexpr int kMaxKeysTried = 20;
+// restic 0.14 (v2) flushes an index after this many blobs.
+constexpr size_t kIndexMaxBlobs = 150000;
+constexpr size_t kMaxUnpackedSize = 1ull << 30;
+
+Id sha_id(base::ByteSpan data) {
+  Id id;
+  id.bytes = crypto::sha256(data);
+  return id;
+}
+
+std::string now_text(base::Clock* clock) {
+  base::Timespec t = clock->now();
+  NodeTime nt{t.sec, t.nsec, clock->utc_offset(t.sec)};
+  return format_go_time(nt);
+}
+
+}  // namespace
+
+Repository::~Repository() {
+  // Packs still in flight reference this object; wait for them.
+  std::unique_lock<std::mutex> l(upload_mu_);
+  upload_cv_.wait(l, [&] { return uploads_in_flight_ == 0; });
+}
+
+void Repository::set_write_options(const WriteOptions& w) { wopts_ = w; }
+
+base::StatusOr<std::unique_ptr<Repository>> Repository::init(backend::Backend* be,
+                                                             std::string_view password,
+                                                             const InitOptions& opts,
+                                                             RepoDeps deps) {
+  if (opts.version != 1 && opts.version != 2) {
+    return base::invalid_argument("repository version must be 1 or 2");
+  }
+  auto existing = be->stat({FileKind::kConfig, ""});
+  if (existing.ok()) {
+    return base::already_exists("repository " + be->location() + " already exists (config file found)");
+  }
+  if (existing.status().code() != base::Code::kNotFound) {
+    return existing.status().with_context("check " + be->location());
+  }
+  RETURN_IF_ERROR(be->create());
+
+  std::unique_ptr<Repository> repo(new Repository(be, deps));
+  repo->key_ = crypto::random_key(*deps.random);
+  repo->config_.version = opts.version;
+  uint8_t idb[32];
+  deps.random->fill(idb);
+  repo->config_.id = base::hex_encode(idb);
+  repo->config_.chunker_polynomial = opts.chunker_polynomial
+                                         ? opts.chunker_polynomial
+                                         : chunker::random_polynomial(*deps.random);
+
+  ASSIGN_OR_RETURN(repo->key_id_, repo->add_key(password, opts.kdf, opts.username, opts.hostname));
+  base::Bytes sealed = crypto::seal(repo->key_, encode_config(repo->config_), *deps.random);
+  RETURN_IF_ERROR(be->save({FileKind::kConfig, ""}, sealed));
+  return repo;
+}
+
+base::StatusOr<std::unique_ptr<Repository>> Repository::open(backend::Backend* be,
+                                                             std::string_view password,
+                                                             RepoDeps deps) {
+  auto cfg_size = be->stat({FileKind::kConfig, ""});
+  if (!cfg_size.ok()) {
+    if (cfg_size.status().code() == base::Code::kNotFound) {
+      return base::not_found("repository " + be->location() +
+                             " does not exist (no config file); create it with `kura init`");
+    }
+    return cfg_size.status().with_context("open repository " + be->location());
+  }
+  std::unique_ptr<Repository> repo(new Repository(be, deps));
+
+  std::vector<std::string> key_names;
+  RETURN_IF_ERROR(be->list(FileKind::kKey, [&](const backend::FileEntry& e) {
+    key_names.push_back(e.name);
+    return base::ok_status();
+  }));
+  if (key_names.empty()) return base::unauthenticated("repository " + be->location() + " has no keys");
+  int tried = 0;
+  base::Status last = base::unauthenticated("wrong password or no key found");
+  for (const auto& name : key_names) {
+    if (tried++ >= kMaxKeysTried) break;
+    auto data = be->load({FileKind::kKey, name}, 0, 0);
+    if (!data.ok()) {
+      last = data.status().with_context("load keys/" + name);
+      continue;
+    }
+    auto key = crypto::open_key_file(*data, password);
+    if (key.ok()) {
+      repo->key_ = *key;
+      repo->key_id_ = name;
+      break;
+    }
+    if (key.status().code() != base::Code::kUnauthenticated) {
+      last = key.status().with_context("keys/" + name);
+    }
+  }
+  if (repo->key_id_.empty()) {
+    if (last.code() == base::Code::kUnauthenticated) {
+      return base::unauthenticated("wrong password or no key found for repository " + be->location());
+    }
+    return last;
+  }
+
+  ASSIGN_OR_RETURN(base::Bytes sealed, be->load({FileKind::kConfig, ""}, 0, 0));
+  auto plain = crypto::open(repo->key_, sealed);
+  if (!plain.ok()) return plain.status().with_context("config");
+  auto cfg = decode_config(*plain);
+  if (!cfg.ok()) return cfg.status();
+  repo->config_ = *cfg;
+  return repo;
+}
+
+base::StatusOr<std::vector<KeyInfo>> Repository::list_keys() {
+  std::vector<KeyInfo> out;
+  RETURN_IF_ERROR(be_->list(FileKind::kKey, [&](const backend::FileEntry& e) {
+    KeyInfo info;
+    info.id = e.name;
+    info.current = e.name == key_id_;
+    auto data = be_->load({FileKind::kKey, e.name}, 0, 0);
+    if (data.ok()) {
+      auto kf = crypto::parse_key_file(*data);
+      if (kf.ok()) {
+        info.username = kf->username;
+        info.hostname = kf->hostname;
+        info.created = kf->created;
+      }
+    }
+    out.push_back(std::move(info));
+    return base::ok_status();
+  }));
+  return out;
+}
+
+base::StatusOr<std::string> Repository::add_key(std::string_view password, const KdfParams& kdf,
+                                                const std::string& username,
+                                                const std::string& hostname) {
+  crypto::KeyFileParams params;
+  params.username = username;
+  params.hostname = hostname;
+  params.created = now_text(deps_.clock);
+  params.n = kdf.n;
+  params.r = kdf.r;
+  params.p = kdf.p;
+  ASSIGN_OR_RETURN(base::Bytes file, crypto::create_key_file(key_, password, params, *deps_.random));
+  std::string id = sha_id(file).hex();
+  RETURN_IF_ERROR(be_->save({FileKind::kKey, id}, file));
+  return id;
+}
+
+base::Status Repository::remove_key(const std::string& id) {
+  if (id == key_id_) {
+    return base::failed_precondition("refusing to remove key " + id.substr(0, 8) +
+                                     ": it is the key in use");
+  }
+  RETURN_IF_ERROR(be_->stat({FileKind::kKey, id}).status());
+  return be_->remove({FileKind::kKey, id});
+}
+
+base::StatusOr<Id> Repository::save_unpacked(FileKind kind, base::ByteSpan plain) {
+  base::Bytes payload;
+  if (config_.version >= 2) {
+    payload.push_back(2);
+    zstd_compress(plain, zstd_level(CompressionMode::kAuto), payload);
+  } else {
+    payload.assign(plain.begin(), plain.end());
+  }
+  base::Bytes sealed = crypto::seal(key_, payload, *deps_.random);
+  Id id = sha_id(sealed);
+  RETURN_IF_ERROR(be_->save({kind, id.hex()}, sealed));
+  return id;
+}
+
+base::StatusOr<base::Bytes> Repository::decode_unpacked(base::ByteSpan stored, const std::string& what) {
+  auto plain = crypto::open(key_, stored);
+  if (!plain.ok()) return plain.status().with_context(what);
+  if (plain->empty()) return base::data_loss(what + ": empty file");
+  uint8_t first = (*plain)[0];
+  if (first == '{' || first == '[' || config_.version < 2) return std::move(*plain);
+  if (first == 2) {
+    auto out = zstd_decompress(base::ByteSpan(*plain).subspan(1), kMaxUnpackedSize);
+    if (!out.ok()) return out.status().with_context(what);
+    return out;
+  }
+  return base::data_loss(what + ": not supported encoding format " + std::to_string(first));
+}
+
+base::StatusOr<base::Bytes> Repository::load_unpacked(FileKind kind, const Id& id) {
+  Handle h{kind, id.hex()};
+  ASSIGN_OR_RETURN(base::Bytes stored, be_->load(h, 0, 0));
+  if (sha_id(stored) != id) {
+    return base::data_loss(h.to_string() + ": content does not match its name (corrupted file)");
+  }
+  return decode_unpacked(stored, h.to_string());
+}
+
+base::StatusOr<std::vector<Id>> Repository::list_ids(FileKind kind) {
+  std::vector<Id> out;
+  RETURN_IF_ERROR(be_->list(kind, [&](const backend::FileEntry& e) {
+    auto id = Id::parse(e.name);
+    if (id.ok()) out.push_back(*id);
+    return base::ok_status();
+  }));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+base::StatusOr<Id> Repository::find_id(FileKind kind, std::string_view prefix) {
+  if (prefix.empty()) return base::invalid_argument("empty id");
+  ASSIGN_OR_RETURN(auto ids, list_ids(kind));
+  std::optional<Id> found;
+  for (const Id& id : ids) {
+    if (id.hex().compare(0, prefix.size(), prefix) == 0) {
+      if (found) {
+        return base::invalid_argument("id prefix \"" + std::string(prefix) + "\" is ambiguous");
+      }
+      found = id;
+    }
+  }
+  if (!found) {
+    return base::not_found(std::string(backend::kind_dir(kind)) + " \"" + std::string(prefix) +
+                           "\" not found");
+  }
+  return *found;
+}
+
+base::Status Repository::load_index() {
+  ASSIGN_OR_RETURN(auto ids, list_ids(FileKind::kIndex));
+  std::vector<std::vector<IndexPack>> loaded(ids.size());
+  {
+    base::ThreadPool pool(std::max(2, be_->parallelism()));
+    base::TaskGroup group(&pool);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      group.run([&, i]() -> base::Status {
+        ASSIGN_OR_RETURN(base::Bytes json, load_unpacked(FileKind::kIndex, ids[i]));
+        auto packs = decode_index_json(json);
+        if (!packs.ok()) return packs.status().with_context("index/" + ids[i].hex());
+        loaded[i] = std::move(*packs);
+        return base::ok_status();
+      });
+    }
+    RETURN_IF_ERROR(group.wait());
+  }
+  std::unique_lock<std::shared_mutex> l(index_mu_);
+  for (auto& packs : loaded) {
+    for (auto& p : packs) {
+      uint32_t n = index_.intern_pack(p.id);
+      for (const auto& b : p.blobs) index_.add(b, n);
+    }
+  }
+  index_files_ = ids;
+  return base::ok_status();
+}
+
+bool Repository::has_blob(BlobType type, const Id& id) const {
+  std::shared_lock<std::shared_mutex> l(index_mu_);
+  return index_.has(id, type);
+}
+
+base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::ByteSpan plain) {
+  int t = static_cast<int>(type);
+  {
+    std::unique_lock<std::shared_mutex> l(index_mu_);
+    if (index_.has(id, type) || !in_flight_[t].insert(id).second) return false;
+  }
+  {
+    std::lock_guard<std::mutex> l(upload_mu_);
+    if (!upload_error_.ok()) return upload_error_;
+  }
+
+  thread_local base::Bytes payload, sealed;
+  payload.clear();
+  uint32_t ulen = 0;
+  bool compress = config_.version >= 2 && !plain.empty() &&
+                  (type == BlobType::kTree || wopts_.compression != CompressionMode::kOff);
+  base::ByteSpan body = plain;
+  if (compress) {
+    int level = zstd_level(type == BlobType::kTree && wopts_.compression == CompressionMode::kOff
+                               ? CompressionMode::kAuto
+                               : wopts_.compression);
+    zstd_compress(plain, level, payload);
+    ulen = static_cast<uint32_t>(plain.size());
+    body = payload;
+  }
+  sealed.resize(body.size() + crypto::kCiphertextOverhead);
+  crypto::seal(key_, body, sealed, *deps_.random);
+  added_bytes_ += plain.size();
+
+  std::unique_ptr<PackBuilder> full;
+  {
+    std::lock_guard<std::mutex> l(pack_mu_[t]);
+    if (!packers_[t]) packers_[t] = std::make_unique<PackBuilder>(wopts_.pack_size + (1 << 20));
+    packers_[t]->add(id, type, sealed, ulen);
+    if (packers_[t]->size() >= wopts_.pack_size) full = std::move(packers_[t]);
+  }
+  if (full) RETURN_IF_ERROR(upload_pack(type, std::move(full)));
+  return true;
+}
+
+base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder> pack) {
+  int threads = wopts_.upload_threads > 0 ? wopts_.upload_threads : be_->parallelism();
+  {
+    std::unique_lock<std::mutex> l(upload_mu_);
+    if (!upload_pool_) upload_pool_ = std::make_unique<base::ThreadPool>(threads);
+    // Bound memory: at most one queued pack per upload thread.
+    upload_cv_.wait(l, [&] { return uploads_in_flight_ < threads + 1; });
+    if (!upload_error_.ok()) return upload_error_;
+    ++uploads_in_flight_;
+  }
+  std::shared_ptr<PackBuilder> shared(std::move(pack));
+  upload_pool_->submit([this, type, shared] {
+    std::vector<PackedBlob> blobs = shared->blobs();
+    base::Bytes file = shared->finish(key_, *deps_.random);
+    Id pack_id = sha_id(file);
+    base::Status st = be_->save({FileKind::kPack, pack_id.hex()}, file);
+    if (st.ok()) {
+      added_packed_ += file.size();
+      {
+        std::unique_lock<std::shared_mutex> l(index_mu_);
+        uint32_t n = index_.intern_pack(pack_id);
+        for (const auto& b : blobs) {
+          index_.add(b, n);
+          in_flight_[static_cast<int>(type)].erase(b.id);
+        }
+      }
+      std::lock_guard<std::mutex> l(pending_index_mu_);
+      pending_index_blobs_ += blobs.size();
+      pending_index_.push_back({pack_id, std::move(blobs)});
+    }
+    if (st.ok()) st = write_pending_index(false);
+    std::lock_guard<std::mutex> l(upload_mu_);
+    if (!st.ok() && upload_error_.ok()) upload_error_ = st.with_context("upload pack");
+    --uploads_in_flight_;
+    upload_cv_.notify_all();
+  });
+  return base::ok_status();
+}
+
+base::Status Repository::write_pending_index(bool all) {
+  std::vector<IndexPack> packs;
+  {
+    std::lock_guard<std::mutex> l(pending_index_mu_);
+    if (pending_index_.empty() || (!all && pending_index_blobs_ < kIndexMaxBlobs)) {
+      return base::ok_status();
+    }
+    packs.swap(pending_index_);
+    pending_index_blobs_ = 0;
+  }
+  return write_index(packs).status();
+}
+
+base::StatusOr<Id> Repository::write_index(const std::vector<IndexPack>& packs) {
+  ASSIGN_OR_RETURN(Id id, save_unpacked(FileKind::kIndex, encode_index_json(packs)));
+  std::unique_lock<std::shared_mutex> l(index_mu_);
+  index_files_.push_back(id);
+  return id;
+}
+
+base::Status Repository::flush() {
+  for (int t = 0; t < 2; ++t) {
+    std::unique_ptr<PackBuilder> pack;
+    {
+      std::lock_guard<std::mutex> l(pack_mu_[t]);
+      if (packers_[t] && !packers_[t]->empty()) pack = std::move(packers_[t]);
+    }
+    if (pack) RETURN_IF_ERROR(upload_pack(static_cast<BlobType>(t), std::move(pack)));
+  }
+  {
+    std::unique_lock<std::mutex> l(upload_mu_);
+    upload_cv_.wait(l, [&] { return uploads_in_flight_ == 0; });
+    if (!upload_error_.ok()) return upload_error_;
+  }
+  return write_pending_index(true);
+}
+
+base::Status Repository::decode_blob_into(const PackedBlob& blob, base::ByteSpan stored,
+                                          base::MutableByteSpan out) {
+  std::string what = std::string(blob_type_name(blob.type)) + " blob " + blob.id.hex();
+  if (stored.size() != blob.length || blob.length < crypto::kCiphertextOverhead) {
+    return base::data_loss(what + ": stored length mismatch");
+  }
+  if (out.size() != blob.plain_length()) return base::internal_error(what + ": bad output size");
+  if (blob.compressed()) {
+    thread_local base::Bytes tmp;
+    tmp.resize(stored.size() - crypto::kCiphertextOverhead);
+    RETURN_IF_ERROR(crypto::open_into(key_, stored, tmp).with_context(what));
+    RETURN_IF_ERROR(zstd_decompress_into(tmp, out).with_context(what));
+  } else {
+    RETURN_IF_ERROR(crypto::open_into(key_, stored, out).with_context(what));
+  }
+  if (sha_id(out) != blob.id) return base::data_loss(what + ": content does not match its id");
+  return base::ok_status();
+}
+
+base::StatusOr<base::Bytes> Repository::decode_blob(const PackedBlob& blob, base::ByteSpan stored) {
+  if (blob.length < crypto::kCiphertextOverhead) {
+    return base::data_loss("blob " + blob.id.hex() + ": too short");
+  }
+  base::Bytes out(blob.plain_length());
+  RETURN_IF_ERROR(decode_blob_into(blob, stored, out));
+  return out;
+}
+
+base::StatusOr<base::Bytes> Repository::load_blob(BlobType type, const Id& id) {
+  std::vector<std::pair<Id, PackedBlob>> where;
+  {
+    std::shared_lock<std::shared_mutex> l(index_mu_);
+    for (const IndexEntry* e : index_.find_all(id, type)) where.emplace_back(index_.pack_id(e->pack), e->blob());
+  }
+  if (where.empty()) {
+    return base::not_found(std::string(blob_type_name(type)) + " blob " + id.hex() +
+                           " is not in the index");
+  }
+  base::Status last;
+  for (const auto& [pack, blob] : where) {
+    auto stored = be_->load({FileKind::kPack, pack.hex()}, blob.offset, blob.length);
+    if (!stored.ok()) {
+      last = stored.status().with_context("load pack " + pack.hex());
+      continue;
+    }
+    auto plain = decode_blob(blob, *stored);
+    if (plain.ok()) return plain;
+    last = plain.status().with_context("pack " + pack.short_hex());
+  }
+  return last;
+}
+
+base::StatusOr<std::vector<PackedBlob>> Repository::read_pack_header(const Id& pack, uint64_t size) {
+  Handle h{FileKind::kPack, pack.hex()};
+  if (size == 0) {
+    ASSIGN_OR_RETURN(size, be_->stat(h));
+  }
+  uint64_t tail_len = std::min<uint64_t>(size, 16 * 1024);
+  ASSIGN_OR_RETURN(base::Bytes tail, be_->load(h, size - tail_len, tail_len));
+  auto blobs = parse_pack_tail(key_, tail, size, config_.version);
+  if (!blobs.ok() && blobs.status().code() == base::Code::kOutOfRange) {
+    uint32_t hlen = base::load_le32(tail.data() + tail.size() - 4);
+    tail_len = hlen + 4ull;
+    ASSIGN_OR_RETURN(tail, be_->load(h, size - tail_len, tail_len));
+    blobs = parse_pack_tail(key_, tail, size, config_.version);
+  }
+  if (!blobs.ok()) return blobs.status().with_context("pack " + pack.hex());
+  return blobs;
+}
+
+}  // namespace kura::repo

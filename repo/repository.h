@@ -1,0 +1,169 @@
+// Repository: an open restic repository (format v1 or v2) on some Backend. Owns the master
+// key, the config and the in-memory index; saves blobs into packs and unpacked files (index,
+// snapshots, locks); loads and verifies everything it reads. Thread-safe where noted.
+//
+// Write order (crash safety, RESTIC_FORMAT.md §11): packs are uploaded first, then the index
+// files that list them (flush()), and only then may a snapshot refer to their blobs.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "backend/backend.h"
+#include "base/clock.h"
+#include "base/thread_pool.h"
+#include "crypto/crypto.h"
+#include "crypto/random.h"
+#include "repo/blob.h"
+#include "repo/compress.h"
+#include "repo/config.h"
+#include "repo/index.h"
+#include "repo/pack.h"
+
+namespace kura::repo {
+
+struct RepoDeps {
+  crypto::RandomSource* random = crypto::system_random();
+  base::Clock* clock = base::system_clock();
+};
+
+struct KdfParams {
+  uint64_t n = 32768;
+  uint32_t r = 8;
+  uint32_t p = 5;
+};
+
+struct InitOptions {
+  int version = 2;
+  uint64_t chunker_polynomial = 0;  // 0: a fresh random one
+  KdfParams kdf;
+  std::string username, hostname;
+};
+
+struct WriteOptions {
+  CompressionMode compression = CompressionMode::kAuto;
+  uint64_t pack_size = 16 * 1024 * 1024;
+  int upload_threads = 0;  // 0: backend->parallelism()
+};
+
+struct KeyInfo {
+  std::string id;  // file name
+  std::string username, hostname, created;
+  bool current = false;
+};
+
+class Repository {
+ public:
+  ~Repository();
+
+  // Creates a new repository: fails with already_exists if `config` is there.
+  static base::StatusOr<std::unique_ptr<Repository>> init(backend::Backend* be,
+                                                          std::string_view password,
+                                                          const InitOptions& opts,
+                                                          RepoDeps deps = {});
+  // Opens with the first of at most 20 key files the password opens.
+  static base::StatusOr<std::unique_ptr<Repository>> open(backend::Backend* be,
+                                                          std::string_view password,
+                                                          RepoDeps deps = {});
+
+  backend::Backend* backend() const { return be_; }
+  const Config& config() const { return config_; }
+  int version() const { return config_.version; }
+  const crypto::Key& key() const { return key_; }
+  const std::string& key_id() const { return key_id_; }
+  RepoDeps deps() const { return deps_; }
+  void set_write_options(const WriteOptions& w);
+
+  // --- keys ---
+  base::StatusOr<std::vector<KeyInfo>> list_keys();
+  // Adds a key file for another password; returns its id.
+  base::StatusOr<std::string> add_key(std::string_view password, const KdfParams& kdf,
+                                      const std::string& username, const std::string& hostname);
+  base::Status remove_key(const std::string& id);
+
+  // --- unpacked files (index, snapshots, locks) ---
+  base::StatusOr<Id> save_unpacked(backend::FileKind kind, base::ByteSpan plain);
+  base::StatusOr<base::Bytes> load_unpacked(backend::FileKind kind, const Id& id);
+  // Decrypts (and for v2 decompresses) bytes of an unpacked file already read.
+  base::StatusOr<base::Bytes> decode_unpacked(base::ByteSpan stored, const std::string& what);
+  // Names of all files of a kind, parsed as ids (others are skipped).
+  base::StatusOr<std::vector<Id>> list_ids(backend::FileKind kind);
+  // Resolves a unique id prefix ("latest" is not handled here).
+  base::StatusOr<Id> find_id(backend::FileKind kind, std::string_view prefix);
+
+  // --- index ---
+  // Loads every index file (in parallel). Thread-compatible: call before concurrent use.
+  base::Status load_index();
+  // Index files loaded by load_index / written since.
+  const std::vector<Id>& index_files() const { return index_files_; }
+  // Shared read access to the index.
+  template <typename Fn>
+  auto with_index(Fn&& fn) const {
+    std::shared_lock<std::shared_mutex> l(index_mu_);
+    return fn(index_);
+  }
+  bool has_blob(BlobType type, const Id& id) const;
+
+  // --- blobs (thread-safe) ---
+  // Stores a blob unless the index or an in-flight pack already has it. `id` must be the
+  // SHA-256 of `plain`. Returns true if this call stored it.
+  base::StatusOr<bool> save_blob(BlobType type, const Id& id, base::ByteSpan plain);
+  // Finishes open packs, waits for uploads and writes the index for everything saved.
+  base::Status flush();
+  // Bytes and packs added by save_blob since open.
+  uint64_t added_bytes() const { return added_bytes_.load(); }      // plaintext
+  uint64_t added_packed_bytes() const { return added_packed_.load(); }  // stored
+
+  // Loads, decrypts, decompresses and verifies a blob, trying every known location.
+  base::StatusOr<base::Bytes> load_blob(BlobType type, const Id& id);
+  // Decodes one blob from its stored bytes (already read from the pack) into plaintext and
+  // checks its hash. `what` names it in errors.
+  base::StatusOr<base::Bytes> decode_blob(const PackedBlob& blob, base::ByteSpan stored);
+  base::Status decode_blob_into(const PackedBlob& blob, base::ByteSpan stored, base::MutableByteSpan out);
+
+  // Reads a pack's header from the backend (size from the listing, or 0 to stat).
+  base::StatusOr<std::vector<PackedBlob>> read_pack_header(const Id& pack, uint64_t size);
+
+  // Writes an index file for the given packs (used by prune and by flush).
+  base::StatusOr<Id> write_index(const std::vector<IndexPack>& packs);
+
+ private:
+  Repository(backend::Backend* be, RepoDeps deps) : be_(be), deps_(deps) {}
+  base::Status upload_pack(BlobType type, std::unique_ptr<PackBuilder> pack);
+  base::Status write_pending_index(bool all);
+
+  backend::Backend* be_;
+  RepoDeps deps_;
+  crypto::Key key_;
+  std::string key_id_;
+  Config config_;
+  WriteOptions wopts_;
+
+  mutable std::shared_mutex index_mu_;
+  Index index_;
+  std::unordered_set<Id, IdHash> in_flight_[2];  // guarded by index_mu_
+  std::vector<Id> index_files_;
+
+  std::mutex pack_mu_[2];
+  std::unique_ptr<PackBuilder> packers_[2];
+
+  std::mutex upload_mu_;
+  std::condition_variable upload_cv_;
+  int uploads_in_flight_ = 0;
+  base::Status upload_error_;
+  std::unique_ptr<base::ThreadPool> upload_pool_;
+
+  std::mutex pending_index_mu_;
+  std::vector<IndexPack> pending_index_;
+  size_t pending_index_blobs_ = 0;
+
+  std::atomic<uint64_t> added_bytes_{0}, added_packed_{0};
+};
+
+}  // namespace kura::repo
