@@ -1,0 +1,64 @@
+// kura: the backup client. Commands and flags follow restic's where restic has them.
+#include <signal.h>
+
+#include "apps/kura/cli.h"
+#include "base/log.h"
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  kura::cli::Cli cli;
+  CLI::App app{cli.msg().get("app.description"), "kura"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", std::string("kura ") + KURA_VERSION);
+  auto& g = cli.g;
+  app.add_option("-r,--repo", g.repo, cli.msg().get("flag.repo"))->envname("KURA_REPOSITORY");
+  app.add_option("-p,--password-file", g.password_file, cli.msg().get("flag.password_file"));
+  app.add_option("--password-command", g.password_command, cli.msg().get("flag.password_command"));
+  app.add_flag("--json", g.json, cli.msg().get("flag.json"));
+  app.add_flag("-q,--quiet", g.quiet, cli.msg().get("flag.quiet"));
+  app.add_flag("-v,--verbose", g.verbose, cli.msg().get("flag.verbose"));
+  app.add_flag("--no-lock", g.no_lock, cli.msg().get("flag.no_lock"));
+  app.add_flag("--no-cache", g.no_cache, cli.msg().get("flag.no_cache"));
+  app.add_option("--cacert", g.cacert, cli.msg().get("flag.cacert"));
+  app.add_option("--tls-client-cert", g.tls_client_cert, cli.msg().get("flag.tls_client_cert"));
+  app.add_option("--compression", g.compression, cli.msg().get("flag.compression"))
+      ->check(CLI::IsMember({"auto", "off", "max"}))
+      ->envname("KURA_COMPRESSION");
+  app.add_option("--pack-size", g.pack_size_mib, cli.msg().get("flag.pack_size"))
+      ->check(CLI::Range(4, 128));
+  app.add_option("--threads", g.threads, cli.msg().get("flag.threads"))->check(CLI::Range(0, 256));
+  app.add_option("--connections", g.connections, cli.msg().get("flag.connections"))
+      ->check(CLI::Range(1, 64));
+  app.parse_complete_callback([&] {
+    kura::base::init_logging(g.quiet ? kura::base::LogLevel::kQuiet
+                             : g.verbose >= 2 ? kura::base::LogLevel::kDebug
+                             : g.verbose == 1 ? kura::base::LogLevel::kVerbose
+                                              : kura::base::LogLevel::kNormal);
+  });
+
+  using namespace kura::cli;
+  add_init_command(app, cli);
+  add_backup_command(app, cli);
+  add_snapshots_command(app, cli);
+  add_restore_command(app, cli);
+  add_ls_command(app, cli);
+  add_find_command(app, cli);
+  add_dump_command(app, cli);
+  add_diff_command(app, cli);
+  add_check_command(app, cli);
+  add_forget_command(app, cli);
+  add_prune_command(app, cli);
+  add_stats_command(app, cli);
+  add_cat_command(app, cli);
+  add_key_command(app, cli);
+  add_unlock_command(app, cli);
+  add_version_command(app, cli);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code();
+}
