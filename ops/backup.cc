@@ -196,6 +196,8 @@ void Archiver::walk(Dir& d) {
       report(full, info.status());
       continue;
     }
+    // restic never stores sockets: they cannot be restored meaningfully.
+    if (info->type == base::FileType::kSocket) continue;
     if (excluded(base::path_join(abs_dir, e.name), *info)) continue;
     add_entry(d, e.name, full, *info);
   }

@@ -55,6 +55,16 @@ int main(int argc, char** argv) {
   add_unlock_command(app, cli);
   add_version_command(app, cli);
 
+  // "--tag a --tag b", never "--tag a b": a repeated flag takes one value per use, so that
+  // "backup --tag t1 src" backs up src (as restic's flags behave).
+  std::function<void(CLI::App*)> one_value_per_flag = [&](CLI::App* a) {
+    for (CLI::Option* opt : a->get_options()) {
+      if (opt->nonpositional() && opt->get_items_expected_max() > 1) opt->allow_extra_args(false);
+    }
+    for (CLI::App* sub : a->get_subcommands([](CLI::App*) { return true; })) one_value_per_flag(sub);
+  };
+  one_value_per_flag(&app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
