@@ -136,7 +136,7 @@ class LocalBackend : public Backend {
       if (!is_valid_name(e.name) || !std::string_view(e.name).starts_with(prefix)) continue;
       if (e.type != base::FileType::kFile && e.type != base::FileType::kUnknown) continue;
       std::string path = rel + "/" + e.name;
-      auto info = env_->stat(abs(path));
+      auto info = env_->lstat(abs(path));
       if (!info.ok()) {
         if (info.status().code() == base::Code::kNotFound) continue;  // removed meanwhile
         return named(info.status(), "list", path);

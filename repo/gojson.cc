@@ -854,9 +854,12 @@ base::Status JsonReader::read_id(Id& id) {
   RETURN_IF_ERROR(read_string(scratch_));
   if (scratch_.size() == 64) {  // fast path; Id::parse words the error otherwise
     bool ok = true;
-    for (size_t i = 0; i < 32 && ok; ++i) {
+    for (size_t i = 0; i < 32; ++i) {
       int hi = unhex(scratch_[2 * i]), lo = unhex(scratch_[2 * i + 1]);
-      ok = hi >= 0 && lo >= 0;
+      if (hi < 0 || lo < 0) {
+        ok = false;
+        break;
+      }
       id.bytes[i] = uint8_t(hi << 4 | lo);
     }
     if (ok) return base::ok_status();

@@ -263,8 +263,10 @@ base::Bytes encode_tree(const std::vector<Node>& nodes, const TreeEncodeOptions&
     sorted.push_back(&n);
     estimate += 330 + n.name.size() + n.linktarget.size() + 67 * n.content.size();
   }
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Node* a, const Node* b) { return a->name < b->name; });
+  auto by_name = [](const Node* a, const Node* b) { return a->name < b->name; };
+  if (!std::is_sorted(sorted.begin(), sorted.end(), by_name)) {  // directory scans often are
+    std::stable_sort(sorted.begin(), sorted.end(), by_name);
+  }
   base::Bytes out;
   out.reserve(estimate);
   JsonWriter w(out);
