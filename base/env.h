@@ -115,6 +115,9 @@ class Env {
 // The process's real file system. Thread-safe; lives forever.
 Env* posix_env();
 
+// Standard input as a file (a duplicate of fd 0: closing it leaves stdin open).
+StatusOr<std::unique_ptr<ReadableFile>> open_stdin();
+
 // Joins path pieces with exactly one '/' between them.
 std::string path_join(std::string_view a, std::string_view b);
 std::string path_dirname(std::string_view path);

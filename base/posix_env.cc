@@ -337,6 +337,12 @@ class PosixEnv : public Env {
 
 }  // namespace
 
+StatusOr<std::unique_ptr<ReadableFile>> open_stdin() {
+  int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return err("open", "standard input");
+  return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, "standard input"));
+}
+
 Env* posix_env() {
   static PosixEnv env;
   return &env;

@@ -26,6 +26,9 @@ using repo::Node;
 using repo::NodeType;
 
 constexpr size_t kReadBufferSize = 12 * 1024 * 1024;
+// Files at least this large hand their chunks to the compression pool.
+constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
+constexpr size_t kMaxChunkBytesInFlight = 64 * 1024 * 1024;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
 Id sha_id(base::ByteSpan data) {
@@ -45,6 +48,7 @@ struct Dir {
   std::vector<Node> parent_nodes;  // sorted by name
   bool virtual_dir = false;        // a path component above a target
   std::vector<char> is_target;     // virtual dirs: node i is a target given by the user
+  std::vector<std::string> child_paths;  // virtual dirs: where node i is on disk
 };
 
 const Node* find_by_name(const std::vector<Node>& nodes, const std::string& name) {
@@ -70,8 +74,16 @@ class Archiver {
         tables_(chunker::Tables::get(repo.config().chunker_polynomial)),
         pool_(opts.threads > 0 ? opts.threads
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))),
-        group_(&pool_) {
+        group_(&pool_),
+        chunk_pool_(pool_.size()),
+        chunk_group_(&chunk_pool_) {
     node_opts_.with_atime = opts.with_atime;
+  }
+
+  // Tasks still running refer to members: let them finish before anything is destroyed.
+  ~Archiver() {
+    group_.wait().ignore();
+    chunk_group_.wait().ignore();
   }
 
   base::StatusOr<BackupResult> run();
@@ -135,7 +147,7 @@ class Archiver {
   void walk(Dir& d);
   void add_entry(Dir& d, const std::string& name, const std::string& full,
                  const base::FileInfo& info);
-  void schedule_file(Dir& d, size_t i);
+  void schedule_file(Dir& d, size_t i, const std::string& path);
   base::Status save_file(const std::string& path, Node& node);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
   base::Status emit_chunk(base::ByteSpan chunk, Node& node);
@@ -153,6 +165,12 @@ class Archiver {
   std::shared_ptr<const chunker::Tables> tables_;
   base::ThreadPool pool_;
   base::TaskGroup group_;
+  // Compression and encryption of the chunks of large files, so one big file keeps every
+  // core busy while its reader goes on chunking and hashing.
+  base::ThreadPool chunk_pool_;
+  base::TaskGroup chunk_group_;
+  std::mutex chunk_mu_;
+  size_t chunk_bytes_in_flight_ = 0;
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
   std::vector<uint64_t> devices_;  // --one-file-system: the targets' file systems
@@ -205,7 +223,7 @@ void Archiver::walk(Dir& d) {
   for (size_t i = 0; i < d.nodes.size(); ++i) {
     Node& n = d.nodes[i];
     if (n.type == NodeType::kFile) {
-      schedule_file(d, i);
+      schedule_file(d, i, base::path_join(d.path, n.name));
     } else if (n.type == NodeType::kDir) {
       auto sub = std::make_unique<Dir>();
       sub->path = base::path_join(d.path, n.name);
@@ -216,7 +234,7 @@ void Archiver::walk(Dir& d) {
   }
 }
 
-void Archiver::schedule_file(Dir& d, size_t i) {
+void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   Node& n = d.nodes[i];
   progress_->total_files++;
   progress_->total_bytes += n.size;
@@ -239,7 +257,6 @@ void Archiver::schedule_file(Dir& d, size_t i) {
     }
   }
   (old ? files_changed_ : files_new_)++;
-  std::string path = base::path_join(d.path, n.name);
   char* failed = &d.failed[i];
   group_.run([this, path, &n, failed]() -> base::Status {
     base::Status st = save_file(path, n);
@@ -271,6 +288,35 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
       data_added_ += chunk.size();
     }
     return base::ok_status();
+  }
+  if (node.size >= kHandOffFileSize && !repo_.has_blob(BlobType::kData, id)) {
+    bool hand_off = false;
+    {
+      std::lock_guard<std::mutex> l(chunk_mu_);
+      if (chunk_bytes_in_flight_ + chunk.size() <= kMaxChunkBytesInFlight) {
+        chunk_bytes_in_flight_ += chunk.size();
+        hand_off = true;
+      }
+    }
+    // Over the memory bound the reader compresses the chunk itself: never blocks, so no
+    // deadlock between readers and compressors.
+    if (hand_off) {
+      auto copy = std::make_shared<base::Bytes>(chunk.begin(), chunk.end());
+      chunk_group_.run([this, id, copy]() -> base::Status {
+        auto added = repo_.save_blob(BlobType::kData, id, *copy);
+        {
+          std::lock_guard<std::mutex> l(chunk_mu_);
+          chunk_bytes_in_flight_ -= copy->size();
+        }
+        if (!added.ok()) return added.status();
+        if (*added) {
+          data_blobs_++;
+          data_added_ += copy->size();
+        }
+        return base::ok_status();
+      });
+      return base::ok_status();
+    }
   }
   ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kData, id, chunk));
   if (added) {
@@ -435,6 +481,7 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
       }
       d->nodes.push_back(std::move(*node));
       d->is_target.push_back(last ? 1 : 0);
+      d->child_paths.push_back(prefix);
       if (last) return base::ok_status();
       auto sub = std::make_unique<Dir>();
       sub->path = prefix;
@@ -465,11 +512,12 @@ void Archiver::start_virtual(Dir& d) {
       continue;
     }
     Node& n = d.nodes[i];
+    const std::string& path = d.child_paths[i];
     if (n.type == NodeType::kFile) {
-      schedule_file(d, i);
+      schedule_file(d, i, path);
     } else if (n.type == NodeType::kDir) {
       auto walked = std::make_unique<Dir>();
-      walked->path = base::path_join(d.path, n.name);
+      walked->path = path;
       attach_parent(*walked, old);
       walk(*walked);
       d.subdirs.emplace_back(i, std::move(walked));
@@ -541,6 +589,8 @@ base::StatusOr<BackupResult> Archiver::run() {
     root.nodes.push_back(std::move(n));
     root.failed.assign(1, 0);
     progress_->total_files++;
+    // Unknown length: treat it as large (chunks go to the compression pool).
+    root.nodes[0].size = UINT64_MAX;
     base::Status st = save_stream(*opts_.stdin_file, "stdin", root.nodes[0]);
     progress_->files_done++;
     if (!st.ok()) return st.with_context("read stdin");
@@ -557,6 +607,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   }
   progress_->scan_done = true;
   RETURN_IF_ERROR(group_.wait());
+  RETURN_IF_ERROR(chunk_group_.wait());
   ASSIGN_OR_RETURN(sn.tree, finish(root));
   if (!opts_.dry_run) {
     RETURN_IF_ERROR(repo_.flush());

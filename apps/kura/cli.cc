@@ -12,6 +12,7 @@
 #include "backend/local_backend.h"
 #include "backend/rest_backend.h"
 #include "backend/retry_backend.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 extern const char kKuraCatalog_en[];
@@ -230,7 +231,8 @@ std::string format_duration(double secs) {
 }
 
 std::string format_local_time(int64_t sec, int32_t offset) {
-  time_t t = static_cast<time_t>(sec + offset);
+  (void)offset;  // shown in this machine's time zone, as restic does
+  time_t t = static_cast<time_t>(sec + base::system_clock()->utc_offset(sec));
   struct tm tm;
   gmtime_r(&t, &tm);
   char buf[32];

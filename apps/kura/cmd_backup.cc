@@ -111,7 +111,7 @@ int run(Cli& cli, BackupFlags& f) {
   o.threads = cli.g.threads;
   std::unique_ptr<base::ReadableFile> in;
   if (f.use_stdin) {
-    auto s = cli.env->open_read("/dev/stdin");
+    auto s = base::open_stdin();
     if (!s.ok()) return cli.fail(s.status());
     in = std::move(*s);
     o.stdin_file = in.get();

@@ -1,0 +1,703 @@
+#include "ops/prune.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+#include "base/thread_pool.h"
+#include "crypto/crypto.h"
+#include "ops/walk.h"
+#include "repo/compress.h"
+#include "repo/pack.h"
+#include "repo/snapshot.h"
+
+namespace kura::ops {
+namespace {
+
+using backend::FileKind;
+using repo::BlobType;
+using repo::Id;
+using IdSet = std::unordered_set<Id, repo::IdHash>;
+
+// A pack's constant overhead: the header's crypto overhead and the 4-byte length field.
+constexpr uint64_t kPackHeaderOverhead = 4 + crypto::kCiphertextOverhead;
+
+// restic 0.14 starts a new index file after this many blobs (more in v2, whose index files
+// are compressed).
+size_t index_max_blobs(int version) { return version >= 2 ? 150000 : 50000; }
+
+uint64_t entry_size(const repo::PackedBlob& b) {
+  return b.compressed() ? repo::kCompressedHeaderEntrySize : repo::kHeaderEntrySize;
+}
+
+uint64_t saturating_sub(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+int thread_count(repo::Repository& repo, int threads) {
+  return threads > 0 ? threads : std::max(2, repo.backend()->parallelism());
+}
+
+void start_phase(PruneObserver* obs, PruneProgress* prog, PrunePhase phase, uint64_t total) {
+  if (prog) {
+    prog->done = 0;
+    prog->total = total;
+  }
+  if (obs) obs->on_phase(phase, total);
+}
+
+void tick(PruneProgress* prog) {
+  if (prog) ++prog->done;
+}
+
+enum class PackType : int8_t { kUnset = -1, kData = 0, kTree = 1, kMixed = 2 };
+
+struct PackInfo {
+  uint64_t used_blobs = 0, unused_blobs = 0;
+  uint64_t used_size = kPackHeaderOverhead, unused_size = 0;
+  PackType type = PackType::kUnset;
+  bool uncompressed = false;  // after classification: "must be recompressed"
+  uint64_t total() const { return used_size + unused_size; }
+};
+
+struct Candidate {
+  Id id;
+  PackInfo info;
+};
+
+// Deletes files in parallel. checked: the first failure is returned (restic's
+// DeleteFilesChecked); otherwise failures go to the observer and the rest is deleted anyway.
+base::Status delete_files(repo::Repository& repo, FileKind kind, const std::vector<Id>& ids,
+                          bool checked, int threads, PruneObserver* obs, PruneProgress* prog,
+                          PruneResult* res) {
+  std::mutex mu;
+  base::ThreadPool pool(threads);
+  base::TaskGroup group(&pool);
+  for (const Id& id : ids) {
+    group.run([&, id]() -> base::Status {
+      backend::Handle h{kind, id.hex()};
+      base::Status st = repo.backend()->remove(h);
+      std::lock_guard<std::mutex> l(mu);
+      tick(prog);
+      if (st.ok()) {
+        if (kind == FileKind::kPack) ++res->packs_deleted;
+        if (kind == FileKind::kIndex) ++res->index_files_deleted;
+        return st;
+      }
+      if (checked) return st.with_context("remove " + h.to_string());
+      ++res->delete_failures;
+      if (obs) obs->on_delete_failed(h, st);
+      return base::ok_status();
+    });
+  }
+  return group.wait();
+}
+
+// Collects blobs into new packs (one open pack per blob type, as restic never mixes them) and
+// uploads each as soon as it is full. Thread-safe.
+class PackWriter {
+ public:
+  PackWriter(repo::Repository& repo, const PruneOptions& opts) : repo_(repo), opts_(opts) {}
+
+  // Adds an already sealed blob (IV||ciphertext||MAC of the possibly compressed content).
+  base::Status add_sealed(const Id& id, BlobType type, base::ByteSpan sealed, uint32_t ulen) {
+    std::vector<std::unique_ptr<repo::PackBuilder>> full;
+    {
+      std::lock_guard<std::mutex> l(mu_[static_cast<int>(type)]);
+      auto& pb = open_[static_cast<int>(type)];
+      if (pb && pb->header_size() + repo::kCompressedHeaderEntrySize + kPackHeaderOverhead >
+                    repo::kMaxHeaderLength) {
+        full.push_back(std::move(pb));
+      }
+      if (!pb) pb = std::make_unique<repo::PackBuilder>();
+      pb->add(id, type, sealed, ulen);
+      if (pb->size() >= opts_.pack_size) full.push_back(std::move(pb));
+    }
+    for (auto& p : full) RETURN_IF_ERROR(upload(std::move(p)));
+    return base::ok_status();
+  }
+
+  // Compresses (v2) and encrypts a blob's plaintext, as Repository::save_blob does.
+  base::Status add_plain(const Id& id, BlobType type, base::ByteSpan plain) {
+    base::Bytes payload;
+    uint32_t ulen = 0;
+    base::ByteSpan body = plain;
+    if (compress(type, plain.size())) {
+      repo::CompressionMode mode = opts_.compression;
+      if (mode == repo::CompressionMode::kOff) mode = repo::CompressionMode::kAuto;  // trees
+      repo::zstd_compress(plain, repo::zstd_level(mode), payload);
+      ulen = static_cast<uint32_t>(plain.size());
+      body = payload;
+    }
+    base::Bytes sealed = crypto::seal(repo_.key(), body, *repo_.deps().random);
+    return add_sealed(id, type, sealed, ulen);
+  }
+
+  // Whether a blob stored uncompressed must be re-encoded: in v2, trees always are compressed
+  // and data unless --compression off (restic re-encodes every blob it repacks).
+  bool compress(BlobType type, size_t plain_size) const {
+    return repo_.version() >= 2 && plain_size > 0 &&
+           (type == BlobType::kTree || opts_.compression != repo::CompressionMode::kOff);
+  }
+
+  base::Status finish() {
+    for (int t = 0; t < 2; ++t) {
+      std::unique_ptr<repo::PackBuilder> pb;
+      {
+        std::lock_guard<std::mutex> l(mu_[t]);
+        pb = std::move(open_[t]);
+      }
+      if (pb && !pb->empty()) RETURN_IF_ERROR(upload(std::move(pb)));
+    }
+    return base::ok_status();
+  }
+
+  std::vector<repo::IndexPack> written() {
+    std::lock_guard<std::mutex> l(written_mu_);
+    return written_;
+  }
+
+ private:
+  base::Status upload(std::unique_ptr<repo::PackBuilder> pb) {
+    std::vector<repo::PackedBlob> blobs = pb->blobs();
+    base::Bytes file = pb->finish(repo_.key(), *repo_.deps().random);
+    Id pack_id = repo::hash_id(file);
+    backend::Handle h{FileKind::kPack, pack_id.hex()};
+    RETURN_IF_ERROR(repo_.backend()->save(h, file).with_context("save " + h.to_string()));
+    std::lock_guard<std::mutex> l(written_mu_);
+    written_.push_back({pack_id, std::move(blobs)});
+    return base::ok_status();
+  }
+
+  repo::Repository& repo_;
+  const PruneOptions& opts_;
+  std::mutex mu_[2];
+  std::unique_ptr<repo::PackBuilder> open_[2];
+  std::mutex written_mu_;
+  std::vector<repo::IndexPack> written_;
+};
+
+// Copies the blobs of `keep` found in `packs` into new packs; erases what it copied from keep.
+base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
+                                                    const std::vector<Id>& packs, BlobSet& keep,
+                                                    const PruneOptions& opts, int threads,
+                                                    PruneProgress* prog) {
+  std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> todo;
+  for (const Id& p : packs) todo[p];
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      auto it = todo.find(idx.pack_id(e.pack));
+      if (it != todo.end() && keep.count({e.id, e.type})) it->second.push_back(e.blob());
+    });
+  });
+
+  PackWriter writer(repo, opts);
+  std::mutex keep_mu;
+  {
+    base::ThreadPool pool(threads);
+    base::TaskGroup group(&pool);
+    for (auto& [pack_id, pack_blobs] : todo) {
+      group.run([&, pack = pack_id, blobs = std::move(pack_blobs)]() mutable -> base::Status {
+        if (group.failed() || blobs.empty()) {
+          tick(prog);
+          return base::ok_status();
+        }
+        std::sort(blobs.begin(), blobs.end(),
+                  [](const repo::PackedBlob& a, const repo::PackedBlob& b) { return a.offset < b.offset; });
+        uint64_t start = blobs.front().offset, end = 0;
+        for (const auto& b : blobs) end = std::max<uint64_t>(end, uint64_t{b.offset} + b.length);
+        backend::Handle h{FileKind::kPack, pack.hex()};
+        auto data = repo.backend()->load(h, start, end - start);
+        for (const auto& b : blobs) {
+          base::ByteSpan stored;
+          base::StatusOr<base::Bytes> plain = base::internal_error("unreachable");
+          if (data.ok()) {
+            stored = base::ByteSpan(*data).subspan(b.offset - start, b.length);
+            plain = repo.decode_blob(b, stored);
+          } else {
+            plain = data.status().with_context("load " + h.to_string());
+          }
+          bool verified = plain.ok();
+          if (!verified) {
+            // Another copy may be intact (restic does the same).
+            auto other = repo.load_blob(b.type, b.id);
+            if (!other.ok()) return plain.status().with_context("repack " + h.to_string());
+            plain = std::move(other);
+          }
+          {
+            std::lock_guard<std::mutex> l(keep_mu);
+            if (keep.erase({b.id, b.type}) == 0) continue;  // another pack had it too
+          }
+          if (verified && (b.compressed() || !writer.compress(b.type, plain->size()))) {
+            RETURN_IF_ERROR(writer.add_sealed(b.id, b.type, stored, b.uncompressed_length));
+          } else {
+            RETURN_IF_ERROR(writer.add_plain(b.id, b.type, *plain));
+          }
+        }
+        tick(prog);
+        return base::ok_status();
+      });
+    }
+    RETURN_IF_ERROR(group.wait());
+  }
+  RETURN_IF_ERROR(writer.finish());
+  return writer.written();
+}
+
+// Writes index files for every pack the in-memory index lists except `drop`, plus `extra`.
+base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
+                              std::vector<repo::IndexPack> extra, PruneProgress* prog,
+                              PruneResult* res) {
+  std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> by_pack;
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      const Id& pack = idx.pack_id(e.pack);
+      if (!drop.count(pack)) by_pack[pack].push_back(e.blob());
+    });
+  });
+  std::vector<repo::IndexPack> packs;
+  packs.reserve(by_pack.size() + extra.size());
+  for (auto& [id, blobs] : by_pack) {
+    std::sort(blobs.begin(), blobs.end(),
+              [](const repo::PackedBlob& a, const repo::PackedBlob& b) { return a.offset < b.offset; });
+    packs.push_back({id, std::move(blobs)});
+  }
+  std::sort(packs.begin(), packs.end(),
+            [](const repo::IndexPack& a, const repo::IndexPack& b) { return a.id < b.id; });
+  for (auto& p : extra) packs.push_back(std::move(p));
+  if (prog) prog->total = packs.size();
+
+  size_t limit = index_max_blobs(repo.version());
+  std::vector<repo::IndexPack> chunk;
+  size_t chunk_blobs = 0;
+  auto write_chunk = [&]() -> base::Status {
+    if (chunk.empty()) return base::ok_status();
+    RETURN_IF_ERROR(repo.write_index(chunk).status().with_context("write index"));
+    ++res->index_files_written;
+    if (prog) prog->done += chunk.size();
+    chunk.clear();
+    chunk_blobs = 0;
+    return base::ok_status();
+  };
+  for (auto& p : packs) {
+    if (!chunk.empty() && chunk_blobs + p.blobs.size() > limit) RETURN_IF_ERROR(write_chunk());
+    chunk_blobs += p.blobs.size();
+    chunk.push_back(std::move(p));
+  }
+  return write_chunk();
+}
+
+}  // namespace
+
+// --- options ---
+
+uint64_t MaxUnused::limit(uint64_t used) const {
+  switch (kind) {
+    case Kind::kUnlimited: return UINT64_MAX;
+    case Kind::kBytes: return bytes;
+    case Kind::kPercent: return static_cast<uint64_t>(percent / (100 - percent) * static_cast<double>(used));
+  }
+  return 0;
+}
+
+base::StatusOr<uint64_t> parse_size(std::string_view s) {
+  if (s.empty()) return base::invalid_argument("expected a size, got an empty string");
+  uint64_t unit = 1;
+  std::string_view num = s.substr(0, s.size() - 1);
+  switch (s.back()) {
+    case 'b': case 'B': break;
+    case 'k': case 'K': unit = 1ull << 10; break;
+    case 'm': case 'M': unit = 1ull << 20; break;
+    case 'g': case 'G': unit = 1ull << 30; break;
+    case 't': case 'T': unit = 1ull << 40; break;
+    default: num = s;
+  }
+  uint64_t v = 0;
+  auto r = std::from_chars(num.data(), num.data() + num.size(), v);
+  if (num.empty() || r.ec != std::errc() || r.ptr != num.data() + num.size()) {
+    return base::invalid_argument("invalid size \"" + std::string(s) + "\"");
+  }
+  if (v > UINT64_MAX / unit) return base::invalid_argument("size \"" + std::string(s) + "\" is too large");
+  return v * unit;
+}
+
+base::StatusOr<MaxUnused> parse_max_unused(std::string_view in) {
+  std::string s(in);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(0, 1);
+  MaxUnused m;
+  if (s.empty()) return base::invalid_argument("invalid value for --max-unused: \"" + std::string(in) + "\"");
+  if (s == "unlimited") {
+    m.kind = MaxUnused::Kind::kUnlimited;
+    return m;
+  }
+  if (s.back() == '%') {
+    s.pop_back();
+    char* end = nullptr;
+    double p = std::strtod(s.c_str(), &end);
+    if (s.empty() || end != s.c_str() + s.size() || p != p) {
+      return base::invalid_argument("invalid percentage \"" + std::string(in) + "\" for --max-unused");
+    }
+    if (p < 0) return base::invalid_argument("percentage for --max-unused must be positive");
+    if (p >= 100) return base::invalid_argument("percentage for --max-unused must be below 100%");
+    m.kind = MaxUnused::Kind::kPercent;
+    m.percent = p;
+    return m;
+  }
+  auto bytes = parse_size(s);
+  if (!bytes.ok()) return bytes.status().with_context("--max-unused");
+  m.kind = MaxUnused::Kind::kBytes;
+  m.bytes = *bytes;
+  return m;
+}
+
+uint64_t PruneStats::unused_after() const {
+  return saturating_sub(unused_size(), size.remove + size.repackrm);
+}
+
+// --- finding used blobs ---
+
+base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vector<Id>& trees,
+                                        int threads, std::atomic<uint64_t>* trees_done) {
+  BlobSet used;
+  std::mutex mu;
+  base::ThreadPool pool(thread_count(repo, threads));
+  base::TaskGroup group(&pool);
+  std::function<void(const Id&)> visit = [&](const Id& tree) {
+    group.run([&, tree]() -> base::Status {
+      if (group.failed()) return base::ok_status();
+      ASSIGN_OR_RETURN(auto nodes, load_tree(repo, tree));
+      std::vector<Id> children;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        for (const auto& n : nodes) {
+          if (n.type == repo::NodeType::kFile) {
+            for (const Id& c : n.content) used.insert({c, BlobType::kData});
+          } else if (n.type == repo::NodeType::kDir) {
+            if (!n.subtree) {
+              return base::data_loss("tree " + tree.hex() + ": directory \"" + n.name + "\" has no subtree");
+            }
+            if (used.insert({*n.subtree, BlobType::kTree}).second) children.push_back(*n.subtree);
+          }
+        }
+      }
+      if (trees_done) ++*trees_done;
+      for (const Id& c : children) visit(c);
+      return base::ok_status();
+    });
+  };
+  for (const Id& t : trees) {
+    bool fresh;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      fresh = used.insert({t, BlobType::kTree}).second;
+    }
+    if (fresh) visit(t);
+  }
+  RETURN_IF_ERROR(group.wait());
+  return used;
+}
+
+// --- planning ---
+
+base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions& opts,
+                                     PruneObserver* obs, PruneProgress* prog) {
+  PrunePlan plan;
+  PruneStats& st = plan.stats;
+  int threads = thread_count(repo, opts.threads);
+
+  // 1. The trees of every snapshot.
+  start_phase(obs, prog, PrunePhase::kLoadingSnapshots, 0);
+  ASSIGN_OR_RETURN(auto listed, repo.list_ids(FileKind::kSnapshot));
+  IdSet ignore(opts.ignore_snapshots.begin(), opts.ignore_snapshots.end());
+  std::vector<Id> ids;
+  for (const Id& id : listed) {
+    if (!ignore.count(id)) ids.push_back(id);
+  }
+  std::vector<Id> trees(ids.size());
+  {
+    base::ThreadPool pool(threads);
+    base::TaskGroup group(&pool);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      group.run([&, i]() -> base::Status {
+        std::string what = "snapshot " + ids[i].hex();
+        auto json = repo.load_unpacked(FileKind::kSnapshot, ids[i]);
+        if (!json.ok()) return json.status().with_context("load " + what);
+        auto sn = repo::decode_snapshot(*json);
+        if (!sn.ok()) return sn.status().with_context(what);
+        trees[i] = sn->tree;
+        return base::ok_status();
+      });
+    }
+    RETURN_IF_ERROR(group.wait());
+  }
+  plan.snapshots = ids.size();
+
+  // 2. Every blob they use.
+  start_phase(obs, prog, PrunePhase::kFindingUsedBlobs, ids.size());
+  auto used_or = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
+  if (!used_or.ok()) {
+    // A tree the snapshots need cannot be read: the repository is damaged, not the request.
+    base::Status st = used_or.status();
+    if (st.code() == base::Code::kNotFound) st = base::data_loss(st.message());
+    return st.with_context("find the data still in use");
+  }
+  BlobSet used = std::move(*used_or);
+
+  // 3. Classify every indexed blob (restic's packInfoFromIndex).
+  start_phase(obs, prog, PrunePhase::kSearchingUsedPacks, 0);
+  BlobSet keep;
+  std::unordered_map<BlobHandle, uint8_t, BlobHandleHash> duplicates;
+  std::unordered_map<Id, PackInfo, repo::IdHash> packs;
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      BlobHandle h{e.id, e.type};
+      if (used.erase(h)) {
+        keep.insert(h);
+        st.size.used += e.length;
+        ++st.blobs.used;
+      } else if (keep.count(h)) {
+        auto [it, fresh] = duplicates.emplace(h, 2);  // this is already the second copy
+        if (!fresh && it->second < 255) ++it->second;
+        st.size.duplicate += e.length;
+        ++st.blobs.duplicate;
+      } else {
+        st.size.unused += e.length;
+        ++st.blobs.unused;
+      }
+    });
+  });
+  if (!used.empty()) {
+    const BlobHandle& h = *used.begin();
+    return base::data_loss(std::to_string(used.size()) +
+                           " blob(s) used by snapshots are not in the index (e.g. " +
+                           std::string(repo::blob_type_name(h.type)) + " " + h.id.hex() +
+                           "): data seems to be missing; not pruning, to prevent further data loss");
+  }
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      PackInfo& p = packs[idx.pack_id(e.pack)];
+      p.used_size += entry_size(e.blob());
+      PackType t = e.type == BlobType::kTree ? PackType::kTree : PackType::kData;
+      if (p.type == PackType::kUnset) p.type = t;
+      if (p.type != t) p.type = PackType::kMixed;
+      BlobHandle h{e.id, e.type};
+      if (duplicates.count(h)) {
+        // decided below
+      } else if (keep.count(h)) {
+        p.used_size += e.length;
+        ++p.used_blobs;
+      } else {
+        p.unused_size += e.length;
+        ++p.unused_blobs;
+      }
+      if (!e.blob().compressed()) p.uncompressed = true;
+    });
+    if (duplicates.empty()) return;
+    // One copy of each duplicate counts as used: preferably in a pack that has used blobs.
+    idx.for_each([&](const repo::IndexEntry& e) {
+      auto it = duplicates.find({e.id, e.type});
+      if (it == duplicates.end()) return;
+      PackInfo& p = packs[idx.pack_id(e.pack)];
+      if (it->second == 0) {
+        p.unused_size += e.length;
+        ++p.unused_blobs;
+      } else if (p.used_blobs > 0 || it->second == 1) {
+        p.used_size += e.length;
+        ++p.used_blobs;
+        it->second = 0;
+      } else {
+        p.unused_size += e.length;
+        ++p.unused_blobs;
+        --it->second;
+      }
+    });
+  });
+
+  // 4. Decide per pack (restic's decidePackAction).
+  start_phase(obs, prog, PrunePhase::kCollectingPacks, packs.size());
+  uint64_t target = opts.repack_small ? opts.pack_size / 5 * 4 : opts.pack_size / 25;
+  std::vector<Candidate> candidates, small;
+  RETURN_IF_ERROR(repo.backend()->list(FileKind::kPack, [&](const backend::FileEntry& fe) -> base::Status {
+    auto id = Id::parse(fe.name);
+    if (!id.ok()) return base::ok_status();
+    auto it = packs.find(*id);
+    if (it == packs.end()) {
+      plan.remove_packs_first.push_back(*id);
+      st.size.unref += fe.size;
+      return base::ok_status();
+    }
+    PackInfo p = it->second;
+    packs.erase(it);
+    tick(prog);
+    if (p.total() != fe.size && p.used_blobs != 0) {
+      return base::data_loss("pack " + id->hex() + ": size " + std::to_string(fe.size) +
+                             " does not match the size " + std::to_string(p.total()) +
+                             " computed from the index");
+    }
+    if (p.used_blobs == 0) {
+      ++st.packs.unused;
+    } else if (p.unused_blobs == 0) {
+      ++st.packs.used;
+    } else {
+      ++st.packs.partly_used;
+    }
+    p.uncompressed = repo.version() >= 2 && p.uncompressed &&
+                     (p.type == PackType::kTree || opts.repack_uncompressed);
+    if (p.used_blobs == 0) {
+      plan.remove_packs.push_back(*id);
+      st.blobs.remove += p.unused_blobs;
+      st.size.remove += p.unused_size;
+    } else if (opts.repack_cacheable_only && p.type == PackType::kData) {
+      ++st.packs.keep;
+    } else if (p.unused_blobs == 0 && p.type != PackType::kMixed && !p.uncompressed) {
+      if (fe.size >= target) {
+        ++st.packs.keep;
+      } else {
+        small.push_back({*id, p});
+      }
+    } else {
+      candidates.push_back({*id, p});
+    }
+    return base::ok_status();
+  }));
+
+  // What is left was indexed but is not in the backend.
+  std::vector<Id> missing_needed;
+  for (const auto& [id, p] : packs) {
+    if (p.used_blobs == 0) {
+      plan.ignore_packs.push_back(id);
+      st.blobs.remove += p.unused_blobs;
+      st.size.remove += p.unused_size;
+    } else {
+      missing_needed.push_back(id);
+    }
+  }
+  if (!missing_needed.empty()) {
+    std::sort(missing_needed.begin(), missing_needed.end());
+    std::string list;
+    for (size_t i = 0; i < missing_needed.size() && i < 10; ++i) list += (i ? ", " : "") + missing_needed[i].hex();
+    return base::data_loss("the index references " + std::to_string(missing_needed.size()) +
+                           " needed pack file(s) missing from the repository: " + list);
+  }
+  std::sort(plan.ignore_packs.begin(), plan.ignore_packs.end());
+  if (obs) {
+    for (const Id& id : plan.ignore_packs) obs->on_forget_missing_pack(id);
+  }
+
+  // Too few small packs are not worth it, and this stops a lone small pack being repacked
+  // by every run.
+  if (small.size() < 10) {
+    st.packs.keep += small.size();
+  } else {
+    candidates.insert(candidates.end(), small.begin(), small.end());
+  }
+  // Tree and mixed packs first, then packs below target, then the highest unused share.
+  std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
+    int ad = a.info.type == PackType::kData, bd = b.info.type == PackType::kData;
+    if (ad != bd) return ad < bd;
+    int al = a.info.total() >= target, bl = b.info.total() >= target;
+    if (al != bl) return al < bl;
+    // unused/used descending, cross-multiplied (sizes < 2^32 each, so no overflow).
+    uint64_t x = a.info.unused_size * b.info.used_size, y = b.info.unused_size * a.info.used_size;
+    if (x != y) return x > y;
+    return a.id < b.id;
+  });
+  uint64_t max_unused_after = opts.max_unused.limit(st.size.used);
+  for (const Candidate& c : candidates) {
+    // Duplicates count as unused here (restic 0.14 left them out, which could underflow).
+    bool reached_unused = st.unused_after() < max_unused_after;
+    bool reached_repack = opts.max_repack_bytes == UINT64_MAX
+                              ? false
+                              : st.size.repack + c.info.total() >= opts.max_repack_bytes;
+    bool large = c.info.total() >= target;
+    bool repack_it;
+    if (reached_repack) {
+      repack_it = false;
+    } else if (c.info.type != PackType::kData || c.info.uncompressed) {
+      repack_it = true;  // only limited by --max-repack-size
+    } else {
+      repack_it = !(reached_unused && large);
+    }
+    if (!repack_it) {
+      ++st.packs.keep;
+      continue;
+    }
+    plan.repack_packs.push_back(c.id);
+    st.blobs.repack += c.info.unused_blobs + c.info.used_blobs;
+    st.size.repack += c.info.total();
+    st.blobs.repackrm += c.info.unused_blobs;
+    st.size.repackrm += c.info.unused_size;
+  }
+  std::sort(plan.remove_packs_first.begin(), plan.remove_packs_first.end());
+  std::sort(plan.remove_packs.begin(), plan.remove_packs.end());
+  std::sort(plan.repack_packs.begin(), plan.repack_packs.end());
+  st.packs.unref = plan.remove_packs_first.size();
+  st.packs.repack = plan.repack_packs.size();
+  st.packs.remove = plan.remove_packs.size();
+
+  // Only blobs with no copy in a pack that stays need repacking.
+  if (!plan.repack_packs.empty()) {
+    IdSet gone(plan.remove_packs.begin(), plan.remove_packs.end());
+    gone.insert(plan.repack_packs.begin(), plan.repack_packs.end());
+    gone.insert(plan.ignore_packs.begin(), plan.ignore_packs.end());
+    repo.with_index([&](const repo::Index& idx) {
+      idx.for_each([&](const repo::IndexEntry& e) {
+        if (!gone.count(idx.pack_id(e.pack))) keep.erase({e.id, e.type});
+      });
+    });
+    plan.keep_blobs = std::move(keep);
+  }
+  return plan;
+}
+
+// --- doing it ---
+
+base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan,
+                                          const PruneOptions& opts, PruneObserver* obs,
+                                          PruneProgress* prog) {
+  PruneResult res;
+  int threads = thread_count(repo, opts.threads);
+
+  // Unreferenced packs: no index lists them, so nothing can need them.
+  if (!plan.remove_packs_first.empty()) {
+    start_phase(obs, prog, PrunePhase::kDeletingUnreferenced, plan.remove_packs_first.size());
+    RETURN_IF_ERROR(delete_files(repo, FileKind::kPack, plan.remove_packs_first, false, threads,
+                                 obs, prog, &res));
+  }
+
+  std::vector<repo::IndexPack> new_packs;
+  if (!plan.repack_packs.empty()) {
+    start_phase(obs, prog, PrunePhase::kRepacking, plan.repack_packs.size());
+    ASSIGN_OR_RETURN(new_packs, repack(repo, plan.repack_packs, plan.keep_blobs, opts, threads, prog));
+    res.packs_written = new_packs.size();
+    if (!plan.keep_blobs.empty()) {
+      return base::internal_error("prune: " + std::to_string(plan.keep_blobs.size()) +
+                                  " needed blob(s) were not repacked (e.g. " +
+                                  plan.keep_blobs.begin()->id.hex() + "); nothing was deleted");
+    }
+    plan.remove_packs.insert(plan.remove_packs.end(), plan.repack_packs.begin(), plan.repack_packs.end());
+  }
+
+  IdSet drop(plan.ignore_packs.begin(), plan.ignore_packs.end());
+  drop.insert(plan.remove_packs.begin(), plan.remove_packs.end());
+  if (!drop.empty()) {
+    // The new index must be complete before any old index file goes, and the old ones must
+    // all be gone before a pack they list is deleted.
+    std::vector<Id> old_index = repo.index_files();
+    start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
+    RETURN_IF_ERROR(write_full_index(repo, drop, std::move(new_packs), prog, &res));
+    start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
+    RETURN_IF_ERROR(delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
+                        .with_context("delete old index files"));
+  }
+
+  if (!plan.remove_packs.empty()) {
+    start_phase(obs, prog, PrunePhase::kRemovingPacks, plan.remove_packs.size());
+    RETURN_IF_ERROR(delete_files(repo, FileKind::kPack, plan.remove_packs, false, threads, obs, prog, &res));
+  }
+  start_phase(obs, prog, PrunePhase::kDone, 0);
+  return res;
+}
+
+}  // namespace kura::ops
