@@ -19,13 +19,18 @@ base::StatusOr<Config> decode_config(base::ByteSpan json) {
   Config c;
   auto v = j.find("version");
   if (v == j.end() || !v->is_number_integer()) return base::data_loss("config: missing version");
-  c.version = v->get<int>();
-  if (c.version != 1 && c.version != 2) {
-    return base::data_loss("config: unsupported repository version " + std::to_string(c.version));
+  int64_t version = v->get<int64_t>();
+  if (version != 1 && version != 2) {
+    return base::data_loss("config: unsupported repository version " + v->dump());
   }
+  c.version = static_cast<int>(version);
   auto id = j.find("id");
   if (id == j.end() || !id->is_string()) return base::data_loss("config: missing id");
   c.id = id->get<std::string>();
+  // restic writes 32 random bytes as hex; anything else is a damaged or hostile config.
+  if (c.id.size() != 64 || !base::hex_decode(c.id).ok()) {
+    return base::data_loss("config: invalid repository id");
+  }
   auto pol = j.find("chunker_polynomial");
   if (pol == j.end() || !pol->is_string()) {
     return base::data_loss("config: missing chunker_polynomial");

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 need_restic
 case_name="${1:?case}"
-MB="${KURA_TEST_MB:-200}"
+MB="${KURA_TEST_MB:-128}"
 
 case "$case_name" in
 kura_writes_restic_reads)
@@ -48,7 +48,7 @@ restic_writes_kura_reads)
   ;;
 
 dedup_both_ways)
-  make_corpus "$WORK/src" "$MB"
+  make_corpus "$WORK/src" 48
   step "kura first, then restic adds no data and no trees"
   kura -r "$WORK/a" init >/dev/null
   (cd "$WORK" && kura -r "$WORK/a" backup src >/dev/null)

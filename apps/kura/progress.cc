@@ -5,7 +5,7 @@
 namespace kura::cli {
 
 ProgressPrinter::ProgressPrinter(const Cli& cli, Render render)
-    : cli_(cli), render_(std::move(render)), tty_(cli.show_progress()), json_(cli.g.json),
+    : render_(std::move(render)), tty_(cli.show_progress()), json_(cli.g.json),
       start_(std::chrono::steady_clock::now()) {
   if (tty_ || json_) thread_ = std::thread([this] { loop(); });
 }

@@ -25,7 +25,6 @@ class ProgressPrinter {
 
  private:
   void loop();
-  const Cli& cli_;
   Render render_;
   bool tty_, json_;
   std::chrono::steady_clock::time_point start_;
