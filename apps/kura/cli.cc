@@ -214,10 +214,11 @@ std::string Cli::username() const {
 
 std::string format_bytes(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  if (n < 1024) return std::to_string(n) + " B";
+  // Thresholds are exclusive, as restic's: 1024 bytes print as "1024 B".
+  if (n <= 1024) return std::to_string(n) + " B";
   double v = static_cast<double>(n);
   int u = 0;
-  while (v >= 1024 && u < 5) {
+  while (v > 1024 && u < 5) {
     v /= 1024;
     ++u;
   }

@@ -2,6 +2,7 @@
 #include "apps/kura/cli.h"
 #include "apps/kura/json_out.h"
 #include "crypto/keyfile.h"
+#include "ops/find.h"
 #include "ops/snapshots.h"
 #include "ops/walk.h"
 #include "repo/gojson.h"
@@ -27,25 +28,6 @@ std::string snapshot_json(const ops::SnapshotEntry& e) {
   }
   j.str("id", e.id.hex()).str("short_id", e.id.short_hex());
   return j.done();
-}
-
-// "drwxr-xr-x", as ls -l prints it.
-std::string mode_string(const repo::Node& n) {
-  std::string s(10, '-');
-  switch (n.type) {
-    case repo::NodeType::kDir: s[0] = 'd'; break;
-    case repo::NodeType::kSymlink: s[0] = 'L'; break;
-    case repo::NodeType::kDev: s[0] = 'D'; break;
-    case repo::NodeType::kCharDev: s[0] = 'c'; break;
-    case repo::NodeType::kFifo: s[0] = 'p'; break;
-    case repo::NodeType::kSocket: s[0] = 'S'; break;
-    default: break;
-  }
-  const char* rwx = "rwxrwxrwx";
-  for (int i = 0; i < 9; ++i) {
-    if (n.mode & (1u << (8 - i))) s[1 + i] = rwx[i];
-  }
-  return s;
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -170,7 +152,7 @@ void add_ls_command(CLI::App& app, Cli& cli) {
             j.str("ctime", repo::format_go_time(n.ctime)).str("struct_type", "node");
             cli.print_data(j.done() + "\n");
           } else if (o->long_format) {
-            cli.print_data(fmt::format("{} {:>5} {:>5} {:>12} {} {}{}\n", mode_string(n), n.uid, n.gid, n.size,
+            cli.print_data(fmt::format("{} {:>5} {:>5} {:>12} {} {}{}\n", ops::go_file_mode_string(n.mode), n.uid, n.gid, n.size,
                                        format_local_time(n.mtime.sec, n.mtime.offset), path,
                                        n.type == repo::NodeType::kSymlink ? " -> " + n.linktarget : ""));
           } else {
