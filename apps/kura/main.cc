@@ -4,6 +4,30 @@
 #include "apps/kura/cli.h"
 #include "base/log.h"
 
+namespace {
+
+// The first word that is neither a global option (nor its value) nor a known command, so
+// "kura bakup" says what it did not understand.
+std::string unknown_command(CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 1 && a[0] == '-') {
+      if (a.find('=') != std::string::npos) continue;
+      const CLI::Option* o = app.get_option_no_throw(a);
+      if (o && o->get_expected_min() > 0) ++i;
+      continue;
+    }
+    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->check_name(a)) return "";
+    }
+    return a;
+  }
+  return "";
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   kura::cli::Cli cli;
@@ -67,8 +91,17 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors are fatal errors like any other: exit code 1 (restic's too).
+    std::string unknown = unknown_command(app, argc, argv);
+    cli.error(unknown.empty() ? cli.tr("err.usage", e.what()) : cli.tr("err.unknown_command", unknown));
+    return kura::cli::kExitFatal;
   }
   return exit_code();
 }
