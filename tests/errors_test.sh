@@ -48,7 +48,7 @@ any_names() {
   has_line "$WORK/all" "$@"
 }
 
-have_kura_check() { kura check --help 2>/dev/null | grep -q read-data; }
+have_kura_check() { [[ $(kura check --help 2>&1) == *read-data* ]]; }
 
 # A small repository with one snapshot of a small corpus. Sets REPO, SNAP.
 setup_repo() {
