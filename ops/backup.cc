@@ -10,7 +10,6 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "chunker/chunker.h"
-#include "crypto/sha256.h"
 #include "ops/snapshots.h"
 #include "repo/gojson.h"
 #include "repo/mode.h"
@@ -30,12 +29,6 @@ constexpr size_t kReadBufferSize = 12 * 1024 * 1024;
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 64 * 1024 * 1024;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
-
-Id sha_id(base::ByteSpan data) {
-  Id id;
-  id.bytes = crypto::sha256(data);
-  return id;
-}
 
 // One directory being backed up. Children's nodes are sized before file jobs start, so jobs
 // can fill node.content in place.
@@ -277,7 +270,7 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
 }
 
 base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
-  Id id = sha_id(chunk);
+  Id id = repo::hash_id(chunk);
   node.content.push_back(id);
   progress_->bytes_done += chunk.size();
   if (opts_.dry_run) {
@@ -405,7 +398,7 @@ base::StatusOr<Id> Archiver::finish(Dir& d) {
     kept.push_back(std::move(d.nodes[i]));
   }
   base::Bytes json = repo::encode_tree(kept);
-  Id id = sha_id(json);
+  Id id = repo::hash_id(json);
   if (!d.virtual_dir) {
     if (!d.parent_tree) {
       dirs_new_++;

@@ -1,6 +1,6 @@
 #include "repo/id.h"
 
-#include <openssl/sha.h>
+#include "crypto/sha256.h"
 
 namespace kura::repo {
 
@@ -16,7 +16,7 @@ base::StatusOr<Id> Id::parse(std::string_view hex) {
 
 Id hash_id(base::ByteSpan data) {
   Id id;
-  SHA256(data.data(), data.size(), id.bytes.data());
+  id.bytes = crypto::sha256(data);
   return id;
 }
 

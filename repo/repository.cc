@@ -4,7 +4,6 @@
 
 #include "chunker/chunker.h"
 #include "crypto/keyfile.h"
-#include "crypto/sha256.h"
 #include "repo/gojson.h"
 
 namespace kura::repo {
@@ -18,12 +17,6 @@ constexpr int kMaxKeysTried = 20;
 // restic 0.14 (v2) flushes an index after this many blobs.
 constexpr size_t kIndexMaxBlobs = 150000;
 constexpr size_t kMaxUnpackedSize = 1ull << 30;
-
-Id sha_id(base::ByteSpan data) {
-  Id id;
-  id.bytes = crypto::sha256(data);
-  return id;
-}
 
 std::string now_text(base::Clock* clock) {
   base::Timespec t = clock->now();
@@ -159,7 +152,7 @@ base::StatusOr<std::string> Repository::add_key(std::string_view password, const
   params.r = kdf.r;
   params.p = kdf.p;
   ASSIGN_OR_RETURN(base::Bytes file, crypto::create_key_file(key_, password, params, *deps_.random));
-  std::string id = sha_id(file).hex();
+  std::string id = hash_id(file).hex();
   RETURN_IF_ERROR(be_->save({FileKind::kKey, id}, file));
   return id;
 }
@@ -182,7 +175,7 @@ base::StatusOr<Id> Repository::save_unpacked(FileKind kind, base::ByteSpan plain
     payload.assign(plain.begin(), plain.end());
   }
   base::Bytes sealed = crypto::seal(key_, payload, *deps_.random);
-  Id id = sha_id(sealed);
+  Id id = hash_id(sealed);
   RETURN_IF_ERROR(be_->save({kind, id.hex()}, sealed));
   return id;
 }
@@ -204,7 +197,7 @@ base::StatusOr<base::Bytes> Repository::decode_unpacked(base::ByteSpan stored, c
 base::StatusOr<base::Bytes> Repository::load_unpacked(FileKind kind, const Id& id) {
   Handle h{kind, id.hex()};
   ASSIGN_OR_RETURN(base::Bytes stored, be_->load(h, 0, 0));
-  if (sha_id(stored) != id) {
+  if (hash_id(stored) != id) {
     return base::data_loss(h.to_string() + ": content does not match its name (corrupted file)");
   }
   return decode_unpacked(stored, h.to_string());
@@ -327,7 +320,7 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder>
   upload_pool_->submit([this, type, shared] {
     std::vector<PackedBlob> blobs = shared->blobs();
     base::Bytes file = shared->finish(key_, *deps_.random);
-    Id pack_id = sha_id(file);
+    Id pack_id = hash_id(file);
     base::Status st = be_->save({FileKind::kPack, pack_id.hex()}, file);
     if (st.ok()) {
       added_packed_ += file.size();
@@ -404,7 +397,7 @@ base::Status Repository::decode_blob_into(const PackedBlob& blob, base::ByteSpan
   } else {
     RETURN_IF_ERROR(crypto::open_into(key_, stored, out).with_context(what));
   }
-  if (sha_id(out) != blob.id) return base::data_loss(what + ": content does not match its id");
+  if (hash_id(out) != blob.id) return base::data_loss(what + ": content does not match its id");
   return base::ok_status();
 }
 
