@@ -29,24 +29,23 @@ bool lock_is_stale(const Lock& lock, int64_t now_sec, const std::string& this_ho
   return ::kill(static_cast<pid_t>(lock.pid), 0) != 0 && errno == ESRCH;
 }
 
+base::Status RepoLock::check_others(const std::optional<Id>& mine) const {
+  ASSIGN_OR_RETURN(auto ids, repo_.list_ids(backend::FileKind::kLock));
+  int64_t now = repo_.deps().clock->now().sec;
+  for (const Id& id : ids) {
+    if (mine && id == *mine) continue;
+    auto json = repo_.load_unpacked(backend::FileKind::kLock, id);
+    if (!json.ok()) continue;  // unreadable locks are ignored, as restic 0.14 does
+    auto other = decode_lock(*json);
+    if (!other.ok()) continue;
+    if (exclusive_ || other->exclusive) return base::failed_precondition(describe(*other, id, now));
+  }
+  return base::ok_status();
+}
+
 base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive,
                                                             const LockOwner& owner) {
   base::Clock* clock = repo.deps().clock;
-  auto check_others = [&](const std::optional<Id>& mine) -> base::Status {
-    ASSIGN_OR_RETURN(auto ids, repo.list_ids(backend::FileKind::kLock));
-    int64_t now = clock->now().sec;
-    for (const Id& id : ids) {
-      if (mine && id == *mine) continue;
-      auto json = repo.load_unpacked(backend::FileKind::kLock, id);
-      if (!json.ok()) continue;  // unreadable locks are ignored, as restic 0.14 does
-      auto other = decode_lock(*json);
-      if (!other.ok()) continue;
-      if (exclusive || other->exclusive) return base::failed_precondition(describe(*other, id, now));
-    }
-    return base::ok_status();
-  };
-  RETURN_IF_ERROR(check_others(std::nullopt));
-
   Lock l;
   base::Timespec t = clock->now();
   l.time = {t.sec, t.nsec, clock->utc_offset(t.sec)};
@@ -56,31 +55,53 @@ base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bo
   l.uid = owner.uid;
   l.gid = owner.gid;
   l.pid = owner.pid;
-  std::unique_ptr<RepoLock> lock(new RepoLock(repo, l));
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, l, exclusive));
+  RETURN_IF_ERROR(lock->check_others(std::nullopt));
   ASSIGN_OR_RETURN(lock->id_, repo.save_unpacked(backend::FileKind::kLock, encode_lock(l)));
-  // Someone may have locked at the same moment: look again after a short wait.
-  clock->sleep_for(std::chrono::milliseconds(200));
-  base::Status st = check_others(lock->id_);
-  if (!st.ok()) {
-    repo.backend()->remove({backend::FileKind::kLock, lock->id_.hex()}).ignore();
-    lock->id_ = Id{};
-    return st;
+  if (!exclusive) {
+    repo.set_commit_gate([p = lock.get()] { return p->confirm(); });
+    lock->gate_set_ = true;
   }
-  lock->refresher_ = std::thread([p = lock.get()] { p->refresh_loop(); });
+  lock->background_ = std::thread([p = lock.get()] { p->background_loop(); });
+  if (exclusive) RETURN_IF_ERROR(lock->confirm());
   return lock;
 }
 
-void RepoLock::refresh_loop() {
+base::Status RepoLock::confirm() {
   std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return confirmed_ || stop_; });
+  return confirmation_;
+}
+
+void RepoLock::background_loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  // The second look: a real-time wait (not the repository clock) because it is about other
+  // processes' writes becoming visible.
+  if (cv_.wait_for(l, kLockRecheckDelay, [&] { return stop_; })) return;
+  const Id mine = id_;
+  l.unlock();
+  base::Status st = check_others(mine);
+  if (!st.ok() && st.code() != base::Code::kFailedPrecondition) {
+    // Could not list or read the locks: we cannot tell, so we cannot go on either.
+    st = st.with_context("checking for other locks");
+  }
+  if (!st.ok()) repo_.backend()->remove({backend::FileKind::kLock, mine.hex()}).ignore();
+  l.lock();
+  if (!st.ok()) id_ = Id{};
+  confirmation_ = st;
+  confirmed_ = true;
+  cv_.notify_all();
+  if (!st.ok()) return;
   while (!stop_) {
     if (cv_.wait_for(l, std::chrono::seconds(kLockRefreshSeconds), [&] { return stop_; })) break;
     base::Timespec t = repo_.deps().clock->now();
     lock_.time = {t.sec, t.nsec, repo_.deps().clock->utc_offset(t.sec)};
+    const Id old = id_;
+    l.unlock();
     auto fresh = repo_.save_unpacked(backend::FileKind::kLock, encode_lock(lock_));
-    if (fresh.ok()) {
-      repo_.backend()->remove({backend::FileKind::kLock, id_.hex()}).ignore();
-      id_ = *fresh;
-    }
+    if (fresh.ok()) repo_.backend()->remove({backend::FileKind::kLock, old.hex()}).ignore();
+    l.lock();
+    if (fresh.ok()) id_ = *fresh;
   }
 }
 
@@ -90,7 +111,11 @@ base::Status RepoLock::release() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (refresher_.joinable()) refresher_.join();
+  if (background_.joinable()) background_.join();
+  if (gate_set_) {
+    repo_.set_commit_gate(nullptr);
+    gate_set_ = false;
+  }
   if (id_.is_zero()) return base::ok_status();
   base::Status st = repo_.backend()->remove({backend::FileKind::kLock, id_.hex()});
   id_ = Id{};

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "repo/lock_json.h"
@@ -25,25 +27,45 @@ struct LockOwner {
 constexpr int64_t kStaleLockSeconds = 30 * 60;
 constexpr int64_t kLockRefreshSeconds = 5 * 60;
 
+// Two processes may lock at the same moment, each seeing no other lock; so, as restic does,
+// the holder looks again kLockRecheckDelay after writing its lock file. An exclusive lock
+// waits for that second look inside acquire(). A non-exclusive one (backup, restore, ...)
+// returns at once and the second look runs in the background: the work starts 200 ms
+// earlier, and the repository's commit gate makes every index or snapshot write wait for
+// confirm() first, so a backup that lost the race stores nothing a concurrent prune could miss.
+// Readers that lost it fail on the first pack the exclusive holder removed (every blob read
+// is verified), never with wrong data.
+constexpr std::chrono::milliseconds kLockRecheckDelay{200};
+
 class RepoLock {
  public:
   ~RepoLock();  // releases (deletes the lock file)
   static base::StatusOr<std::unique_ptr<RepoLock>> acquire(Repository& repo, bool exclusive,
                                                            const LockOwner& owner);
+  // Waits for the second look; failed_precondition naming the other lock if it found one
+  // (this lock's file is then already removed). OK if released before the second look.
+  base::Status confirm();
   base::Status release();
   const Id& id() const { return id_; }
 
  private:
-  RepoLock(Repository& repo, Lock lock) : repo_(repo), lock_(std::move(lock)) {}
-  void refresh_loop();
+  RepoLock(Repository& repo, Lock lock, bool exclusive)
+      : repo_(repo), lock_(std::move(lock)), exclusive_(exclusive) {}
+  void background_loop();
+  // Lists the other locks; failed_precondition describing the first that conflicts.
+  base::Status check_others(const std::optional<Id>& mine) const;
 
   Repository& repo_;
   Lock lock_;
-  Id id_;
+  bool exclusive_;
+  Id id_;  // guarded by mu_ once the background thread runs
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::thread refresher_;
+  bool confirmed_ = false;
+  base::Status confirmation_;
+  bool gate_set_ = false;
+  std::thread background_;
 };
 
 bool lock_is_stale(const Lock& lock, int64_t now_sec, const std::string& this_host);

@@ -20,6 +20,12 @@ constexpr uint32_t kMaxHeaderLength = 16 * 1024 * 1024;
 class PackBuilder {
  public:
   explicit PackBuilder(size_t reserve = 0) { data_.reserve(reserve); }
+  // Builds into a recycled buffer (its contents are dropped, its capacity kept): writers that
+  // make many packs reuse the same few buffers instead of faulting in fresh pages each time.
+  PackBuilder(base::Bytes buffer, size_t reserve) : data_(std::move(buffer)) {
+    data_.clear();
+    data_.reserve(reserve);
+  }
   // `sealed` is IV||ciphertext||MAC of the (possibly compressed) blob.
   void add(const Id& id, BlobType type, base::ByteSpan sealed, uint32_t uncompressed_length);
   size_t size() const { return data_.size(); }

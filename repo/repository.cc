@@ -167,6 +167,9 @@ base::Status Repository::remove_key(const std::string& id) {
 }
 
 base::StatusOr<Id> Repository::save_unpacked(FileKind kind, base::ByteSpan plain) {
+  if (commit_gate_ && (kind == FileKind::kIndex || kind == FileKind::kSnapshot)) {
+    RETURN_IF_ERROR(commit_gate_());
+  }
   base::Bytes payload;
   if (config_.version >= 2) {
     payload.push_back(2);
@@ -298,7 +301,18 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
   std::unique_ptr<PackBuilder> full;
   {
     std::lock_guard<std::mutex> l(pack_mu_[t]);
-    if (!packers_[t]) packers_[t] = std::make_unique<PackBuilder>(wopts_.pack_size + (1 << 20));
+    if (!packers_[t]) {
+      base::Bytes buffer;
+      // Tree packs fill slowly: a fresh reservation costs only the pages they touch.
+      if (type == BlobType::kData) {
+        std::lock_guard<std::mutex> sl(spare_mu_);
+        if (!spare_buffers_.empty()) {
+          buffer = std::move(spare_buffers_.back());
+          spare_buffers_.pop_back();
+        }
+      }
+      packers_[t] = std::make_unique<PackBuilder>(std::move(buffer), wopts_.pack_size + (1 << 20));
+    }
     packers_[t]->add(id, type, sealed, ulen);
     if (packers_[t]->size() >= wopts_.pack_size) full = std::move(packers_[t]);
   }
@@ -311,8 +325,9 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder>
   {
     std::unique_lock<std::mutex> l(upload_mu_);
     if (!upload_pool_) upload_pool_ = std::make_unique<base::ThreadPool>(threads);
-    // Bound memory: at most one queued pack per upload thread.
-    upload_cv_.wait(l, [&] { return uploads_in_flight_ < threads + 1; });
+    // Bound memory: one pack per upload thread (each is pack_size bytes); the writer that
+    // filled the next one waits.
+    upload_cv_.wait(l, [&] { return uploads_in_flight_ < threads; });
     if (!upload_error_.ok()) return upload_error_;
     ++uploads_in_flight_;
   }
@@ -337,6 +352,10 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder>
       pending_index_.push_back({pack_id, std::move(blobs)});
     }
     if (st.ok()) st = write_pending_index(false);
+    {
+      std::lock_guard<std::mutex> sl(spare_mu_);
+      if (type == BlobType::kData && spare_buffers_.empty()) spare_buffers_.push_back(std::move(file));
+    }
     std::lock_guard<std::mutex> l(upload_mu_);
     if (!st.ok() && upload_error_.ok()) upload_error_ = st.with_context("upload pack");
     --uploads_in_flight_;

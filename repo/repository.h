@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -88,7 +89,11 @@ class Repository {
   base::Status remove_key(const std::string& id);
 
   // --- unpacked files (index, snapshots, locks) ---
+  // Index and snapshot files are commits: each waits for the commit gate (if set) first.
   base::StatusOr<Id> save_unpacked(backend::FileKind kind, base::ByteSpan plain);
+  // A check every commit must pass first: the confirmation of a lock taken without waiting
+  // (RepoLock::confirm). Not thread-safe against concurrent commits: set before the work.
+  void set_commit_gate(std::function<base::Status()> gate) { commit_gate_ = std::move(gate); }
   base::StatusOr<base::Bytes> load_unpacked(backend::FileKind kind, const Id& id);
   // Decrypts (and for v2 decompresses) bytes of an unpacked file already read.
   base::StatusOr<base::Bytes> decode_unpacked(base::ByteSpan stored, const std::string& what);
@@ -144,6 +149,7 @@ class Repository {
   std::string key_id_;
   Config config_;
   WriteOptions wopts_;
+  std::function<base::Status()> commit_gate_;
 
   mutable std::shared_mutex index_mu_;
   Index index_;
@@ -152,6 +158,9 @@ class Repository {
 
   std::mutex pack_mu_[2];
   std::unique_ptr<PackBuilder> packers_[2];
+  // Buffers of uploaded packs, reused for the next ones (see PackBuilder).
+  std::mutex spare_mu_;
+  std::vector<base::Bytes> spare_buffers_;
 
   std::mutex upload_mu_;
   std::condition_variable upload_cv_;

@@ -1,0 +1,116 @@
+#include "repo/lock.h"
+
+#include <gtest/gtest.h>
+
+#include "backend/mem_backend.h"
+#include "repo/snapshot.h"
+
+namespace kura::repo {
+namespace {
+
+class LockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitOptions init;
+    init.kdf = {16, 1, 1};  // tiny scrypt: these tests are about locks
+    auto r = Repository::init(&be_, "pw", init);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    repo_ = std::move(*r);
+    auto r2 = Repository::open(&be_, "pw");
+    ASSERT_TRUE(r2.ok()) << r2.status().message();
+    other_ = std::move(*r2);
+  }
+
+  size_t lock_files() {
+    auto ids = repo_->list_ids(backend::FileKind::kLock);
+    EXPECT_TRUE(ids.ok());
+    return ids.ok() ? ids->size() : 0;
+  }
+
+  LockOwner owner_{"host", "user", 1000, 1000, 1};
+  backend::MemBackend be_;
+  std::unique_ptr<Repository> repo_, other_;
+};
+
+TEST_F(LockTest, NonExclusiveLocksCoexistAndAreRemovedOnRelease) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  auto b = RepoLock::acquire(*other_, false, owner_);
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  EXPECT_TRUE((*a)->confirm().ok());
+  EXPECT_TRUE((*b)->confirm().ok());
+  EXPECT_EQ(lock_files(), 2u);
+  EXPECT_TRUE((*a)->release().ok());
+  EXPECT_EQ(lock_files(), 1u);
+  b->reset();
+  EXPECT_EQ(lock_files(), 0u);
+}
+
+TEST_F(LockTest, ExclusiveLockExcludesOthers) {
+  auto a = RepoLock::acquire(*repo_, true, owner_);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  auto b = RepoLock::acquire(*other_, false, owner_);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), base::Code::kFailedPrecondition);
+  EXPECT_NE(b.status().message().find("locked exclusively"), std::string::npos)
+      << b.status().message();
+  auto c = RepoLock::acquire(*other_, true, owner_);
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(lock_files(), 1u);
+}
+
+TEST_F(LockTest, ExclusiveLockWaitsForOthersToGo) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(RepoLock::acquire(*other_, true, owner_).ok());
+  a->reset();
+  auto b = RepoLock::acquire(*other_, true, owner_);
+  EXPECT_TRUE(b.ok()) << b.status().message();
+}
+
+// The race the second look is for: an exclusive lock appears between our first look and our
+// lock file. The non-exclusive holder learns it in the background, removes its own lock file,
+// and every commit (index or snapshot) is refused.
+TEST_F(LockTest, LateConflictBlocksCommitsOfNonExclusiveHolder) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok());
+  // Another process's exclusive lock file, written as if it raced with ours.
+  Lock x;
+  x.time = {repo_->deps().clock->now().sec, 0, 0};
+  x.exclusive = true;
+  x.hostname = "elsewhere";
+  x.username = "admin";
+  x.pid = 42;
+  ASSERT_TRUE(other_->save_unpacked(backend::FileKind::kLock, encode_lock(x)).ok());
+
+  base::Status st = (*a)->confirm();
+  EXPECT_EQ(st.code(), base::Code::kFailedPrecondition) << st.message();
+  EXPECT_EQ(lock_files(), 1u);  // ours is gone, theirs stays
+  auto saved = repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'});
+  EXPECT_FALSE(saved.ok());
+  EXPECT_EQ(saved.status().code(), base::Code::kFailedPrecondition);
+  auto idx = repo_->save_unpacked(backend::FileKind::kIndex, base::Bytes{'{', '}'});
+  EXPECT_FALSE(idx.ok());
+  // Released: the gate goes with the lock.
+  a->reset();
+  EXPECT_TRUE(repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'}).ok());
+}
+
+TEST_F(LockTest, CommitsWaitForTheSecondLookAndPassWithoutConflict) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok());
+  // Issued at once: waits (up to kLockRecheckDelay) for the second look, then goes through.
+  auto saved = repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'});
+  EXPECT_TRUE(saved.ok()) << saved.status().message();
+}
+
+TEST_F(LockTest, ReleasedBeforeTheSecondLookIsFine) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE((*a)->release().ok());
+  EXPECT_TRUE((*a)->confirm().ok());
+  EXPECT_EQ(lock_files(), 0u);
+}
+
+}  // namespace
+}  // namespace kura::repo
