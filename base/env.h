@@ -57,6 +57,12 @@ class WritableFile {
   virtual Status truncate(uint64_t size) = 0;
   virtual Status sync() = 0;
   virtual Status close() = 0;
+  // Metadata through the open file, without a path lookup per call (restore sets a file's
+  // metadata before closing it). Times go last: a later write would change mtime again.
+  virtual Status set_owner(uint32_t uid, uint32_t gid) = 0;
+  virtual Status set_mode(uint32_t mode) = 0;
+  virtual Status set_xattr(const std::string& name, ByteSpan value) = 0;
+  virtual Status set_times(Timespec atime, Timespec mtime) = 0;
 };
 
 struct WriteOptions {

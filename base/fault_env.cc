@@ -53,6 +53,23 @@ class FaultWritable : public WritableFile {
     return f_->sync();
   }
   Status close() override { return f_->close(); }
+  // Same fault classes as the path-based calls of FaultEnv.
+  Status set_owner(uint32_t uid, uint32_t gid) override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kWrite, path_));
+    return f_->set_owner(uid, gid);
+  }
+  Status set_mode(uint32_t mode) override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kWrite, path_));
+    return f_->set_mode(mode);
+  }
+  Status set_xattr(const std::string& name, ByteSpan value) override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kXattr, path_));
+    return f_->set_xattr(name, value);
+  }
+  Status set_times(Timespec atime, Timespec mtime) override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kWrite, path_));
+    return f_->set_times(atime, mtime);
+  }
 
  private:
   Status full() { return resource_exhausted("write " + path_ + ": No space left on device"); }

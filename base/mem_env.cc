@@ -91,6 +91,34 @@ class MemWritable : public WritableFile {
   }
   Status sync() override { return ok_status(); }
   Status close() override { return ok_status(); }
+  Status set_owner(uint32_t uid, uint32_t gid) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    node_->info.uid = uid;
+    node_->info.gid = gid;
+    return ok_status();
+  }
+  Status set_mode(uint32_t mode) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    node_->info.mode = mode & 07777;
+    return ok_status();
+  }
+  Status set_xattr(const std::string& name, ByteSpan value) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    for (auto& x : node_->xattrs) {
+      if (x.first == name) {
+        x.second.assign(value.begin(), value.end());
+        return ok_status();
+      }
+    }
+    node_->xattrs.emplace_back(name, Bytes(value.begin(), value.end()));
+    return ok_status();
+  }
+  Status set_times(Timespec atime, Timespec mtime) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    node_->info.atime = atime;
+    node_->info.mtime = mtime;
+    return ok_status();
+  }
 
  private:
   std::shared_ptr<MemEnv::Inode> node_;

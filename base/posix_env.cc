@@ -151,6 +151,26 @@ class PosixWritableFile : public WritableFile {
     return ok_status();
   }
 
+  Status set_owner(uint32_t uid, uint32_t gid) override {
+    if (::fchown(fd_, uid, gid) != 0) return err("chown", path_);
+    return ok_status();
+  }
+  Status set_mode(uint32_t mode) override {
+    if (::fchmod(fd_, mode & 07777) != 0) return err("chmod", path_);
+    return ok_status();
+  }
+  Status set_xattr(const std::string& name, ByteSpan value) override {
+    if (::fsetxattr(fd_, name.c_str(), value.data(), value.size(), 0) != 0) {
+      return err("set xattr " + name + " of", path_);
+    }
+    return ok_status();
+  }
+  Status set_times(Timespec atime, Timespec mtime) override {
+    struct timespec ts[2] = {{atime.sec, atime.nsec}, {mtime.sec, mtime.nsec}};
+    if (::futimens(fd_, ts) != 0) return err("set times of", path_);
+    return ok_status();
+  }
+
  private:
   int fd_;
   std::string path_;

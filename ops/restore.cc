@@ -37,6 +37,7 @@ struct FilePlan {
   std::string path;
   Node node;
   size_t remaining = 0;  // blob writes still to do
+  uint64_t written_end = 0;  // end of the furthest blob written (sparse zeros are not)
   bool failed = false;
   std::unique_ptr<base::WritableFile> out;
   std::mutex mu;
@@ -77,6 +78,7 @@ class Restorer {
   base::Status write_blob(const BlobTarget& t, base::ByteSpan plain);
   void finish_file(FilePlan& f);
   base::Status set_metadata(const std::string& path, const Node& n);
+  base::Status set_metadata(base::WritableFile& out, const Node& n);
   base::Status verify_file(FilePlan& f);
 
   repo::Repository& repo_;
@@ -217,12 +219,28 @@ base::Status Restorer::set_metadata(const std::string& path, const Node& n) {
   return first;
 }
 
+// Through the open file: no path lookups, and one syscall fewer per call.
+base::Status Restorer::set_metadata(base::WritableFile& out, const Node& n) {
+  base::Status first;
+  auto keep = [&](base::Status st) {
+    if (!st.ok() && first.ok()) first = st;
+  };
+  if (is_root_) keep(out.set_owner(n.uid, n.gid));
+  keep(out.set_mode(repo::st_mode_perm_from_go_mode(n.mode)));
+  for (const auto& x : n.xattrs) keep(out.set_xattr(x.name, x.value));
+  keep(out.set_times(to_ts(n.atime), to_ts(n.mtime)));
+  return first;
+}
+
 void Restorer::finish_file(FilePlan& f) {
-  base::Status st = f.out->truncate(f.node.size);
+  base::Status st;
+  // Written up to its end (the usual case) the file already has its size; a trailing hole
+  // left by --sparse, or a file that shrank, needs the truncate.
+  if (f.written_end != f.node.size) st = f.out->truncate(f.node.size);
+  if (st.ok()) st = set_metadata(*f.out, f.node);
   base::Status cst = f.out->close();
   f.out.reset();
   if (st.ok()) st = cst;
-  if (st.ok()) st = set_metadata(f.path, f.node);
   if (!st.ok()) {
     f.failed = true;
     report(f.path, st);
@@ -245,7 +263,10 @@ base::Status Restorer::write_blob(const BlobTarget& t, base::ByteSpan plain) {
       f.out = std::move(*out);
     }
   }
-  if (st.ok() && !(opts_.sparse && all_zero(plain))) st = f.out->write_at(t.file_offset, plain);
+  if (st.ok() && !(opts_.sparse && all_zero(plain))) {
+    st = f.out->write_at(t.file_offset, plain);
+    f.written_end = std::max<uint64_t>(f.written_end, t.file_offset + plain.size());
+  }
   if (!st.ok()) {
     f.failed = true;
     f.out.reset();
