@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -24,10 +25,12 @@ using repo::Id;
 using repo::Node;
 using repo::NodeType;
 
-constexpr size_t kReadBufferSize = 12 * 1024 * 1024;
+// Holds the longest chunk (chunker::kMaxSize, 8 MiB) plus room for the next read.
+constexpr size_t kReadBufferSize = 9 * 1024 * 1024;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
-constexpr size_t kMaxChunkBytesInFlight = 64 * 1024 * 1024;
+constexpr size_t kMaxChunkBytesInFlight = 32 * 1024 * 1024;
+constexpr size_t kSpareChunks = 8;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
 // One directory being backed up. Children's nodes are sized before file jobs start, so jobs
@@ -39,6 +42,7 @@ struct Dir {
   std::vector<std::pair<size_t, std::unique_ptr<Dir>>> subdirs;  // node index -> dir
   std::optional<Id> parent_tree;
   std::vector<Node> parent_nodes;  // sorted by name
+  Id tree_id;                      // set by finish_one
   bool virtual_dir = false;        // a path component above a target
   std::vector<char> is_target;     // virtual dirs: node i is a target given by the user
   std::vector<std::string> child_paths;  // virtual dirs: where node i is on disk
@@ -100,9 +104,25 @@ class Archiver {
     return nodes;
   }
 
-  void attach_parent(Dir& d, const Node* parent_node) {
-    if (!parent_node || parent_node->type != NodeType::kDir || !parent_node->subtree) return;
-    auto nodes = load_tree(*parent_node->subtree);
+  using TreeFuture = std::shared_future<base::StatusOr<std::vector<Node>>>;
+
+  // Loads and decodes a parent tree on the tree pool, so the walk finds it ready.
+  TreeFuture prefetch_tree(const Id& id) {
+    auto task = std::make_shared<std::packaged_task<base::StatusOr<std::vector<Node>>()>>(
+        [this, id] { return load_tree(id); });
+    TreeFuture f = task->get_future().share();
+    tree_pool_.submit([task] { (*task)(); });
+    return f;
+  }
+
+  static const Node* parent_dir_node(const Node* n) {
+    return n && n->type == NodeType::kDir && n->subtree ? n : nullptr;
+  }
+
+  void attach_parent(Dir& d, const Node* parent_node, const TreeFuture* prefetched = nullptr) {
+    parent_node = parent_dir_node(parent_node);
+    if (!parent_node) return;
+    auto nodes = prefetched && prefetched->valid() ? prefetched->get() : load_tree(*parent_node->subtree);
     if (!nodes.ok()) {
       // A damaged parent only costs speed: read everything below.
       spdlog::warn("parent tree {}: {}", parent_node->subtree->short_hex(), nodes.status().message());
@@ -144,8 +164,9 @@ class Archiver {
   base::Status save_file(const std::string& path, Node& node);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
   base::Status emit_chunk(base::ByteSpan chunk, Node& node);
-  // Writes the trees bottom-up; returns the tree id of d.
-  base::StatusOr<Id> finish(Dir& d);
+  // Writes the trees bottom-up, each level's directories in parallel; returns the root's id.
+  base::StatusOr<Id> finish(Dir& root);
+  base::Status finish_one(Dir& d);
   base::Status place_target(Dir& root, const std::string& target);
   void start_virtual(Dir& d);
 
@@ -164,6 +185,7 @@ class Archiver {
   base::TaskGroup chunk_group_;
   std::mutex chunk_mu_;
   size_t chunk_bytes_in_flight_ = 0;
+  std::vector<base::Bytes> spare_chunks_;  // guarded by chunk_mu_
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
   std::vector<uint64_t> devices_;  // --one-file-system: the targets' file systems
@@ -174,10 +196,13 @@ class Archiver {
 
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
   std::atomic<uint64_t> data_blobs_{0}, data_added_{0}, tree_blobs_{0};
-  uint64_t dirs_new_ = 0, dirs_changed_ = 0, dirs_unmodified_ = 0;
+  std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
 
   std::mutex dry_mu_;
   std::unordered_set<Id, repo::IdHash> dry_seen_;
+
+  // Last member: destroyed first, so queued prefetches finish while everything they use lives.
+  base::ThreadPool tree_pool_{2};
 };
 
 void Archiver::add_entry(Dir& d, const std::string& name, const std::string& full,
@@ -213,6 +238,15 @@ void Archiver::walk(Dir& d) {
     add_entry(d, e.name, full, *info);
   }
   d.failed.assign(d.nodes.size(), 0);
+  // The parent trees of all subdirectories load on the tree pool while this thread walks the
+  // first of them.
+  std::vector<TreeFuture> prefetched(d.nodes.size());
+  for (size_t i = 0; i < d.nodes.size(); ++i) {
+    if (d.nodes[i].type != NodeType::kDir) continue;
+    if (const Node* old = parent_dir_node(find_by_name(d.parent_nodes, d.nodes[i].name))) {
+      prefetched[i] = prefetch_tree(*old->subtree);
+    }
+  }
   for (size_t i = 0; i < d.nodes.size(); ++i) {
     Node& n = d.nodes[i];
     if (n.type == NodeType::kFile) {
@@ -220,11 +254,14 @@ void Archiver::walk(Dir& d) {
     } else if (n.type == NodeType::kDir) {
       auto sub = std::make_unique<Dir>();
       sub->path = base::path_join(d.path, n.name);
-      attach_parent(*sub, find_by_name(d.parent_nodes, n.name));
+      attach_parent(*sub, find_by_name(d.parent_nodes, n.name), &prefetched[i]);
+      prefetched[i] = {};
       walk(*sub);
       d.subdirs.emplace_back(i, std::move(sub));
     }
   }
+  // Everything reused from the parent is copied by now.
+  std::vector<Node>().swap(d.parent_nodes);
 }
 
 void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
@@ -294,12 +331,23 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
     // Over the memory bound the reader compresses the chunk itself: never blocks, so no
     // deadlock between readers and compressors.
     if (hand_off) {
-      auto copy = std::make_shared<base::Bytes>(chunk.begin(), chunk.end());
+      auto copy = std::make_shared<base::Bytes>();
+      {
+        // Reuse the buffers of chunks already saved: the same few pages, no allocator churn
+        // across threads.
+        std::lock_guard<std::mutex> l(chunk_mu_);
+        if (!spare_chunks_.empty()) {
+          *copy = std::move(spare_chunks_.back());
+          spare_chunks_.pop_back();
+        }
+      }
+      copy->assign(chunk.begin(), chunk.end());
       chunk_group_.run([this, id, copy]() -> base::Status {
         auto added = repo_.save_blob(BlobType::kData, id, *copy);
         {
           std::lock_guard<std::mutex> l(chunk_mu_);
           chunk_bytes_in_flight_ -= copy->size();
+          if (spare_chunks_.size() < kSpareChunks) spare_chunks_.push_back(std::move(*copy));
         }
         if (!added.ok()) return added.status();
         if (*added) {
@@ -386,11 +434,26 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
   return base::ok_status();
 }
 
-base::StatusOr<Id> Archiver::finish(Dir& d) {
-  for (auto& [i, sub] : d.subdirs) {
-    ASSIGN_OR_RETURN(Id id, finish(*sub));
-    d.nodes[i].subtree = id;
+base::StatusOr<Id> Archiver::finish(Dir& root) {
+  std::vector<std::vector<Dir*>> levels;
+  std::vector<std::pair<Dir*, size_t>> stack{{&root, 0}};
+  while (!stack.empty()) {
+    auto [d, depth] = stack.back();
+    stack.pop_back();
+    if (levels.size() <= depth) levels.resize(depth + 1);
+    levels[depth].push_back(d);
+    for (auto& [i, sub] : d->subdirs) stack.emplace_back(sub.get(), depth + 1);
   }
+  for (size_t k = levels.size(); k-- > 0;) {
+    base::TaskGroup group(&pool_);
+    for (Dir* d : levels[k]) group.run([this, d] { return finish_one(*d); });
+    RETURN_IF_ERROR(group.wait());
+  }
+  return root.tree_id;
+}
+
+base::Status Archiver::finish_one(Dir& d) {
+  for (auto& [i, sub] : d.subdirs) d.nodes[i].subtree = sub->tree_id;
   std::vector<Node> kept;
   kept.reserve(d.nodes.size());
   for (size_t i = 0; i < d.nodes.size(); ++i) {
@@ -414,10 +477,11 @@ base::StatusOr<Id> Archiver::finish(Dir& d) {
     ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kTree, id, json));
     if (added) tree_blobs_++;
   }
-  // Free memory as soon as a level is written.
-  d.nodes.clear();
+  d.tree_id = id;
+  // Free memory as soon as a level is written (the children's ids are in the tree now).
+  std::vector<Node>().swap(d.nodes);
   d.subdirs.clear();
-  return id;
+  return base::ok_status();
 }
 
 // Creates the chain of directory nodes leading to a target (restic records the real metadata
