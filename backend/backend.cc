@@ -42,6 +42,24 @@ bool is_valid_name(std::string_view name) {
   return true;
 }
 
+bool is_temp_name(std::string_view name) {
+  constexpr std::string_view kTmp = "-tmp-";
+  if (name.size() <= 64 + kTmp.size() || name.size() > 64 + kTmp.size() + 32) return false;
+  if (!is_valid_name(name.substr(0, 64)) || name.substr(64, kTmp.size()) != kTmp) return false;
+  for (char c : name.substr(64 + kTmp.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+base::Status Backend::remove_temp_file(FileKind kind, std::string_view name) {
+  if (!is_temp_name(name)) {
+    return base::invalid_argument("invalid temporary file name \"" + shown_name(name) + "\" for " +
+                                  std::string(kind_dir(kind)));
+  }
+  return base::ok_status();  // this backend keeps none
+}
+
 base::Status check_handle(const Handle& h) {
   if (h.kind == FileKind::kConfig) {
     if (!h.name.empty()) {

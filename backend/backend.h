@@ -47,6 +47,18 @@ struct FileEntry {
   uint64_t size = 0;
 };
 
+// True for the name of a temporary file that an interrupted save() can leave next to the file it
+// was writing: a valid name, "-tmp-", then 1 to 32 lowercase hex (kura: 16) or decimal (restic's
+// os.CreateTemp) characters.
+bool is_temp_name(std::string_view name);
+
+// A leftover temporary file (see Backend::list_temp_files).
+struct TempFileEntry {
+  std::string name;        // e.g. "ab12…-tmp-0123456789abcdef"
+  uint64_t size = 0;
+  int64_t mtime_sec = 0;   // last modification, Unix seconds
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -72,6 +84,22 @@ class Backend {
   // Calls fn for every file of a kind (not config). Stops at the first error fn returns.
   virtual base::Status list(FileKind kind,
                             const std::function<base::Status(const FileEntry&)>& fn) = 0;
+
+  // Calls fn for every temporary file that an interrupted save() left among the files of a
+  // kind (local backend: "<name>-tmp-<random>" beside the file it was writing; a backup killed
+  // during an upload leaves one). list() never shows them. Backends whose saves leave nothing
+  // behind (memory; REST, where the server owns the upload) list none: the default.
+  virtual base::Status list_temp_files(
+      FileKind kind, const std::function<base::Status(const TempFileEntry&)>& fn) {
+    (void)kind;
+    (void)fn;
+    return base::ok_status();
+  }
+
+  // Removes one temporary file list_temp_files reported; invalid_argument unless
+  // is_temp_name(name). Removing a missing file succeeds. A save may still be writing a young
+  // one: callers only remove files that have not changed for a long time.
+  virtual base::Status remove_temp_file(FileKind kind, std::string_view name);
 
   // How many requests may usefully run at once.
   virtual int parallelism() const { return 2; }

@@ -34,6 +34,13 @@ class ForwardingBackend : public Backend {
                     const std::function<base::Status(const FileEntry&)>& fn) override {
     return inner_->list(kind, fn);
   }
+  base::Status list_temp_files(
+      FileKind kind, const std::function<base::Status(const TempFileEntry&)>& fn) override {
+    return inner_->list_temp_files(kind, fn);
+  }
+  base::Status remove_temp_file(FileKind kind, std::string_view name) override {
+    return inner_->remove_temp_file(kind, name);
+  }
   int parallelism() const override { return inner_->parallelism(); }
 
  private:

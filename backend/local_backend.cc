@@ -79,17 +79,27 @@ class LocalBackend : public Backend {
 
   base::Status list(FileKind kind,
                     const std::function<base::Status(const FileEntry&)>& fn) override {
-    if (kind == FileKind::kConfig) return base::invalid_argument("list: config is not a folder");
-    std::string dir(kind_dir(kind));
-    if (kind != FileKind::kPack) return list_dir(dir, "", fn);
-    std::vector<base::DirEntry> subs;
-    RETURN_IF_ERROR(read_dir(dir, &subs));
-    for (const base::DirEntry& sub : subs) {
-      if (!is_hex_byte(sub.name)) continue;
-      if (sub.type != base::FileType::kDir && sub.type != base::FileType::kUnknown) continue;
-      RETURN_IF_ERROR(list_dir(dir + "/" + sub.name, sub.name, fn));
-    }
-    return base::ok_status();
+    return for_each_file(kind, is_valid_name, [&](const std::string& name, const base::FileInfo& info) {
+      return fn(FileEntry{name, info.size});
+    });
+  }
+
+  base::Status list_temp_files(
+      FileKind kind, const std::function<base::Status(const TempFileEntry&)>& fn) override {
+    return for_each_file(kind, is_temp_name, [&](const std::string& name, const base::FileInfo& info) {
+      return fn(TempFileEntry{name, info.size, info.mtime.sec});
+    });
+  }
+
+  base::Status remove_temp_file(FileKind kind, std::string_view name) override {
+    if (kind == FileKind::kConfig) return base::invalid_argument("remove temporary file: config is not a folder");
+    if (!is_temp_name(name)) return Backend::remove_temp_file(kind, name);  // the error
+    // Beside the file it was going to become: "data/ab/ab12…-tmp-…".
+    std::string rel = local_relative_path(Handle{kind, std::string(name.substr(0, 64))});
+    rel += name.substr(64);
+    base::Status st = env_->remove_file(abs(rel));
+    if (st.code() == base::Code::kNotFound) return base::ok_status();
+    return named(st, "remove", rel);
   }
 
  private:
@@ -127,13 +137,31 @@ class LocalBackend : public Backend {
     return base::ok_status();
   }
 
-  // Calls fn for the files in rel whose names are valid and start with prefix.
+  using FileFn = std::function<base::Status(const std::string& name, const base::FileInfo& info)>;
+
+  // Calls fn for the regular files of a kind whose names pass `want`; packs only in the
+  // data/<xx> folder of their first two characters.
+  base::Status for_each_file(FileKind kind, bool (*want)(std::string_view), const FileFn& fn) {
+    if (kind == FileKind::kConfig) return base::invalid_argument("list: config is not a folder");
+    std::string dir(kind_dir(kind));
+    if (kind != FileKind::kPack) return list_dir(dir, "", want, fn);
+    std::vector<base::DirEntry> subs;
+    RETURN_IF_ERROR(read_dir(dir, &subs));
+    for (const base::DirEntry& sub : subs) {
+      if (!is_hex_byte(sub.name)) continue;
+      if (sub.type != base::FileType::kDir && sub.type != base::FileType::kUnknown) continue;
+      RETURN_IF_ERROR(list_dir(dir + "/" + sub.name, sub.name, want, fn));
+    }
+    return base::ok_status();
+  }
+
+  // Calls fn for the files in rel whose names pass `want` and start with prefix.
   base::Status list_dir(const std::string& rel, std::string_view prefix,
-                        const std::function<base::Status(const FileEntry&)>& fn) {
+                        bool (*want)(std::string_view), const FileFn& fn) {
     std::vector<base::DirEntry> entries;
     RETURN_IF_ERROR(read_dir(rel, &entries));
     for (const base::DirEntry& e : entries) {
-      if (!is_valid_name(e.name) || !std::string_view(e.name).starts_with(prefix)) continue;
+      if (!want(e.name) || !std::string_view(e.name).starts_with(prefix)) continue;
       if (e.type != base::FileType::kFile && e.type != base::FileType::kUnknown) continue;
       std::string path = rel + "/" + e.name;
       auto info = env_->lstat(abs(path));
@@ -142,7 +170,7 @@ class LocalBackend : public Backend {
         return named(info.status(), "list", path);
       }
       if (info->type != base::FileType::kFile) continue;
-      RETURN_IF_ERROR(fn(FileEntry{e.name, info->size}));
+      RETURN_IF_ERROR(fn(e.name, *info));
     }
     return base::ok_status();
   }

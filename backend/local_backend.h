@@ -2,7 +2,9 @@
 // backend (RESTIC_FORMAT.md §1): config, keys/, locks/, snapshots/, index/, and data/00..ff/
 // holding packs as data/<first 2 hex>/<id>. Files are written to a temp file in the same
 // directory, synced and then linked into place (never overwriting), with mode 0400;
-// directories get 0700. Stray files (temp files, other names) are ignored by list().
+// directories get 0700. Stray files (temp files, other names) are ignored by list(); the temp
+// files of interrupted saves ("<name>-tmp-<random>", restic's are named alike) are listed by
+// list_temp_files() and removed by remove_temp_file().
 #pragma once
 
 #include <memory>

@@ -3,12 +3,16 @@
 #include "backend/local_backend.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <set>
 
 #include "backend/backend_testing.h"
+#include "backend/mem_backend.h"
 #include "base/fault_env.h"
 
 namespace kura::backend {
@@ -152,6 +156,100 @@ TEST_F(LocalBackendTest, ListIgnoresStrayFiles) {
   EXPECT_EQ(names(FileKind::kKey), (std::set<std::string>{hk.name}));
   EXPECT_EQ(names(FileKind::kPack), (std::set<std::string>{hp.name}));
   EXPECT_TRUE(names(FileKind::kIndex).empty());
+}
+
+TEST(TempNames, OnlyAValidNameDashTmpDashHexOrDecimal) {
+  std::string id(64, 'a');
+  EXPECT_TRUE(is_temp_name(id + "-tmp-0123456789abcdef"));  // kura
+  EXPECT_TRUE(is_temp_name(id + "-tmp-3914277613"));        // restic (os.CreateTemp)
+  EXPECT_TRUE(is_temp_name(id + "-tmp-1"));
+  EXPECT_TRUE(is_temp_name(id + "-tmp-" + std::string(32, 'f')));
+  for (const std::string& bad :
+       {std::string(), id, id + "-tmp-", id + "-tmp-" + std::string(33, 'f'), id + "-tmp-ABC",
+        id + "-tmp-1/x", id + ".tmp-1", id + "-tmp-1 ", std::string(63, 'a') + "-tmp-1",
+        std::string(64, 'A') + "-tmp-1", "../" + id.substr(3) + "-tmp-1", std::string("-tmp-1"),
+        std::string("x\0y", 3)}) {
+    EXPECT_FALSE(is_temp_name(bad)) << bad;
+  }
+}
+
+TEST_F(LocalBackendTest, TempFilesOfInterruptedSavesAreListedAndRemoved) {
+  Bytes key = random_bytes(10, 13), pack = random_bytes(20, 14);
+  Handle hk{FileKind::kKey, hash_name(key)}, hp{FileKind::kPack, hash_name(pack)};
+  ASSERT_TRUE(b_->save(hk, key).ok());
+  ASSERT_TRUE(b_->save(hp, pack).ok());
+  auto touch = [&](const std::string& rel, const std::string& text, int64_t mtime) {
+    fs::create_directories(fs::path(root_ + "/" + rel).parent_path());
+    std::ofstream(root_ + "/" + rel) << text;
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (root_ + "/" + rel).c_str(), ts, 0), 0) << rel;
+  };
+  std::string sub = hp.name.substr(0, 2);
+  std::string ours = hp.name + "-tmp-0123456789abcdef";  // a second upload of the same pack
+  std::string restics = sub + std::string(62, '7') + "-tmp-3914277613";
+  std::string key_tmp = std::string(64, 'e') + "-tmp-00000000000000ff";
+  touch("data/" + sub + "/" + ours, "partial pack", 1000);
+  touch("data/" + sub + "/" + restics, "xy", 2000);
+  touch("keys/" + key_tmp, "k", 3000);
+  // Not temp files of this repository's layout: left alone.
+  std::string other = (sub == "cc" ? std::string(64, 'd') : std::string(64, 'c')) + "-tmp-1";
+  touch("data/" + sub + "/" + other, "wrong folder", 1000);
+  touch("data/zz/" + std::string(64, 'c') + "-tmp-1", "not a hex folder", 1000);
+  touch("data/" + std::string(64, 'c') + "-tmp-1", "not in a folder", 1000);
+  touch("index/" + std::string(64, 'c') + "-tmp-", "no suffix", 1000);
+  touch("index/" + std::string(64, 'c') + ".tmp-1", "other naming", 1000);
+  fs::create_directory(root_ + "/snapshots/" + std::string(64, 'c') + "-tmp-1");  // a folder
+
+  auto temps = [&](FileKind k) {
+    std::map<std::string, std::pair<uint64_t, int64_t>> out;
+    base::Status st = b_->list_temp_files(k, [&](const TempFileEntry& e) {
+      out[e.name] = {e.size, e.mtime_sec};
+      return base::ok_status();
+    });
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    return out;
+  };
+  using M = std::map<std::string, std::pair<uint64_t, int64_t>>;
+  EXPECT_EQ(temps(FileKind::kPack), (M{{ours, {12, 1000}}, {restics, {2, 2000}}}));
+  EXPECT_EQ(temps(FileKind::kKey), (M{{key_tmp, {1, 3000}}}));
+  EXPECT_TRUE(temps(FileKind::kIndex).empty());
+  EXPECT_TRUE(temps(FileKind::kSnapshot).empty());
+  EXPECT_EQ(b_->list_temp_files(FileKind::kConfig, [](const TempFileEntry&) { return base::ok_status(); }).code(),
+            Code::kInvalidArgument);
+  // list() still shows only the real files.
+  std::set<std::string> packs;
+  ASSERT_TRUE(b_->list(FileKind::kPack, [&](const FileEntry& e) {
+    packs.insert(e.name);
+    return base::ok_status();
+  }).ok());
+  EXPECT_EQ(packs, (std::set<std::string>{hp.name}));
+
+  ASSERT_TRUE(b_->remove_temp_file(FileKind::kPack, ours).ok());
+  EXPECT_TRUE(b_->remove_temp_file(FileKind::kPack, ours).ok());  // already gone
+  ASSERT_TRUE(b_->remove_temp_file(FileKind::kKey, key_tmp).ok());
+  EXPECT_EQ(temps(FileKind::kPack), (M{{restics, {2, 2000}}}));
+  EXPECT_TRUE(temps(FileKind::kKey).empty());
+  EXPECT_EQ(*b_->load(hp, 0, 0), pack);  // the real pack beside it is untouched
+  EXPECT_EQ(*b_->load(hk, 0, 0), key);
+
+  // Only temp file names, and nothing outside the repository.
+  EXPECT_EQ(b_->remove_temp_file(FileKind::kPack, hp.name).code(), Code::kInvalidArgument);
+  EXPECT_EQ(b_->remove_temp_file(FileKind::kKey, "../../victim-tmp-1").code(), Code::kInvalidArgument);
+  EXPECT_EQ(b_->remove_temp_file(FileKind::kConfig, key_tmp).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(fs::exists(root_ + "/data/" + sub + "/" + other));
+}
+
+TEST(TempFilesElsewhere, MemoryBackendHasNone) {
+  auto b = new_mem_backend();
+  int n = 0;
+  for (FileKind k : kListableKinds) {
+    ASSERT_TRUE(b->list_temp_files(k, [&](const TempFileEntry&) {
+      ++n;
+      return base::ok_status();
+    }).ok());
+  }
+  EXPECT_EQ(n, 0);
+  EXPECT_EQ(b->remove_temp_file(FileKind::kPack, "nope").code(), Code::kInvalidArgument);
 }
 
 TEST_F(LocalBackendTest, MissingFoldersListAsEmptyAndAreMadeOnSave) {

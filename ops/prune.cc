@@ -562,6 +562,18 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
     return base::ok_status();
   }));
 
+  // Leftovers of interrupted uploads, old enough that no save can still be writing them.
+  int64_t now = repo.deps().clock->now().sec;
+  for (FileKind kind : backend::kListableKinds) {
+    RETURN_IF_ERROR(repo.backend()->list_temp_files(kind, [&](const backend::TempFileEntry& f) {
+      if (now - f.mtime_sec < opts.temp_file_min_age_sec) return base::ok_status();
+      plan.stale_temp_files.push_back({kind, f});
+      ++st.stale_temp_files.count;
+      st.stale_temp_files.size += f.size;
+      return base::ok_status();
+    }).with_context("list temporary files"));
+  }
+
   // What is left was indexed but is not in the backend.
   std::vector<Id> missing_needed;
   for (const auto& [id, p] : packs) {
@@ -658,6 +670,20 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
                                           PruneProgress* prog) {
   PruneResult res;
   int threads = thread_count(repo, opts.threads);
+
+  if (!plan.stale_temp_files.empty()) {
+    start_phase(obs, prog, PrunePhase::kDeletingTempFiles, plan.stale_temp_files.size());
+    for (const StaleTempFile& t : plan.stale_temp_files) {
+      base::Status st = repo.backend()->remove_temp_file(t.kind, t.file.name);
+      tick(prog);
+      if (st.ok()) {
+        ++res.temp_files_deleted;
+        continue;
+      }
+      ++res.delete_failures;
+      if (obs) obs->on_delete_failed(backend::Handle{t.kind, t.file.name}, st);
+    }
+  }
 
   // Unreferenced packs: no index lists them, so nothing can need them.
   if (!plan.remove_packs_first.empty()) {

@@ -12,6 +12,11 @@
 // and whose snapshots are complete; at worst some packs are left unreferenced, and the next
 // prune deletes them.
 //
+// Prune also deletes the temporary files that interrupted uploads left behind (a backup killed
+// while a local backend was writing "data/ab/<id>-tmp-<random>"), once they have not changed for
+// a day: a younger one may belong to a save still under way. No index lists them, so nothing
+// can need them; backends that leave none (REST) report none.
+//
 // Both need the index loaded (Repository::load_index) and an exclusive lock.
 #pragma once
 
@@ -51,6 +56,9 @@ struct PruneOptions {
   // Snapshots being forgotten in this run: not counted as users even if still listed.
   std::vector<repo::Id> ignore_snapshots;
   int threads = 0;  // 0: from the backend's parallelism
+  // Temporary files of interrupted uploads are deleted once unchanged for this long (measured
+  // with the repository's clock against the files' modification times).
+  int64_t temp_file_min_age_sec = 24 * 60 * 60;
 };
 
 struct BlobHandle {
@@ -76,6 +84,9 @@ struct PruneStats {
   struct {
     uint64_t used = 0, unused = 0, partly_used = 0, unref = 0, keep = 0, repack = 0, remove = 0;
   } packs;
+  struct {
+    uint64_t count = 0, size = 0;  // not part of the sizes above: no index lists them
+  } stale_temp_files;
 
   uint64_t total_blobs() const { return blobs.used + blobs.unused + blobs.duplicate; }
   uint64_t total_size() const { return size.used + size.duplicate + size.unused + size.unref; }
@@ -83,6 +94,12 @@ struct PruneStats {
   uint64_t prune_blobs() const { return blobs.remove + blobs.repackrm; }
   uint64_t prune_size() const { return size.remove + size.repackrm + size.unref; }
   uint64_t unused_after() const;
+};
+
+// A temporary file an interrupted upload left behind (Backend::list_temp_files).
+struct StaleTempFile {
+  backend::FileKind kind = backend::FileKind::kPack;
+  backend::TempFileEntry file;
 };
 
 struct PrunePlan {
@@ -93,6 +110,7 @@ struct PrunePlan {
   std::vector<repo::Id> remove_packs;        // no used blob left
   std::vector<repo::Id> ignore_packs;        // indexed, missing, not needed: dropped from the index
   BlobSet keep_blobs;                        // used blobs to copy out of repack_packs
+  std::vector<StaleTempFile> stale_temp_files;  // old enough to delete
 };
 
 enum class PrunePhase {
@@ -100,6 +118,7 @@ enum class PrunePhase {
   kFindingUsedBlobs,  // total: number of snapshots; progress counts trees loaded
   kSearchingUsedPacks,
   kCollectingPacks,
+  kDeletingTempFiles,     // total: stale temporary files
   kDeletingUnreferenced,  // total: packs
   kRepacking,             // total: packs
   kRebuildingIndex,       // total: packs listed in the new index
@@ -117,7 +136,8 @@ class PruneObserver {
   }
   // A pack the index lists is missing but holds nothing needed: its entries are dropped.
   virtual void on_forget_missing_pack(const repo::Id& pack) { (void)pack; }
-  // Deleting a pack failed; the pack is left behind (harmless) and pruning goes on, as restic.
+  // Deleting a pack (or a stale temporary file) failed; it is left behind (harmless) and
+  // pruning goes on, as restic.
   virtual void on_delete_failed(const backend::Handle& h, const base::Status& st) {
     (void)h;
     (void)st;
@@ -136,7 +156,8 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
 struct PruneResult {
   uint64_t packs_written = 0, packs_deleted = 0;
   uint64_t index_files_written = 0, index_files_deleted = 0;
-  uint64_t delete_failures = 0;  // packs that could not be deleted (left unreferenced)
+  uint64_t temp_files_deleted = 0;
+  uint64_t delete_failures = 0;  // files that could not be deleted (left for the next prune)
 };
 
 // Carries out a plan (not for a dry run: just don't call it).

@@ -2,16 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "backend/fault_backend.h"
 #include "backend/forwarding_backend.h"
+#include "backend/local_backend.h"
 #include "backend/mem_backend.h"
+#include "base/clock.h"
+#include "base/fault_env.h"
 #include "base/mem_env.h"
 #include "ops/backup.h"
 #include "ops/forget.h"
 #include "ops/restore.h"
+#include "ops/testing.h"
 #include "repo/snapshot.h"
 
 namespace kura::ops {
@@ -22,16 +27,9 @@ using Files = std::map<std::string, base::Bytes>;
 
 constexpr uint64_t kPackSize = 64 * 1024;
 
-base::Bytes pseudo_random(uint64_t seed, size_t n) {
-  base::Bytes out(n);
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& b : out) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    b = static_cast<uint8_t>(x);
-  }
-  return out;
+base::Bytes pseudo_random(uint32_t seed, size_t n) {
+  std::string s = testing::noise(n, seed);
+  return base::Bytes(s.begin(), s.end());
 }
 
 // Every file below root, by path relative to root.
@@ -54,19 +52,23 @@ Files read_tree(base::Env& env, const std::string& root, const std::string& rel 
   return out;
 }
 
-// Copies every file of a repository into a fresh backend.
-std::unique_ptr<backend::MemBackend> clone(backend::Backend& from) {
-  auto to = std::make_unique<backend::MemBackend>();
+// Copies every file of a repository into another backend.
+void copy_repository(backend::Backend& from, backend::Backend& to) {
   auto cfg = from.load({FileKind::kConfig, ""}, 0, 0);
   EXPECT_TRUE(cfg.ok());
-  EXPECT_TRUE(to->save({FileKind::kConfig, ""}, *cfg).ok());
+  EXPECT_TRUE(to.save({FileKind::kConfig, ""}, *cfg).ok());
   for (FileKind kind : backend::kListableKinds) {
     EXPECT_TRUE(from.list(kind, [&](const backend::FileEntry& e) {
       auto data = from.load({kind, e.name}, 0, 0);
       if (!data.ok()) return data.status();
-      return to->save({kind, e.name}, *data);
+      return to.save({kind, e.name}, *data);
     }).ok());
   }
+}
+
+std::unique_ptr<backend::MemBackend> clone(backend::Backend& from) {
+  auto to = std::make_unique<backend::MemBackend>();
+  copy_repository(from, *to);
   return to;
 }
 
@@ -301,6 +303,94 @@ TEST_F(PruneTest, RemovesUnusedDataAndKeepsSnapshots) {
   EXPECT_TRUE(plan2->remove_packs.empty());
   EXPECT_TRUE(plan2->remove_packs_first.empty());
   EXPECT_EQ(plan2->stats.size.used, st.size.used);
+}
+
+// A backup killed while the local backend wrote a file leaves "<name>-tmp-<random>" beside it.
+// Prune deletes those a day old and leaves younger ones (a backup may still be writing them).
+TEST_F(PruneTest, DeletesTempFilesOfInterruptedUploadsOnceADayOld) {
+  constexpr int64_t kNow = 1800000000;
+  base::FakeClock clock({kNow, 0});
+  base::MemEnv mem_env;
+  base::FaultEnv env(&mem_env);
+  auto local = backend::open_local(&env, "/repo");
+  ASSERT_TRUE(local.ok());
+  backend::Backend& be = **local;
+  ASSERT_TRUE(be.create().ok());
+  copy_repository(*mem_, be);
+  std::string a(64, 'a'), b(64, 'b'), c(64, 'c'), d(64, 'd');
+  struct Temp {
+    std::string path;
+    int64_t age;
+    size_t size;
+  };
+  const Temp temps[] = {
+      {"/repo/data/aa/" + a + "-tmp-0123456789abcdef", 2 * 86400, 5000},  // kura's naming
+      {"/repo/index/" + b + "-tmp-3914277613", 86400 + 3600, 300},         // restic's
+      {"/repo/data/cc/" + c + "-tmp-00000000000000aa", 3600, 7000},        // young: kept
+      {"/repo/snapshots/" + d + "-tmp-1", 86400 - 60, 10},                 // young: kept
+  };
+  for (const Temp& t : temps) {
+    ASSERT_TRUE(mem_env.write_file(t.path, base::Bytes(t.size, 7)).ok()) << t.path;
+    base::Timespec m{kNow - t.age, 0};
+    ASSERT_TRUE(mem_env.set_times(t.path, m, m).ok());
+  }
+  auto open_at_now = [&]() {
+    auto r = testing::open_repository(&be, &clock);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : nullptr;
+  };
+
+  PruneOptions o = options();
+  auto repo = open_at_now();
+  ASSERT_TRUE(repo);
+  auto plan = plan_prune(*repo, o);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->stats.stale_temp_files.count, 2u);
+  EXPECT_EQ(plan->stats.stale_temp_files.size, 5300u);
+  EXPECT_EQ(plan->stats.size.unref, 0u);  // not mistaken for packs
+  std::set<std::string> planned;
+  for (const StaleTempFile& t : plan->stale_temp_files) {
+    planned.insert(std::string(backend::kind_dir(t.kind)) + "/" + t.file.name);
+  }
+  EXPECT_EQ(planned, (std::set<std::string>{"data/" + a + "-tmp-0123456789abcdef",
+                                            "index/" + b + "-tmp-3914277613"}));
+  for (const Temp& t : temps) EXPECT_TRUE(mem_env.exists(t.path)) << "planning deleted " << t.path;
+
+  RecordingObserver obs;
+  auto res = execute_prune(*repo, std::move(*plan), o, &obs);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_EQ(res->temp_files_deleted, 2u);
+  EXPECT_EQ(res->delete_failures, 0u);
+  EXPECT_NE(std::find(obs.phases.begin(), obs.phases.end(), PrunePhase::kDeletingTempFiles), obs.phases.end());
+  EXPECT_FALSE(mem_env.exists(temps[0].path));
+  EXPECT_FALSE(mem_env.exists(temps[1].path));
+  EXPECT_TRUE(mem_env.exists(temps[2].path));
+  EXPECT_TRUE(mem_env.exists(temps[3].path));
+  expect_intact(&be);
+
+  // A day later the others are stale too; one that cannot be deleted is reported and left.
+  clock.advance(std::chrono::hours(24));
+  env.fail(base::EnvOp::kRemove, c + "-tmp-", base::permission_denied("unlink: Permission denied"));
+  auto later = open_at_now();
+  ASSERT_TRUE(later);
+  auto plan2 = plan_prune(*later, o);
+  ASSERT_TRUE(plan2.ok()) << plan2.status().message();
+  EXPECT_EQ(plan2->stats.stale_temp_files.count, 2u);
+  RecordingObserver obs2;
+  auto res2 = execute_prune(*later, std::move(*plan2), o, &obs2);
+  ASSERT_TRUE(res2.ok()) << res2.status().message();
+  EXPECT_EQ(res2->temp_files_deleted, 1u);
+  EXPECT_EQ(res2->delete_failures, 1u);
+  EXPECT_EQ(obs2.failed, std::vector<std::string>{"data/" + c + "-tmp-00000000000000aa"});
+  EXPECT_TRUE(mem_env.exists(temps[2].path));
+  EXPECT_FALSE(mem_env.exists(temps[3].path));
+
+  // Backends without temporary files (memory here; REST) report none.
+  auto in_memory = open(mem_.get());
+  auto plan3 = plan_prune(*in_memory, o);
+  ASSERT_TRUE(plan3.ok());
+  EXPECT_EQ(plan3->stats.stale_temp_files.count, 0u);
+  EXPECT_TRUE(plan3->stale_temp_files.empty());
 }
 
 TEST_F(PruneTest, ZeroMaxUnusedLeavesNoUnusedBlob) {
