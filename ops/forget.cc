@@ -402,7 +402,7 @@ base::StatusOr<ForgetPlan> plan_forget(repo::Repository& repo, const ForgetOptio
     const SnapshotFilter& f = opts.filter;
     plan.filters_ignored = !used_filter && (!f.hosts.empty() || !f.paths.empty() || !f.tags.empty());
   } else {
-    ASSIGN_OR_RETURN(auto all, load_snapshots(repo));
+    ASSIGN_OR_RETURN(auto all, load_snapshots(repo, &plan.unreadable));
     std::vector<SnapshotEntry> selected;
     for (auto& e : all) {
       if (opts.filter.matches(e.sn)) selected.push_back(std::move(e));

@@ -129,6 +129,9 @@ struct ForgetPlan {
   // Explicit ids that did not resolve, with why (restic warns "Ignoring ..." and goes on).
   std::vector<std::pair<std::string, base::Status>> ignored_ids;
   bool filters_ignored = false;  // filters given together with explicit ids (except "latest")
+  // Without ids: snapshot files that could not be read. They are neither kept nor removed and
+  // the policy is applied to the others (restic warns and goes on).
+  std::vector<SnapshotLoadError> unreadable;
 };
 
 // Loads the snapshots and decides; changes nothing.

@@ -226,6 +226,9 @@ int run(Cli& cli, FindFlags& f) {
   auto sel = ops::select_snapshots(repo, f.filter, f.snapshots);
   if (!sel.ok()) return cli.fail(sel.status());
   for (const auto& s : sel->skipped) cli.error(cli.tr("select.ignoring", s.ref, s.error.message()));
+  for (const auto& u : sel->unreadable) {
+    cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
+  }
   if (sel->filter_ignored) cli.error(cli.msg().get("select.filters_ignored"));
 
   Output out(cli, f.long_format);

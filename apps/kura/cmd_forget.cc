@@ -351,6 +351,7 @@ class PruneReporter : public ops::PruneObserver {
       case P::kFindingUsedBlobs: m = cli_.tr("prune.finding_used", total); break;
       case P::kSearchingUsedPacks: m = cli_.tr("prune.searching"); break;
       case P::kCollectingPacks: m = cli_.tr("prune.collecting"); break;
+      case P::kDeletingTempFiles: m = cli_.tr("prune.deleting_temp", total); break;
       case P::kDeletingUnreferenced: m = cli_.tr("prune.deleting_unref"); break;
       case P::kRepacking: m = cli_.tr("prune.repacking"); break;
       case P::kRebuildingIndex: m = cli_.tr("prune.rebuilding_index"); break;
@@ -387,6 +388,7 @@ class PruneReporter : public ops::PruneObserver {
       case ops::PrunePhase::kRepacking:
       case ops::PrunePhase::kRebuildingIndex:
         break;
+      case ops::PrunePhase::kDeletingTempFiles:
       case ops::PrunePhase::kDeletingUnreferenced:
       case ops::PrunePhase::kDeletingIndex:
       case ops::PrunePhase::kRemovingPacks:
@@ -433,6 +435,9 @@ std::string prune_stats_text(const Cli& cli, const ops::PruneStats& st) {
   out += cli.tr("prune.stats.this_removes", st.blobs.repackrm, format_bytes(st.size.repackrm)) + "\n";
   out += cli.tr("prune.stats.to_delete", st.blobs.remove, format_bytes(st.size.remove + st.size.unref)) + "\n";
   out += cli.tr("prune.stats.total_prune", st.prune_blobs(), format_bytes(st.prune_size())) + "\n";
+  if (st.stale_temp_files.count > 0) {
+    out += cli.tr("prune.stats.temp_files", st.stale_temp_files.count, format_bytes(st.stale_temp_files.size)) + "\n";
+  }
   uint64_t remaining = st.total_size() - std::min(st.total_size(), st.prune_size());
   out += cli.tr("prune.stats.remaining", st.total_blobs() - std::min(st.total_blobs(), st.prune_blobs()),
                 format_bytes(remaining)) + "\n";
@@ -484,6 +489,7 @@ int run_prune(Cli& cli, repo::Repository& repo, ops::PruneOptions opts, bool dry
     res = ops::execute_prune(repo, std::move(*plan), opts, &rep, &rep.progress);
   }
   if (!res.ok()) return cli.fail(res.status());
+  if (res->temp_files_deleted > 0) cli.print(cli.tr("prune.temp_removed", res->temp_files_deleted) + "\n");
   if (res->delete_failures > 0) cli.error(cli.tr("prune.delete_failures", res->delete_failures));
   return kExitOk;
 }
@@ -558,6 +564,9 @@ int run_forget(Cli& cli, ForgetFlags& f) {
   auto plan = ops::plan_forget(repo, opts);
   if (!plan.ok()) return cli.fail(plan.status());
   for (const auto& [ref, st] : plan->ignored_ids) cli.error(cli.tr("forget.ignoring_id", ref, st.message()));
+  for (const auto& u : plan->unreadable) {
+    cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
+  }
   if (plan->filters_ignored) cli.error(cli.tr("forget.filters_ignored"));
 
   if (f.ids.empty()) {

@@ -2,7 +2,6 @@
 #include "apps/kura/cli.h"
 #include "apps/kura/json_out.h"
 #include "crypto/keyfile.h"
-#include "ops/find.h"
 #include "ops/snapshots.h"
 #include "ops/walk.h"
 #include "repo/gojson.h"
@@ -54,17 +53,24 @@ void add_snapshots_command(CLI::App& app, Cli& cli) {
     exit_code() = [&]() -> int {
       auto r = cli.open_repo();
       if (!r.ok()) return cli.fail(r.status());
-      auto all = ops::load_snapshots(**r);
+      // A damaged snapshot file does not hide the others: warn and list the rest (exit 0,
+      // as restic 0.14).
+      std::vector<ops::SnapshotLoadError> unreadable;
+      auto all = ops::load_snapshots(**r, &unreadable);
       if (!all.ok()) return cli.fail(all.status());
+      auto wanted = [&](const repo::Id& id) {
+        if (o->ids.empty()) return true;
+        for (const auto& ref : o->ids) {
+          if (id.hex().rfind(ref, 0) == 0) return true;
+        }
+        return false;
+      };
+      for (const auto& u : unreadable) {
+        if (wanted(u.id)) cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
+      }
       std::vector<ops::SnapshotEntry> shown;
       for (auto& e : *all) {
-        if (!o->filter.matches(e.sn)) continue;
-        if (!o->ids.empty()) {
-          bool want = false;
-          for (const auto& id : o->ids) want |= e.id.hex().rfind(id, 0) == 0;
-          if (!want) continue;
-        }
-        shown.push_back(e);
+        if (o->filter.matches(e.sn) && wanted(e.id)) shown.push_back(e);
       }
       if (cli.g.json) {
         std::string out = "[";

@@ -1,6 +1,6 @@
 // kura stats
 #include "apps/kura/cli.h"
-#include "ops/find.h"
+#include "ops/snapshots.h"
 #include "ops/stats.h"
 
 namespace kura::cli {
@@ -17,6 +17,9 @@ std::string go_float(double v) { return fmt::format("{}", v); }
 
 void report_selection(const Cli& cli, const ops::SnapshotSelection& sel) {
   for (const auto& s : sel.skipped) cli.error(cli.tr("select.ignoring", s.ref, s.error.message()));
+  for (const auto& u : sel.unreadable) {
+    cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
+  }
   if (sel.filter_ignored) cli.error(cli.msg().get("select.filters_ignored"));
 }
 
