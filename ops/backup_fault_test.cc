@@ -10,14 +10,10 @@
 #include <vector>
 
 #include "backend/fault_backend.h"
-#include "backend/mem_backend.h"
-#include "base/clock.h"
 #include "base/fault_env.h"
-#include "base/mem_env.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
 #include "ops/check.h"
 #include "ops/restore.h"
+#include "ops/testing.h"
 
 namespace kura::ops {
 namespace {
@@ -27,19 +23,7 @@ using backend::FaultOp;
 using backend::FileKind;
 using base::EnvOp;
 using repo::Id;
-
-// Deterministic incompressible bytes, so files make several blobs and packs.
-std::string noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
+using testing::noise;
 
 class Recorder : public BackupObserver {
  public:
@@ -54,13 +38,9 @@ class Recorder : public BackupObserver {
 class BackupFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    auto r = repo::Repository::init(&be_, "pw", init, {crypto::system_random(), &clock_});
+    auto r = testing::init_repository(&be_, &clock_, {.pack_size = kPackSize});
     ASSERT_TRUE(r.ok()) << r.status().message();
     repo_ = std::move(*r);
-    set_small_packs(*repo_);
-    ASSERT_TRUE(mem_.make_dirs("/data/src/sub", 0755).ok());
     files_ = {
         {"/data/src/a.bin", noise(900 * 1024, 1)},
         {"/data/src/b.bin", noise(1300 * 1024, 2)},
@@ -69,16 +49,10 @@ class BackupFaultTest : public ::testing::Test {
         {"/data/src/sub/c.bin", noise(600 * 1024, 3)},
         {"/data/src/sub/d.txt", "deep"},
     };
-    for (const auto& [path, data] : files_) {
-      ASSERT_TRUE(mem_.write_file(path, base::as_bytes(data)).ok()) << path;
-    }
+    ASSERT_TRUE(testing::write_files(mem_, files_).ok());
   }
 
-  static void set_small_packs(repo::Repository& r) {
-    repo::WriteOptions w;
-    w.pack_size = 256 * 1024;  // several data packs per backup
-    r.set_write_options(w);
-  }
+  static constexpr uint64_t kPackSize = 256 * 1024;  // several data packs per backup
 
   base::StatusOr<BackupResult> backup(Recorder* rec = nullptr) {
     BackupOptions o;
@@ -104,7 +78,7 @@ class BackupFaultTest : public ::testing::Test {
 
   // A check by a fresh Repository (as `kura check` would run), reading all data.
   CheckResult check() {
-    auto r = repo::Repository::open(&mem_be_, "pw");
+    auto r = testing::open_repository(&mem_be_, base::system_clock(), false);
     EXPECT_TRUE(r.ok()) << r.status().message();
     if (!r.ok()) return {};
     CheckOptions o;
@@ -125,9 +99,8 @@ class BackupFaultTest : public ::testing::Test {
   // Restores `tree` with a fresh Repository into a fresh MemEnv and compares every file
   // with the source, except those in `missing`, which must be absent.
   void expect_restores(const Id& tree, const std::vector<std::string>& missing = {}) {
-    auto r = repo::Repository::open(&mem_be_, "pw");
+    auto r = testing::open_repository(&mem_be_);
     ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_TRUE((*r)->load_index().ok());
     base::MemEnv out;
     RestoreOptions o;
     o.target = "/restore";
@@ -231,11 +204,12 @@ TEST_F(BackupFaultTest, PackUploadFailureFailsWithoutSnapshot) {
 
   // The next backup (new process: fresh Repository) succeeds and is complete.
   be_.clear();
-  auto r = repo::Repository::open(&be_, "pw", {crypto::system_random(), &clock_});
+  auto r = testing::open_repository(&be_, &clock_);
   ASSERT_TRUE(r.ok()) << r.status().message();
   repo_ = std::move(*r);
-  set_small_packs(*repo_);
-  ASSERT_TRUE(repo_->load_index().ok());
+  repo::WriteOptions w;
+  w.pack_size = kPackSize;
+  repo_->set_write_options(w);
   auto again = backup();
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(names(FileKind::kSnapshot).size(), 1u);

@@ -5,12 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "backend/mem_backend.h"
-#include "base/clock.h"
-#include "base/mem_env.h"
 #include "crypto/crypto.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
+#include "ops/testing.h"
 #include "ops/walk.h"
 #include "repo/pack.h"
 #include "repo/snapshot.h"
@@ -22,31 +18,14 @@ using backend::FileKind;
 using repo::BlobType;
 using repo::Id;
 using Kind = CheckIssueKind;
+using testing::noise;
 
-// Deterministic incompressible-ish bytes, so files make several blobs and packs.
-std::string noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
-
-class CheckTest : public ::testing::Test {
+class CheckTest : public testing::RepoTest {
  protected:
+  static constexpr uint64_t kPackSize = 256 * 1024;  // several data packs
+
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    auto r = repo::Repository::init(be_.get(), "pw", init, {crypto::system_random(), &clock_});
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
-    repo::WriteOptions w;
-    w.pack_size = 256 * 1024;  // several data packs
-    repo_->set_write_options(w);
+    init_repo({.pack_size = kPackSize});
     ASSERT_TRUE(env_.make_dirs("/data/src/sub/deep", 0755).ok());
     write("/data/src/a.bin", noise(700 * 1024, 1));
     write("/data/src/b.bin", noise(900 * 1024, 2));
@@ -56,22 +35,10 @@ class CheckTest : public ::testing::Test {
     write("/data/src/sub/deep/d.txt", "deep");
   }
 
-  void write(const std::string& path, const std::string& data) {
-    ASSERT_TRUE(env_.write_file(path, base::as_bytes(data)).ok()) << path;
-  }
-
   repo::Snapshot backup() {
-    BackupOptions o;
-    o.targets = {"/data/src"};
-    o.hostname = "host";
-    auto res = run_backup(*repo_, env_, o, nullptr, nullptr);
-    EXPECT_TRUE(res.ok()) << res.status().message();
-    if (res.ok()) {
-      for (const auto& e : res->errors) ADD_FAILURE() << e.path << ": " << e.message;
-    }
-    clock_.advance(std::chrono::minutes(1));
-    last_snapshot_ = res.ok() ? res->snapshot_id : Id{};
-    return res.ok() ? res->snapshot : repo::Snapshot{};
+    BackupResult res = RepoTest::backup({"/data/src"});
+    last_snapshot_ = res.snapshot_id;
+    return res.snapshot;
   }
 
   CheckResult check(ReadDataSelection::Mode mode = ReadDataSelection::Mode::kNone) {
@@ -79,7 +46,7 @@ class CheckTest : public ::testing::Test {
     o.read_data.mode = mode;
     o.seed = 42;
     // A fresh Repository, as the command would have: nothing cached from writing.
-    auto r = repo::Repository::open(be_.get(), "pw");
+    auto r = testing::open_repository(be_.get(), base::system_clock(), false);
     EXPECT_TRUE(r.ok()) << r.status().message();
     if (!r.ok()) return {};
     auto res = run_check(**r, o, &progress_, nullptr);
@@ -171,10 +138,6 @@ class CheckTest : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<backend::Backend> be_ = backend::new_mem_backend();
-  base::FakeClock clock_{{1700000000, 0}};
-  std::unique_ptr<repo::Repository> repo_;
-  base::MemEnv env_;
   Id last_snapshot_;
   CheckProgress progress_;
 };
@@ -200,14 +163,7 @@ TEST_F(CheckTest, CleanRepositoryPasses) {
 }
 
 TEST_F(CheckTest, Version1RepositoryPasses) {
-  repo_.reset();
-  be_ = backend::new_mem_backend();
-  repo::InitOptions init;
-  init.version = 1;
-  init.kdf = {16384, 8, 1};
-  auto r = repo::Repository::init(be_.get(), "pw", init, {crypto::system_random(), &clock_});
-  ASSERT_TRUE(r.ok()) << r.status().message();
-  repo_ = std::move(*r);
+  init_repo({.version = 1});
   backup();
   CheckResult res = check_all();
   EXPECT_TRUE(res.ok()) << dump(res);
@@ -604,7 +560,7 @@ TEST_F(CheckTest, ObserverSeesPhasesAndIssues) {
     void on_phase(CheckPhase p) override { phases.push_back(p); }
     void on_issue(const CheckIssue&) override { ++issues; }
   } obs;
-  auto r = repo::Repository::open(be_.get(), "pw");
+  auto r = testing::open_repository(be_.get(), base::system_clock(), false);
   ASSERT_TRUE(r.ok());
   CheckOptions o;
   o.read_data.mode = ReadDataSelection::Mode::kAll;

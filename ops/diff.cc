@@ -4,7 +4,6 @@
 #include <map>
 #include <unordered_set>
 
-#include "ops/find.h"
 #include "ops/walk.h"
 
 namespace kura::ops {

@@ -2,39 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include "backend/mem_backend.h"
-#include "base/clock.h"
-#include "base/mem_env.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
+#include "ops/testing.h"
 
 namespace kura::ops {
 namespace {
 
-class DiffTest : public ::testing::Test {
+class DiffTest : public testing::RepoTest {
  protected:
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    auto r = repo::Repository::init(be_.get(), "pw", init, {crypto::system_random(), &clock_});
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
     ASSERT_TRUE(env_.make_dirs("/d/src/sub", 0755).ok());
   }
 
-  void write(const std::string& path, const std::string& data) {
-    ASSERT_TRUE(env_.write_file(path, base::as_bytes(data)).ok()) << path;
-  }
-
-  repo::Id backup() {
-    BackupOptions o;
-    o.targets = {"/d/src"};
-    o.hostname = "host";
-    auto res = run_backup(*repo_, env_, o, nullptr, nullptr);
-    EXPECT_TRUE(res.ok()) << res.status().message();
-    clock_.advance(std::chrono::minutes(1));
-    return res.ok() ? res->snapshot.tree : repo::Id{};
-  }
+  repo::Id backup() { return RepoTest::backup({"/d/src"}).snapshot.tree; }
 
   std::vector<std::string> diff(const repo::Id& a, const repo::Id& b, bool metadata, DiffResult* out = nullptr) {
     std::vector<std::string> lines;
@@ -45,11 +25,6 @@ class DiffTest : public ::testing::Test {
     if (res.ok() && out) *out = *res;
     return lines;
   }
-
-  std::unique_ptr<backend::Backend> be_ = backend::new_mem_backend();
-  base::FakeClock clock_{{1700000000, 0}};
-  std::unique_ptr<repo::Repository> repo_;
-  base::MemEnv env_;
 };
 
 TEST_F(DiffTest, SameTreeHasNoChanges) {

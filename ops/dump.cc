@@ -15,7 +15,6 @@
 
 #include "base/thread_pool.h"
 #include "ops/filter.h"
-#include "ops/find.h"
 #include "ops/walk.h"
 #include "repo/mode.h"
 #include "repo/tree.h"

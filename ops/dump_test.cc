@@ -9,11 +9,7 @@
 #include <map>
 #include <random>
 
-#include "backend/mem_backend.h"
-#include "base/clock.h"
-#include "base/mem_env.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
+#include "ops/testing.h"
 #include "repo/tree.h"
 
 namespace kura::ops {
@@ -92,15 +88,10 @@ class FailingSink : public ByteSink {
   size_t written_ = 0;
 };
 
-class DumpTest : public ::testing::Test {
+class DumpTest : public testing::RepoTest {
  protected:
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    init.chunker_polynomial = 0x3DA3358B4DC173;  // fixed, so the chunks below are too
-    auto r = repo::Repository::init(be_.get(), "pw", init, {crypto::system_random(), &clock_});
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
+    init_repo({.chunker_polynomial = 0x3DA3358B4DC173});  // fixed, so the chunks below are too
     ASSERT_TRUE(repo_->load_index().ok());
     ASSERT_TRUE(env_.make_dirs("/d/src/sub/deeper", 0755).ok());
     // Several chunks; the middle part repeats, so some blobs occur more than once.
@@ -116,16 +107,8 @@ class DumpTest : public ::testing::Test {
     ASSERT_TRUE(env_.set_times("/d/src/small.txt", {1600000000, 0}, {1600000000, 700000000}).ok());
     ASSERT_TRUE(env_.set_xattr("/d/src/small.txt", "user.note", base::as_bytes("remember")).ok());
     ASSERT_TRUE(env_.make_node("/d/src/fifo", base::FileType::kFifo, 0644, 0).ok());
-    BackupOptions o;
-    o.targets = {"/d/src"};
-    o.hostname = "host";
-    auto res = run_backup(*repo_, env_, o, nullptr, nullptr);
-    ASSERT_TRUE(res.ok()) << res.status().message();
-    tree_ = res->snapshot.tree;
-  }
-
-  void write(const std::string& path, const std::string& data) {
-    ASSERT_TRUE(env_.write_file(path, base::as_bytes(data)).ok()) << path;
+    tree_ = backup({"/d/src"}).snapshot.tree;
+    ASSERT_FALSE(tree_.is_zero());
   }
 
   base::Bytes dump_path(const std::string& path, DumpOptions o = {}) {
@@ -139,10 +122,6 @@ class DumpTest : public ::testing::Test {
     return sink.out;
   }
 
-  std::unique_ptr<backend::Backend> be_ = backend::new_mem_backend();
-  base::FakeClock clock_{{1700000000, 0}};
-  std::unique_ptr<repo::Repository> repo_;
-  base::MemEnv env_;
   repo::Id tree_;
   std::string big_;
 };

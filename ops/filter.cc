@@ -143,8 +143,21 @@ base::Status Filter::add(const std::string& pattern, bool case_insensitive) {
   return base::ok_status();
 }
 
+base::StatusOr<base::Bytes> read_flag_file(base::Env& env, std::string_view flag,
+                                           const std::string& path) {
+  auto data = env.read_file(path);
+  if (data.ok()) return data;
+  // The Env says "<syscall> <path>: <reason>"; the user wants to know which of their flags.
+  const std::string& m = data.status().message();
+  std::string named = path + ": ";
+  size_t at = m.find(named);
+  std::string reason = at == std::string::npos ? m : m.substr(at + named.size());
+  return base::Status(data.status().code(), std::string(flag) + " " + path + ": " + reason);
+}
+
 base::Status Filter::add_file(base::Env& env, const std::string& path, bool case_insensitive) {
-  ASSIGN_OR_RETURN(base::Bytes data, env.read_file(path));
+  std::string flag = case_insensitive ? "--iexclude-file" : "--exclude-file";
+  ASSIGN_OR_RETURN(base::Bytes data, read_flag_file(env, flag, path));
   std::string text(data.begin(), data.end());
   size_t i = 0;
   while (i <= text.size()) {
@@ -157,7 +170,7 @@ base::Status Filter::add_file(base::Env& env, const std::string& path, bool case
     while (k < line.size() && std::isspace(static_cast<unsigned char>(line[k]))) ++k;
     line = line.substr(k);
     if (line.empty() || line[0] == '#') continue;
-    RETURN_IF_ERROR(add(expand_env(line), case_insensitive).with_context(path));
+    RETURN_IF_ERROR(add(expand_env(line), case_insensitive).with_context(flag + " " + path));
   }
   return base::ok_status();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/env.h"
@@ -17,7 +18,9 @@ class Filter {
   // Patterns are validated here; bad ones are invalid_argument naming the pattern.
   base::Status add(const std::string& pattern, bool case_insensitive);
   // Lines of a file; empty lines and lines starting with '#' are skipped, whitespace trimmed,
-  // $VAR and ${VAR} expanded as restic does.
+  // $VAR and ${VAR} expanded as restic does. Errors name the file as the backup flag that
+  // gives it: "--exclude-file /x: No such file or directory" (--iexclude-file when
+  // case_insensitive).
   base::Status add_file(base::Env& env, const std::string& path, bool case_insensitive);
   bool empty() const { return patterns_.empty(); }
   // `path` is absolute and clean.
@@ -36,5 +39,11 @@ class Filter {
 
 // "/a/./b//c/../d/" -> "/a/b/d"; relative paths stay relative.
 std::string clean_path(const std::string& path);
+
+// Reads a file named on the command line: an error says which flag (or environment variable)
+// named which file and why, "--files-from /x: No such file or directory", and keeps the
+// Env's status code.
+base::StatusOr<base::Bytes> read_flag_file(base::Env& env, std::string_view flag,
+                                           const std::string& path);
 
 }  // namespace kura::ops

@@ -1,6 +1,7 @@
 // find: searching snapshots for entries by name pattern, or for blob, tree and pack IDs, as
-// restic's `find` does. Also home of what the read-only commands (find, stats, diff, dump)
-// share: choosing snapshots from IDs and filters, and walking trees with loads ahead.
+// restic's `find` does. Choosing snapshots (select_snapshots) lives in ops/snapshots.h and
+// walking trees with loads ahead (walk_tree_ahead, visit_trees) in ops/walk.h; both are
+// included here, so code that found them through this header still compiles.
 #pragma once
 
 #include <functional>
@@ -16,63 +17,6 @@
 #include "repo/repository.h"
 
 namespace kura::ops {
-
-// ---- choosing snapshots -----------------------------------------------------------------------
-
-struct SnapshotRefError {
-  std::string ref;  // as the user gave it
-  base::Status error;
-};
-
-struct SnapshotSelection {
-  std::vector<SnapshotEntry> snapshots;
-  std::vector<SnapshotRefError> skipped;  // refs that matched nothing (restic warns and goes on)
-  bool filter_ignored = false;            // a filter was given along with explicit IDs only
-};
-
-// restic's FindFilteredSnapshots: with `refs`, each ID prefix (or "latest", the newest matching
-// `filter`) in the given order, duplicates dropped; without, every snapshot matching `filter`,
-// oldest first.
-base::StatusOr<SnapshotSelection> select_snapshots(repo::Repository& repo,
-                                                   const SnapshotFilter& filter,
-                                                   const std::vector<std::string>& refs);
-
-// ---- walking trees ----------------------------------------------------------------------------
-
-struct WalkItem {
-  const std::string& path;  // "/a/b"
-  const repo::Node& node;
-  const repo::Id& tree;     // the tree that holds node
-};
-
-struct WalkCallbacks {
-  // Every node, depth first in name order; a dir before what is below it. kSkip: not entered.
-  std::function<base::StatusOr<Visit>(const WalkItem&)> visit;
-  // Optional: after the subtree of a dir that was entered.
-  std::function<void(const WalkItem&)> leave;
-  // Optional: a subtree could not be loaded. OK skips it; an error ends the walk. Unset: the
-  // load error ends the walk.
-  std::function<base::Status(const WalkItem&, const base::Status&)> tree_error;
-};
-
-// Like walk_tree, but the subtrees of each directory are loaded on `threads` threads (0: a
-// default for the backend) while the walk is busy elsewhere; at most `max_ahead` trees are held.
-base::Status walk_tree_ahead(repo::Repository& repo, const repo::Id& root,
-                             const WalkCallbacks& callbacks, int threads = 0,
-                             size_t max_ahead = 512);
-
-using IdSet = std::unordered_set<repo::Id, repo::IdHash>;
-
-// Loads every tree reachable from `roots` that is not in *seen yet (adding it), on several
-// threads, and calls visit(id, nodes) on the calling thread, in no particular order. visit
-// returns false to stop early. For counting over whole snapshots, where order does not matter.
-base::Status visit_trees(
-    repo::Repository& repo, const std::vector<repo::Id>& roots, IdSet* seen,
-    const std::function<bool(const repo::Id&, const std::vector<repo::Node>&)>& visit,
-    int threads = 0);
-
-// Threads for loading from the repository: `requested` if > 0, else enough for the backend.
-int io_threads(const repo::Repository& repo, int requested);
 
 // ---- name patterns ----------------------------------------------------------------------------
 
@@ -180,13 +124,6 @@ struct PackBlobs {
 // index when the pack file is gone. not_found listing every pack found nowhere.
 base::StatusOr<PackBlobs> blobs_of_packs(repo::Repository& repo,
                                          const std::vector<std::string>& packs);
-
-// ---- helpers for output -----------------------------------------------------------------------
-
-// Go's os.FileMode.String(): "-rw-r--r--", "drwxr-xr-x", "Lrwxrwxrwx", "dgrwxr-sr-x"...
-std::string go_file_mode_string(uint32_t go_mode);
-// The mode restic's `find -l` and `ls -l` print: the node's type bit added to its mode.
-uint32_t display_mode(const repo::Node& node);
 
 // `find --oldest/--newest`: the time formats restic accepts ("2006-01-02", "2006-01-02 15:04",
 // "2006-01-02 15:04:05", with "-0700" or a zone name, "02.01.2006 ...", and Go's UnixDate-like

@@ -5,11 +5,7 @@
 #include <cstdlib>
 #include <ctime>
 
-#include "backend/mem_backend.h"
-#include "base/clock.h"
-#include "base/mem_env.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
+#include "ops/testing.h"
 #include "repo/mode.h"
 
 namespace kura::ops {
@@ -185,14 +181,10 @@ TEST_F(TzUtc, ParseFindTime) {
 
 // ---- against a repository ----
 
-class FindTest : public ::testing::Test {
+class FindTest : public testing::RepoTest {
  protected:
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    auto r = repo::Repository::init(be_.get(), "pw", init, {crypto::system_random(), &clock_});
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    repo_ = std::move(*r);
+    RepoTest::SetUp();
     ASSERT_TRUE(env_.make_dirs("/d/src/sub", 0755).ok());
     ASSERT_TRUE(env_.make_dirs("/d/src/doc.txt", 0755).ok());
     write("/d/src/a.txt", "hello");
@@ -206,18 +198,11 @@ class FindTest : public ::testing::Test {
     }
   }
 
-  void write(const std::string& path, const std::string& data) {
-    ASSERT_TRUE(env_.write_file(path, base::as_bytes(data)).ok()) << path;
-  }
-
   SnapshotEntry backup(const std::string& host = "host") {
     BackupOptions o;
-    o.targets = {"/d/src"};
     o.hostname = host;
-    auto res = run_backup(*repo_, env_, o, nullptr, nullptr);
-    EXPECT_TRUE(res.ok()) << res.status().message();
-    clock_.advance(std::chrono::minutes(1));
-    return res.ok() ? SnapshotEntry{res->snapshot_id, res->snapshot} : SnapshotEntry{};
+    BackupResult res = RepoTest::backup({"/d/src"}, o);
+    return {res.snapshot_id, res.snapshot};
   }
 
   std::vector<std::string> find(Finder& f, const repo::Id& tree) {
@@ -237,11 +222,6 @@ class FindTest : public ::testing::Test {
     EXPECT_TRUE(f.ok());
     return f.ok() ? find(*f, tree) : std::vector<std::string>{};
   }
-
-  std::unique_ptr<backend::Backend> be_ = backend::new_mem_backend();
-  base::FakeClock clock_{{1700000000, 0}};
-  std::unique_ptr<repo::Repository> repo_;
-  base::MemEnv env_;
 };
 
 TEST_F(FindTest, FindsByPattern) {

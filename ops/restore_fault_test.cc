@@ -10,13 +10,9 @@
 #include <vector>
 
 #include "backend/fault_backend.h"
-#include "backend/mem_backend.h"
-#include "base/clock.h"
 #include "base/fault_env.h"
-#include "base/mem_env.h"
-#include "crypto/random.h"
-#include "ops/backup.h"
 #include "ops/restore.h"
+#include "ops/testing.h"
 #include "repo/index.h"
 
 namespace kura::ops {
@@ -27,18 +23,7 @@ using backend::FaultOp;
 using backend::FileKind;
 using base::EnvOp;
 using repo::Id;
-
-std::string noise(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (auto& c : s) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    c = static_cast<char>(x);
-  }
-  return s;
-}
+using testing::noise;
 
 class Recorder : public RestoreObserver {
  public:
@@ -53,15 +38,9 @@ class Recorder : public RestoreObserver {
 class RestoreFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo::InitOptions init;
-    init.kdf = {16384, 8, 1};
-    auto r = repo::Repository::init(&mem_be_, "pw", init, {crypto::system_random(), &clock_});
+    auto r = testing::init_repository(&mem_be_, &clock_, {.pack_size = 256 * 1024});
     ASSERT_TRUE(r.ok()) << r.status().message();
-    repo::WriteOptions w;
-    w.pack_size = 256 * 1024;
-    (*r)->set_write_options(w);
     base::MemEnv src;
-    ASSERT_TRUE(src.make_dirs("/src/sub", 0755).ok());
     files_ = {
         {"/src/a.bin", noise(900 * 1024, 1)},
         {"/src/b.bin", noise(1300 * 1024, 2)},
@@ -70,9 +49,7 @@ class RestoreFaultTest : public ::testing::Test {
         {"/src/sub/c.bin", noise(600 * 1024, 3)},
         {"/src/sub/d.txt", "deep"},
     };
-    for (const auto& [path, data] : files_) {
-      ASSERT_TRUE(src.write_file(path, base::as_bytes(data)).ok()) << path;
-    }
+    ASSERT_TRUE(testing::write_files(src, files_).ok());
     BackupOptions o;
     o.targets = {"/src"};
     o.hostname = "host";
@@ -87,11 +64,9 @@ class RestoreFaultTest : public ::testing::Test {
 
   // A fresh Repository on the fault backend, as `kura restore` would open it.
   std::unique_ptr<repo::Repository> open() {
-    auto r = repo::Repository::open(&be_, "pw");
+    auto r = testing::open_repository(&be_);
     EXPECT_TRUE(r.ok()) << r.status().message();
-    if (!r.ok()) return nullptr;
-    EXPECT_TRUE((*r)->load_index().ok());
-    return std::move(*r);
+    return r.ok() ? std::move(*r) : nullptr;
   }
 
   base::StatusOr<RestoreResult> restore(Recorder* rec, bool verify = false) {

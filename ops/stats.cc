@@ -4,7 +4,7 @@
 #include <unordered_set>
 
 #include "crypto/crypto.h"
-#include "ops/find.h"
+#include "ops/walk.h"
 
 namespace kura::ops {
 namespace {

@@ -14,6 +14,7 @@
 #include "backend/retry_backend.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "ops/filter.h"
 
 extern const char kKuraCatalog_en[];
 extern const char kKuraCatalog_ja[];
@@ -34,9 +35,11 @@ std::string trim_newline(std::string s) {
   return s;
 }
 
-base::StatusOr<std::string> read_password_file(base::Env& env, const std::string& path) {
-  auto data = env.read_file(path);
-  if (!data.ok()) return data.status().with_context("read password file");
+// `source`: the flag or environment variable that named the file, for the error message.
+base::StatusOr<std::string> read_password_file(base::Env& env, std::string_view source,
+                                               const std::string& path) {
+  auto data = ops::read_flag_file(env, source, path);
+  if (!data.ok()) return data.status();
   std::string s(data->begin(), data->end());
   size_t nl = s.find('\n');
   if (nl != std::string::npos) s.resize(nl);
@@ -118,11 +121,11 @@ int Cli::fail(const base::Status& st) const {
 }
 
 base::StatusOr<std::string> Cli::password(bool new_repo) {
-  if (!g.password_file.empty()) return read_password_file(*env, g.password_file);
+  if (!g.password_file.empty()) return read_password_file(*env, "--password-file", g.password_file);
   if (!g.password_command.empty()) return run_password_command(g.password_command);
   if (const char* p = getenv_any({"KURA_PASSWORD", "RESTIC_PASSWORD"})) return std::string(p);
-  if (const char* f = getenv_any({"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"})) {
-    return read_password_file(*env, f);
+  for (const char* var : {"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"}) {
+    if (const char* f = getenv_any({var})) return read_password_file(*env, var, f);
   }
   if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) {
     return run_password_command(c);

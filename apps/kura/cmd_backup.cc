@@ -68,8 +68,8 @@ int run(Cli& cli, BackupFlags& f) {
   }
   std::vector<std::string> targets = f.paths;
   for (const auto& file : f.files_from) {
-    auto data = cli.env->read_file(file);
-    if (!data.ok()) return cli.fail(data.status().with_context("--files-from"));
+    auto data = ops::read_flag_file(*cli.env, "--files-from", file);
+    if (!data.ok()) return cli.fail(data.status());
     std::string text(data->begin(), data->end());
     size_t i = 0;
     while (i < text.size()) {

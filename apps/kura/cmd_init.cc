@@ -3,6 +3,7 @@
 
 #include "apps/kura/cli.h"
 #include "chunker/chunker.h"
+#include "ops/filter.h"
 
 namespace kura::cli {
 
@@ -84,8 +85,8 @@ void add_key_command(CLI::App& app, Cli& cli) {
   auto o = std::make_shared<Opts>();
   auto new_password = [&cli, o]() -> base::StatusOr<std::string> {
     if (!o->new_password_file.empty()) {
-      auto data = cli.env->read_file(o->new_password_file);
-      if (!data.ok()) return data.status().with_context("read new password file");
+      auto data = ops::read_flag_file(*cli.env, "--new-password-file", o->new_password_file);
+      if (!data.ok()) return data.status();
       std::string s(data->begin(), data->end());
       size_t nl = s.find('\n');
       if (nl != std::string::npos) s.resize(nl);
