@@ -7,7 +7,7 @@
 #    restores must match, and restic must find nothing left to prune.
 set -eu
 KURA=${KURA:-kura}
-command -v restic >/dev/null || { echo "SKIP: restic not installed"; exit 0; }
+command -v restic >/dev/null || { echo "SKIP: restic not installed"; exit 77; }
 export RESTIC_PASSWORD=pw KURA_PASSWORD=pw TZ=UTC KURA_LANG=en
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
