@@ -95,6 +95,30 @@ TEST_P(EnvTest, ModeTimesAndSparseWrites) {
   EXPECT_EQ(info->mtime, (Timespec{200, 7}));
 }
 
+TEST_P(EnvTest, MetadataThroughTheOpenFile) {
+  WriteOptions o;
+  o.mode = 0600;
+  auto f = env_->open_write(p("m"), o);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->append(as_bytes("data")).ok());
+  ASSERT_TRUE((*f)->set_mode(0444).ok());  // the open fd still writes
+  Status x = (*f)->set_xattr("user.kura", as_bytes("v"));
+  const bool xattrs = x.ok();  // tmpfs without user xattrs says so
+  ASSERT_TRUE((*f)->set_times({100, 5}, {200, 7}).ok());
+  ASSERT_TRUE((*f)->close().ok());
+  auto info = env_->lstat(p("m"));
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->mode, 0444u);
+  EXPECT_EQ(info->size, 4u);
+  EXPECT_EQ(info->mtime, (Timespec{200, 7}));
+  if (xattrs) {
+    EXPECT_EQ(as_chars(*env_->get_xattr(p("m"), "user.kura")), "v");
+  }
+  if (!GetParam()) {
+    EXPECT_TRUE(xattrs);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Envs, EnvTest, ::testing::Values(true, false),
                          [](const auto& i) { return i.param ? "Posix" : "Mem"; });
 

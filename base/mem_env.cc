@@ -67,6 +67,16 @@ class MemReadable : public ReadableFile {
   uint64_t pos_ = 0;
 };
 
+void put_xattr(MemEnv::Inode& n, const std::string& name, ByteSpan value) {
+  for (auto& x : n.xattrs) {
+    if (x.first == name) {
+      x.second.assign(value.begin(), value.end());
+      return;
+    }
+  }
+  n.xattrs.emplace_back(name, Bytes(value.begin(), value.end()));
+}
+
 class MemWritable : public WritableFile {
  public:
   MemWritable(std::shared_ptr<MemEnv::Inode> n, std::mutex* mu) : node_(std::move(n)), mu_(mu) {}
@@ -104,13 +114,7 @@ class MemWritable : public WritableFile {
   }
   Status set_xattr(const std::string& name, ByteSpan value) override {
     std::lock_guard<std::mutex> l(*mu_);
-    for (auto& x : node_->xattrs) {
-      if (x.first == name) {
-        x.second.assign(value.begin(), value.end());
-        return ok_status();
-      }
-    }
-    node_->xattrs.emplace_back(name, Bytes(value.begin(), value.end()));
+    put_xattr(*node_, name, value);
     return ok_status();
   }
   Status set_times(Timespec atime, Timespec mtime) override {
@@ -368,13 +372,7 @@ StatusOr<Bytes> MemEnv::get_xattr(const std::string& path, const std::string& na
 Status MemEnv::set_xattr(const std::string& path, const std::string& name, ByteSpan value) {
   std::lock_guard<std::mutex> l(mu_);
   ASSIGN_OR_RETURN(auto n, find(normalize(path), "set xattr of"));
-  for (auto& x : n->xattrs) {
-    if (x.first == name) {
-      x.second.assign(value.begin(), value.end());
-      return ok_status();
-    }
-  }
-  n->xattrs.emplace_back(name, Bytes(value.begin(), value.end()));
+  put_xattr(*n, name, value);
   return ok_status();
 }
 

@@ -379,8 +379,12 @@ base::StatusOr<RestoreResult> Restorer::run(const Id& tree) {
     }
     RETURN_IF_ERROR(group.wait());
   }
+  result_.total_files = result_.files;
+  result_.files = 0;
   for (auto& f : files_) {
-    if (!f->failed) result_.bytes += f->node.size;
+    if (f->failed) continue;
+    result_.bytes += f->node.size;
+    result_.files++;
   }
   for (const auto& [existing, link] : links_to_make_) {
     env_.remove_file(link).ignore();

@@ -35,7 +35,9 @@ struct RestoreError {
 };
 
 struct RestoreResult {
-  uint64_t files = 0, dirs = 0, other = 0, bytes = 0;
+  uint64_t files = 0;        // regular files restored (failed ones are in errors)
+  uint64_t total_files = 0;  // regular files the snapshot selection holds
+  uint64_t dirs = 0, other = 0, bytes = 0;
   uint64_t verified_files = 0;
   std::vector<RestoreError> errors;
 };

@@ -78,7 +78,7 @@ int run(Cli& cli, RestoreFlags& f) {
   double elapsed = printer.elapsed();
   if (cli.g.json) {
     JsonObject j;
-    j.str("message_type", "summary").dbl("seconds_elapsed", elapsed).num("total_files", res->files)
+    j.str("message_type", "summary").dbl("seconds_elapsed", elapsed).num("total_files", res->total_files)
         .num("files_restored", res->files).num("total_bytes", res->bytes).num("bytes_restored", res->bytes)
         .num("errors", res->errors.size());
     if (f.verify) j.num("files_verified", res->verified_files);
