@@ -12,6 +12,7 @@
 #include "base/thread_pool.h"
 #include "chunker/chunker.h"
 #include "ops/snapshots.h"
+#include "ops/walk.h"
 #include "repo/gojson.h"
 #include "repo/mode.h"
 #include "repo/node_from_stat.h"
@@ -95,11 +96,10 @@ class Archiver {
     if (observer_) observer_->on_error(path, st);
   }
 
+  // Sorted by name for find_by_name (trees written by other tools need not be).
   base::StatusOr<std::vector<Node>> load_tree(const Id& id) {
-    ASSIGN_OR_RETURN(base::Bytes json, repo_.load_blob(BlobType::kTree, id));
-    auto nodes = repo::decode_tree(json);
-    if (!nodes.ok()) return nodes.status().with_context("tree " + id.hex());
-    std::sort(nodes->begin(), nodes->end(),
+    ASSIGN_OR_RETURN(auto nodes, ops::load_tree(repo_, id));
+    std::sort(nodes.begin(), nodes.end(),
               [](const Node& a, const Node& b) { return a.name < b.name; });
     return nodes;
   }
