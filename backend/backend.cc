@@ -1,5 +1,17 @@
 #include "backend/backend.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "crypto/random.h"
+
 namespace kura::backend {
 
 std::string_view kind_dir(FileKind kind) {
@@ -32,7 +44,109 @@ std::string shown_name(std::string_view name) {
   return shown;
 }
 
+base::Status errno_status(int err, const std::string& what) {
+  std::string m = what + ": " + std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) return base::resource_exhausted(m);
+  if (err == ENOENT) return base::not_found(m);
+  if (err == EACCES || err == EPERM) return base::permission_denied(m);
+  return base::internal_error(m);
+}
+
+class MemoryStagedFile : public StagedFile {
+ public:
+  base::Status append(base::ByteSpan data) override {
+    data_.insert(data_.end(), data.begin(), data.end());
+    return base::ok_status();
+  }
+  uint64_t size() const override { return data_.size(); }
+  base::StatusOr<size_t> read_at(uint64_t offset, base::MutableByteSpan out) override {
+    if (offset >= data_.size()) return size_t{0};
+    size_t n = std::min<size_t>(out.size(), data_.size() - static_cast<size_t>(offset));
+    std::memcpy(out.data(), data_.data() + offset, n);
+    return n;
+  }
+
+ private:
+  base::Bytes data_;
+};
+
+class FdStagedFile : public StagedFile {
+ public:
+  FdStagedFile(int fd, std::string dir) : fd_(fd), dir_(std::move(dir)) {}
+  ~FdStagedFile() override { ::close(fd_); }
+
+  base::Status append(base::ByteSpan data) override {
+    while (!data.empty()) {
+      ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_status(errno, "write temporary file in " + dir_);
+      }
+      size_ += static_cast<uint64_t>(n);
+      data = data.subspan(static_cast<size_t>(n));
+    }
+    return base::ok_status();
+  }
+  uint64_t size() const override { return size_; }
+  base::StatusOr<size_t> read_at(uint64_t offset, base::MutableByteSpan out) override {
+    size_t done = 0;
+    while (done < out.size() && offset + done < size_) {
+      ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
+                          static_cast<off_t>(offset + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return errno_status(errno, "read temporary file in " + dir_);
+      }
+      if (n == 0) break;
+      done += static_cast<size_t>(n);
+    }
+    return done;
+  }
+
+ private:
+  int fd_;
+  std::string dir_;
+  uint64_t size_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<StagedFile> memory_staged_file() { return std::make_unique<MemoryStagedFile>(); }
+
+std::string temp_dir() {
+  const char* t = std::getenv("TMPDIR");
+  return t && *t ? std::string(t) : std::string("/tmp");
+}
+
+base::StatusOr<std::unique_ptr<StagedFile>> anonymous_staged_file(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    // No O_TMPFILE here: a named file, unlinked at once.
+    char name[40];
+    std::snprintf(name, sizeof name, "/kura-%016llx",
+                  static_cast<unsigned long long>(crypto::system_random()->next_u64()));
+    std::string path = dir + name;
+    fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) ::unlink(path.c_str());
+  }
+  if (fd < 0) return errno_status(errno, "create temporary file in " + dir);
+  return std::unique_ptr<StagedFile>(std::make_unique<FdStagedFile>(fd, dir));
+}
+
+base::StatusOr<std::unique_ptr<StagedFile>> Backend::stage(FileKind kind) {
+  (void)kind;
+  return anonymous_staged_file(temp_dir());
+}
+
+base::Status Backend::save_staged(const Handle& h, StagedFile& file) {
+  base::Bytes data(static_cast<size_t>(file.size()));
+  ASSIGN_OR_RETURN(size_t n, file.read_at(0, data));
+  if (n != data.size()) {
+    return base::data_loss("save " + h.to_string() + ": temporary file shrank to " +
+                           std::to_string(n) + " of " + std::to_string(data.size()) + " bytes");
+  }
+  return save(h, data);
+}
 
 bool is_valid_name(std::string_view name) {
   if (name.size() != 64) return false;

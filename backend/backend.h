@@ -59,6 +59,28 @@ struct TempFileEntry {
   int64_t mtime_sec = 0;   // last modification, Unix seconds
 };
 
+// A file written piece by piece before it is stored: a pack being filled. restic keeps its
+// packs in temporary files too, so a backup's memory does not grow with the pack size or the
+// number of uploads in flight. Destroying it removes what is left of it.
+class StagedFile {
+ public:
+  virtual ~StagedFile() = default;
+  virtual base::Status append(base::ByteSpan data) = 0;
+  virtual uint64_t size() const = 0;
+  // Reads up to out.size() bytes at offset; fewer only at the end of the file.
+  virtual base::StatusOr<size_t> read_at(uint64_t offset, base::MutableByteSpan out) = 0;
+};
+
+// Staged in memory (the memory backend, tests).
+std::unique_ptr<StagedFile> memory_staged_file();
+
+// Staged in an unnamed file in dir (O_TMPFILE: nothing is left behind even after a crash; a
+// named file removed at once where the file system lacks it).
+base::StatusOr<std::unique_ptr<StagedFile>> anonymous_staged_file(const std::string& dir);
+
+// The system's folder for temporary files: $TMPDIR, else /tmp.
+std::string temp_dir();
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -74,6 +96,15 @@ class Backend {
 
   // Stores a new file atomically: readers never see a partial file. kAlreadyExists if present.
   virtual base::Status save(const Handle& h, base::ByteSpan data) = 0;
+
+  // A place to write a file of `kind` before save_staged stores it. Default: an unnamed file
+  // in temp_dir().
+  virtual base::StatusOr<std::unique_ptr<StagedFile>> stage(FileKind kind);
+
+  // Stores the bytes of a staged file as h, with save()'s guarantees. After a failure the
+  // file is intact, so the save can be retried; after success it may be gone (the local
+  // backend moves it into place). Default: reads it into memory and calls save().
+  virtual base::Status save_staged(const Handle& h, StagedFile& file);
 
   // Reads `length` bytes at `offset` (length 0: to the end). A short file is kDataLoss.
   virtual base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) = 0;

@@ -228,6 +228,68 @@ TEST_P(BackendConformance, SaveOfAnExistingFileIsRefused) {
   EXPECT_EQ(*b_->load(h, 0, 0), data);  // the original is untouched
 }
 
+// Packs are written piece by piece into a staged file, then stored from it.
+TEST_P(BackendConformance, StagedFilesSaveLikeSave) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{70000}, size_t{3 << 20}}) {
+    Bytes data = random_bytes(n, 20 + n);
+    auto file = b_->stage(FileKind::kPack);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    for (size_t at = 0; at < n;) {
+      size_t piece = std::min<size_t>(n - at, 1 + (at * 7919) % 100000);
+      ASSERT_TRUE((*file)->append(base::ByteSpan(data).subspan(at, piece)).ok());
+      at += piece;
+    }
+    ASSERT_EQ((*file)->size(), n);
+    Bytes back(n);
+    auto got = (*file)->read_at(0, back);
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(*got, n);
+    EXPECT_EQ(back, data);
+    Handle h{FileKind::kPack, hash_name(data)};
+    base::Status st = b_->save_staged(h, **file);
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    file->reset();  // dropping the staged file keeps what was stored
+    auto loaded = b_->load(h, 0, 0);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().to_string();
+    EXPECT_EQ(*loaded, data) << "size " << n;
+  }
+  // Staged files are not listed as repository files, nor left behind.
+  EXPECT_EQ(listing(FileKind::kPack).size(), 4u);
+  size_t temps = 0;
+  ASSERT_TRUE(b_->list_temp_files(FileKind::kPack, [&](const TempFileEntry&) {
+                  ++temps;
+                  return base::ok_status();
+                }).ok());
+  EXPECT_EQ(temps, 0u);
+}
+
+TEST_P(BackendConformance, StagedSaveOfAnExistingFileIsRefused) {
+  if (!f_.refuses_overwrite) GTEST_SKIP() << "this server overwrites existing files";
+  Bytes data;
+  Handle h = put(FileKind::kPack, 500, 21, &data);
+  auto file = b_->stage(FileKind::kPack);
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  ASSERT_TRUE((*file)->append(random_bytes(300, 22)).ok());
+  base::Status st = b_->save_staged(h, **file);
+  EXPECT_EQ(st.code(), Code::kAlreadyExists) << st.to_string();
+  EXPECT_EQ(*b_->load(h, 0, 0), data);
+}
+
+TEST_P(BackendConformance, DroppedStagedFilesLeaveNothing) {
+  {
+    auto file = b_->stage(FileKind::kPack);
+    ASSERT_TRUE(file.ok()) << file.status().to_string();
+    ASSERT_TRUE((*file)->append(random_bytes(1000, 23)).ok());
+  }
+  EXPECT_TRUE(listing(FileKind::kPack).empty());
+  size_t temps = 0;
+  ASSERT_TRUE(b_->list_temp_files(FileKind::kPack, [&](const TempFileEntry&) {
+                  ++temps;
+                  return base::ok_status();
+                }).ok());
+  EXPECT_EQ(temps, 0u);
+}
+
 TEST_P(BackendConformance, RemoveTwiceSucceeds) {
   Handle h = put(FileKind::kLock, 50, 8);
   ASSERT_TRUE(b_->remove(h).ok());

@@ -57,6 +57,10 @@ class FaultBackend : public ForwardingBackend {
   base::Status create() override;
   base::StatusOr<uint64_t> stat(const Handle& h) override;
   base::Status save(const Handle& h, base::ByteSpan data) override;
+  // Through save(), so that every fault applies to staged files too.
+  base::Status save_staged(const Handle& h, StagedFile& file) override {
+    return Backend::save_staged(h, file);
+  }
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override;
   base::Status remove(const Handle& h) override;
   base::Status list(FileKind kind,

@@ -26,6 +26,12 @@ class ForwardingBackend : public Backend {
   base::Status save(const Handle& h, base::ByteSpan data) override {
     return inner_->save(h, data);
   }
+  base::StatusOr<std::unique_ptr<StagedFile>> stage(FileKind kind) override {
+    return inner_->stage(kind);
+  }
+  base::Status save_staged(const Handle& h, StagedFile& file) override {
+    return inner_->save_staged(h, file);
+  }
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override {
     return inner_->load(h, offset, length);
   }

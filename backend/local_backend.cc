@@ -17,6 +17,48 @@ bool is_hex_byte(std::string_view s) {
   return s.size() == 2 && hex(s[0]) && hex(s[1]);
 }
 
+// A file staged among the repository's own files, "data/ab/ab12…-tmp-…" for a random name,
+// so that storing it is a link on the same file system, not a copy. A crash leaves it behind
+// like an interrupted save; prune removes such files once they are a day old.
+class LocalStagedFile : public StagedFile {
+ public:
+  LocalStagedFile(base::Env* env, std::string path, std::unique_ptr<base::WritableFile> out)
+      : env_(env), path_(std::move(path)), out_(std::move(out)) {}
+  ~LocalStagedFile() override {
+    if (out_) out_->close().ignore();
+    env_->remove_file(path_).ignore();
+  }
+
+  base::Status append(base::ByteSpan data) override {
+    RETURN_IF_ERROR(out_->append(data));
+    size_ += data.size();
+    return base::ok_status();
+  }
+  uint64_t size() const override { return size_; }
+  base::StatusOr<size_t> read_at(uint64_t offset, base::MutableByteSpan out) override {
+    if (!in_) {
+      ASSIGN_OR_RETURN(in_, env_->open_read(path_));
+    }
+    size_t done = 0;
+    while (done < out.size() && offset + done < size_) {
+      ASSIGN_OR_RETURN(size_t n, in_->read_at(offset + done, out.subspan(done)));
+      if (n == 0) break;
+      done += n;
+    }
+    return done;
+  }
+  // Made durable before it is linked into place.
+  base::Status sync() { return out_->sync(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  base::Env* env_;
+  std::string path_;
+  std::unique_ptr<base::WritableFile> out_;
+  std::unique_ptr<base::ReadableFile> in_;
+  uint64_t size_ = 0;
+};
+
 class LocalBackend : public Backend {
  public:
   LocalBackend(base::Env* env, std::string root) : env_(env), root_(std::move(root)) {}
@@ -49,6 +91,47 @@ class LocalBackend : public Backend {
     RETURN_IF_ERROR(check_handle(h));
     std::string rel = local_relative_path(h);
     return named(save_at(rel, data), "save", rel);
+  }
+
+  base::StatusOr<std::unique_ptr<StagedFile>> stage(FileKind kind) override {
+    if (kind == FileKind::kConfig) return base::invalid_argument("stage: config is not a folder");
+    char name[96];
+    auto r = crypto::system_random();
+    std::snprintf(name, sizeof name, "%016llx%016llx%016llx%016llx-tmp-%016llx",
+                  static_cast<unsigned long long>(r->next_u64()),
+                  static_cast<unsigned long long>(r->next_u64()),
+                  static_cast<unsigned long long>(r->next_u64()),
+                  static_cast<unsigned long long>(r->next_u64()),
+                  static_cast<unsigned long long>(r->next_u64()));
+    std::string rel = local_relative_path(Handle{kind, std::string(name, 64)}) + (name + 64);
+    std::string path = abs(rel);
+    base::WriteOptions opts;
+    opts.exclusive = true;
+    opts.mode = kFileMode;
+    auto out = env_->open_write(path, opts);
+    if (out.status().code() == base::Code::kNotFound) {
+      RETURN_IF_ERROR(env_->make_dirs(base::path_dirname(path), kDirMode));
+      out = env_->open_write(path, opts);
+    }
+    if (!out.ok()) return named(out.status(), "stage", rel);
+    return std::unique_ptr<StagedFile>(
+        std::make_unique<LocalStagedFile>(env_, std::move(path), *std::move(out)));
+  }
+
+  base::Status save_staged(const Handle& h, StagedFile& file) override {
+    auto* local = dynamic_cast<LocalStagedFile*>(&file);
+    if (!local) return Backend::save_staged(h, file);
+    RETURN_IF_ERROR(check_handle(h));
+    std::string rel = local_relative_path(h);
+    std::string path = abs(rel);
+    RETURN_IF_ERROR(named(local->sync(), "save", rel));
+    base::Status st = publish(local->path(), path);
+    if (st.code() == base::Code::kNotFound) {
+      RETURN_IF_ERROR(env_->make_dirs(base::path_dirname(path), kDirMode));
+      st = publish(local->path(), path);
+    }
+    RETURN_IF_ERROR(named(st, "save", rel));
+    return named(env_->sync_dir(base::path_dirname(path)), "save", rel);
   }
 
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override {

@@ -20,6 +20,9 @@ class MemBackend : public Backend {
   base::Status create() override { return base::ok_status(); }
   base::StatusOr<uint64_t> stat(const Handle& h) override;
   base::Status save(const Handle& h, base::ByteSpan data) override;
+  base::StatusOr<std::unique_ptr<StagedFile>> stage(FileKind) override {
+    return memory_staged_file();
+  }
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override;
   base::Status remove(const Handle& h) override;
   base::Status list(FileKind kind,

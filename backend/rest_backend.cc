@@ -213,10 +213,37 @@ struct Sink {
   }
 };
 
+// Feeds a staged file to libcurl as a request body. Reads fail the transfer with the error
+// kept for the message; curl may rewind (a redirect, an auth round trip).
+struct Source {
+  StagedFile* file = nullptr;
+  uint64_t offset = 0;
+  base::Status error;
+
+  static size_t read(char* out, size_t size, size_t nmemb, void* self) {
+    auto* s = static_cast<Source*>(self);
+    auto n = s->file->read_at(s->offset, base::MutableByteSpan(reinterpret_cast<uint8_t*>(out),
+                                                               size * nmemb));
+    if (!n.ok()) {
+      s->error = n.status();
+      return CURL_READFUNC_ABORT;
+    }
+    s->offset += *n;
+    return *n;
+  }
+  static int seek(void* self, curl_off_t offset, int origin) {
+    auto* s = static_cast<Source*>(self);
+    if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+    s->offset = static_cast<uint64_t>(offset);
+    return CURL_SEEKFUNC_OK;
+  }
+};
+
 struct Request {
   const char* method = "GET";  // GET, HEAD, POST or DELETE
   std::string url;
   base::ByteSpan body;                // POST only
+  StagedFile* upload = nullptr;       // POST only: the body comes from this file instead
   const char* content_type = nullptr; // POST only
   bool accept_v2 = true;
   bool ranged = false;
@@ -259,12 +286,23 @@ class RestBackend : public Backend {
   }
 
   base::Status save(const Handle& h, base::ByteSpan data) override {
+    Request r;
+    r.body = data;
+    return post(h, r);
+  }
+
+  // Streams the file from disk: a pack in flight costs no memory.
+  base::Status save_staged(const Handle& h, StagedFile& file) override {
+    Request r;
+    r.upload = &file;
+    return post(h, r);
+  }
+
+  base::Status post(const Handle& h, Request& r) {
     RETURN_IF_ERROR(check_handle(h));
     std::string what = "save " + h.to_string();
-    Request r;
     r.method = "POST";
     r.url = url_of(h);
-    r.body = data;
     r.content_type = "Content-Type: application/octet-stream";
     ASSIGN_OR_RETURN(Response resp, perform(r, what));
     if (resp.status < 200 || resp.status > 299) {
@@ -506,6 +544,7 @@ class RestBackend : public Backend {
     curl_easy_reset(c);
     Response resp;
     Sink sink;
+    Source source;
     sink.curl = c;
     sink.response = &resp;
     sink.ranged = req.ranged;
@@ -563,10 +602,20 @@ class RestBackend : public Backend {
       // An explicit Content-Length, never chunked, and no "Expect: 100-continue" round trip.
       add_header("Expect:");
       curl_easy_setopt(c, CURLOPT_POST, 1L);
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.body.size()));
-      static const char kEmpty[] = "";
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-                       req.body.empty() ? kEmpty : reinterpret_cast<const char*>(req.body.data()));
+      if (req.upload) {
+        source.file = req.upload;
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.upload->size()));
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, &Source::read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &source);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, &Source::seek);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, &source);
+      } else {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(req.body.size()));
+        static const char kEmpty[] = "";
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.empty()
+                                                    ? kEmpty
+                                                    : reinterpret_cast<const char*>(req.body.data()));
+      }
     } else if (method == "DELETE") {
       curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
@@ -594,6 +643,9 @@ class RestBackend : public Backend {
     if (rc == CURLE_WRITE_ERROR && sink.overflow) {
       return base::data_loss(what + ": server sent more bytes than the " +
                              std::to_string(req.length) + " requested");
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK && !source.error.ok()) {
+      return source.error.with_context(what);
     }
     if (rc != CURLE_OK) return transport_error(rc, errbuf, what);
     return resp;

@@ -76,19 +76,27 @@ base::StatusOr<uint64_t> RetryBackend::stat(const Handle& h) {
 }
 
 base::Status RetryBackend::save(const Handle& h, base::ByteSpan data) {
-  return run([&](int attempt) -> base::Status {
-    base::Status st = inner()->save(h, data);
-    if (st.code() != base::Code::kAlreadyExists || attempt == 1) return st;
+  return run_save(h, data.size(), [&] { return inner()->save(h, data); });
+}
+
+base::Status RetryBackend::save_staged(const Handle& h, StagedFile& file) {
+  return run_save(h, file.size(), [&] { return inner()->save_staged(h, file); });
+}
+
+base::Status RetryBackend::run_save(const Handle& h, uint64_t size,
+                                    const std::function<base::Status()>& attempt) {
+  return run([&](int n) -> base::Status {
+    base::Status st = attempt();
+    if (st.code() != base::Code::kAlreadyExists || n == 1) return st;
     // An earlier attempt may have stored the file and lost the response.
-    auto size = inner()->stat(h);
-    if (!size.ok()) {
-      if (retryable(size.status())) return size.status();
+    auto stored = inner()->stat(h);
+    if (!stored.ok()) {
+      if (retryable(stored.status())) return stored.status();
       return st;
     }
-    if (*size == data.size()) return base::ok_status();
+    if (*stored == size) return base::ok_status();
     return base::data_loss("save " + h.to_string() + ": after a failed attempt the stored file has " +
-                           std::to_string(*size) + " bytes, expected " +
-                           std::to_string(data.size()));
+                           std::to_string(*stored) + " bytes, expected " + std::to_string(size));
   });
 }
 

@@ -38,6 +38,7 @@ class RetryBackend : public ForwardingBackend {
   base::Status create() override;
   base::StatusOr<uint64_t> stat(const Handle& h) override;
   base::Status save(const Handle& h, base::ByteSpan data) override;
+  base::Status save_staged(const Handle& h, StagedFile& file) override;
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override;
   base::Status remove(const Handle& h) override;
   base::Status list(FileKind kind,
@@ -48,6 +49,9 @@ class RetryBackend : public ForwardingBackend {
   std::chrono::milliseconds delay_after(int attempt);
 
  private:
+  // Runs a save (one attempt per call of `attempt`) with the retries above.
+  base::Status run_save(const Handle& h, uint64_t size,
+                        const std::function<base::Status()>& attempt);
   // Runs fn until it returns something other than unavailable or the attempts run out.
   template <typename Fn>
   auto run(Fn&& fn) -> decltype(fn(1));

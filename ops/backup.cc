@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <memory>
@@ -28,15 +30,23 @@ using repo::NodeType;
 
 // Holds the longest chunk (chunker::kMaxSize, 8 MiB) plus room for the next read.
 constexpr size_t kReadBufferSize = 9 * 1024 * 1024;
+constexpr size_t kSmallReadBufferSize = 2 * 1024 * 1024 + 1;
+// The walk waits while this many files are queued for reading: the directories it has listed
+// stay in memory until their files are saved.
+constexpr size_t kMaxQueuedFiles = 2048;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
-constexpr size_t kMaxChunkBytesInFlight = 32 * 1024 * 1024;
-constexpr size_t kSpareChunks = 8;
+constexpr size_t kMaxChunkBytesInFlight = 16 * 1024 * 1024;
+constexpr size_t kSpareChunks = 4;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
 // One directory being backed up. Children's nodes are sized before file jobs start, so jobs
-// can fill node.content in place.
+// can fill node.content in place. A walked directory's tree is written as soon as its walk,
+// its file jobs and its subdirectories are done (`pending` counts them), and its nodes are
+// freed then: memory follows the directories in progress, not the whole file system.
 struct Dir {
+  Dir* parent = nullptr;           // walked directories: the one to tell when done
+  std::atomic<size_t> pending{1};  // the walk itself, file jobs, unfinished subdirectories
   std::string path;
   std::vector<Node> nodes;
   std::vector<char> failed;                              // per node: drop it (read error)
@@ -164,7 +174,10 @@ class Archiver {
   base::Status save_file(const std::string& path, Node& node);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
   base::Status emit_chunk(base::ByteSpan chunk, Node& node);
-  // Writes the trees bottom-up, each level's directories in parallel; returns the root's id.
+  // One task of d (its walk, a file job, a subdirectory) is done; the last one writes d's tree
+  // and passes the news up.
+  void release(Dir& d);
+  // Writes the trees of the directories above the targets, bottom-up; returns the root's id.
   base::StatusOr<Id> finish(Dir& root);
   base::Status finish_one(Dir& d);
   base::Status place_target(Dir& root, const std::string& target);
@@ -185,6 +198,11 @@ class Archiver {
   base::TaskGroup chunk_group_;
   std::mutex chunk_mu_;
   size_t chunk_bytes_in_flight_ = 0;
+  std::mutex big_mu_;
+  std::vector<base::Bytes> big_buffers_;  // guarded by big_mu_: read buffers for large files
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  size_t queued_files_ = 0;  // guarded by queue_mu_: scheduled, not started
   std::vector<base::Bytes> spare_chunks_;  // guarded by chunk_mu_
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
@@ -193,6 +211,7 @@ class Archiver {
 
   std::mutex err_mu_;
   std::vector<BackupError> errors_;
+  base::Status tree_error_;  // guarded by err_mu_: the first failed tree write
 
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
   std::atomic<uint64_t> data_blobs_{0}, data_added_{0}, tree_blobs_{0};
@@ -254,10 +273,14 @@ void Archiver::walk(Dir& d) {
     } else if (n.type == NodeType::kDir) {
       auto sub = std::make_unique<Dir>();
       sub->path = base::path_join(d.path, n.name);
+      sub->parent = &d;
+      d.pending++;
       attach_parent(*sub, find_by_name(d.parent_nodes, n.name), &prefetched[i]);
       prefetched[i] = {};
       walk(*sub);
+      Dir* walked = sub.get();
       d.subdirs.emplace_back(i, std::move(sub));
+      release(*walked);
     }
   }
   // Everything reused from the parent is copied by now.
@@ -288,22 +311,47 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   }
   (old ? files_changed_ : files_new_)++;
   char* failed = &d.failed[i];
-  group_.run([this, path, &n, failed]() -> base::Status {
+  d.pending++;
+  Dir* dir = &d;
+  {
+    std::unique_lock<std::mutex> l(queue_mu_);
+    // Once full, wait for half to drain: one wake-up per thousand files, not one per file.
+    if (queued_files_ >= kMaxQueuedFiles) {
+      queue_cv_.wait(l, [&] { return queued_files_ <= kMaxQueuedFiles / 2; });
+    }
+    ++queued_files_;
+  }
+  group_.run([this, path, &n, failed, dir]() -> base::Status {
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (--queued_files_ == kMaxQueuedFiles / 2) queue_cv_.notify_one();
+    }
     base::Status st = save_file(path, n);
     progress_->files_done++;
-    if (st.ok()) return st;
     // A source file that cannot be read is reported and left out; a repository error ends
     // the backup.
-    if (st.code() == base::Code::kPermissionDenied || st.code() == base::Code::kNotFound ||
-        st.code() == base::Code::kDataLoss || st.code() == base::Code::kInvalidArgument) {
-      if (st.message().find(path) != std::string::npos) {
-        report(path, st);
-        *failed = 1;
-        return base::ok_status();
-      }
+    if (!st.ok() &&
+        (st.code() == base::Code::kPermissionDenied || st.code() == base::Code::kNotFound ||
+         st.code() == base::Code::kDataLoss || st.code() == base::Code::kInvalidArgument) &&
+        st.message().find(path) != std::string::npos) {
+      report(path, st);
+      *failed = 1;
+      st = base::ok_status();
     }
+    release(*dir);
     return st;
   });
+}
+
+void Archiver::release(Dir& d) {
+  if (d.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  Dir* parent = d.parent;  // finishing the parent may free d
+  base::Status st = finish_one(d);
+  if (!st.ok()) {
+    std::lock_guard<std::mutex> l(err_mu_);
+    if (tree_error_.ok()) tree_error_ = st;
+  }
+  if (parent) release(*parent);
 }
 
 base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
@@ -341,6 +389,8 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
           spare_chunks_.pop_back();
         }
       }
+      // A spare much larger than this chunk would hold memory the bound does not count.
+      if (copy->capacity() > 2 * chunk.size()) base::Bytes().swap(*copy);
       copy->assign(chunk.begin(), chunk.end());
       chunk_group_.run([this, id, copy]() -> base::Status {
         auto added = repo_.save_blob(BlobType::kData, id, *copy);
@@ -380,7 +430,7 @@ base::Status Archiver::save_file(const std::string& path, Node& node) {
 base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& path, Node& node) {
   (void)path;
   node.content.clear();
-  thread_local base::Bytes buf;
+  thread_local base::Bytes small;
   thread_local std::unique_ptr<chunker::Chunker> chunker;
   thread_local std::shared_ptr<const chunker::Tables> chunker_tables;
   if (!chunker || chunker_tables != tables_) {
@@ -388,16 +438,44 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
     chunker_tables = tables_;
   }
   chunker->reset();
-  buf.resize(kReadBufferSize);
+  // Files up to 1 MiB (nearly all) use a small buffer each thread keeps. A larger file
+  // borrows one with room for the longest chunk from a pool that keeps one spare: threads do
+  // not each hold one, and they are not faulted in again for every large file.
+  if (small.size() != kSmallReadBufferSize) base::Bytes(kSmallReadBufferSize).swap(small);
+  base::Bytes big;
+  struct GiveBack {
+    Archiver* a;
+    base::Bytes* big;
+    ~GiveBack() {
+      if (big->empty()) return;
+      std::lock_guard<std::mutex> l(a->big_mu_);
+      if (a->big_buffers_.empty()) a->big_buffers_.push_back(std::move(*big));
+    }
+  } give_back{this, &big};
+  auto borrow_big = [&] {
+    {
+      std::lock_guard<std::mutex> l(big_mu_);
+      if (!big_buffers_.empty()) {
+        big = std::move(big_buffers_.back());
+        big_buffers_.pop_back();
+      }
+    }
+    if (big.size() != kReadBufferSize) base::Bytes(kReadBufferSize).swap(big);
+  };
+  base::Bytes* bufp = &small;
+  if (node.size + (1u << 20) + 1 > kSmallReadBufferSize) {
+    borrow_big();
+    bufp = &big;
+  }
   uint64_t total = 0;
   size_t start = 0, scan = 0, end = 0;
   bool eof = false;
 
   // Small files are one chunk: read them with one call and skip the chunker.
   if (node.size > 0 && node.size <= chunker::kMinSize) {
-    ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(buf.data(), node.size + 1)));
+    ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(bufp->data(), node.size + 1)));
     if (n <= chunker::kMinSize) {
-      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(buf.data(), n), node));
+      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data(), n), node));
       node.size = n;
       return base::ok_status();
     }
@@ -408,46 +486,58 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
   for (;;) {
     if (scan == end) {
       if (eof) break;
-      if (start > 0 && buf.size() - end < (1u << 20)) {
-        std::memmove(buf.data(), buf.data() + start, end - start);
+      if (start > 0 && bufp->size() - end < (1u << 20)) {
+        std::memmove(bufp->data(), bufp->data() + start, end - start);
         end -= start;
         scan -= start;
         start = 0;
       }
-      ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(buf.data() + end, buf.size() - end)));
+      // The file grew past the size we sized for: room for the longest chunk.
+      if (bufp->size() - end < (1u << 20) && bufp == &small) {
+        borrow_big();
+        std::memcpy(big.data(), small.data(), end);
+        bufp = &big;
+      }
+      ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(bufp->data() + end, bufp->size() - end)));
       if (n == 0) eof = true;
       end += n;
       total += n;
       continue;
     }
-    size_t cut = chunker->next_cut(base::ByteSpan(buf.data() + scan, end - scan));
+    size_t cut = chunker->next_cut(base::ByteSpan(bufp->data() + scan, end - scan));
     if (cut == chunker::kNoCut) {
       scan = end;
       continue;
     }
     scan += cut;
-    RETURN_IF_ERROR(emit_chunk(base::ByteSpan(buf.data() + start, scan - start), node));
+    RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, scan - start), node));
     start = scan;
   }
-  if (end > start) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(buf.data() + start, end - start), node));
+  if (end > start) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, end - start), node));
   node.size = total;
   return base::ok_status();
 }
 
 base::StatusOr<Id> Archiver::finish(Dir& root) {
+  {
+    std::lock_guard<std::mutex> l(err_mu_);
+    RETURN_IF_ERROR(tree_error_);
+  }
+  // Walked directories are written by now; what is left is the chain of virtual ones.
   std::vector<std::vector<Dir*>> levels;
-  std::vector<std::pair<Dir*, size_t>> stack{{&root, 0}};
+  std::vector<std::pair<Dir*, size_t>> stack;
+  if (root.virtual_dir) stack.emplace_back(&root, 0);
   while (!stack.empty()) {
     auto [d, depth] = stack.back();
     stack.pop_back();
     if (levels.size() <= depth) levels.resize(depth + 1);
     levels[depth].push_back(d);
-    for (auto& [i, sub] : d->subdirs) stack.emplace_back(sub.get(), depth + 1);
+    for (auto& [i, sub] : d->subdirs) {
+      if (sub->virtual_dir) stack.emplace_back(sub.get(), depth + 1);
+    }
   }
   for (size_t k = levels.size(); k-- > 0;) {
-    base::TaskGroup group(&pool_);
-    for (Dir* d : levels[k]) group.run([this, d] { return finish_one(*d); });
-    RETURN_IF_ERROR(group.wait());
+    for (Dir* d : levels[k]) RETURN_IF_ERROR(finish_one(*d));
   }
   return root.tree_id;
 }
@@ -496,6 +586,11 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     if (!part.empty() && part != "." && part != "..") parts.push_back(part);
     i = j + 1;
   }
+  // A "/" or "." target makes the root a walked directory: nothing can join it.
+  if (!root.virtual_dir || (parts.empty() && !root.nodes.empty())) {
+    return base::invalid_argument("backup target " + target +
+                                  ": \"/\" or \".\" cannot be combined with other targets");
+  }
   ASSIGN_OR_RETURN(base::FileInfo target_info, env_.lstat(clean));
   devices_.push_back(target_info.device);
   if (parts.empty()) {
@@ -506,6 +601,7 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     root.path = clean;
     root.virtual_dir = false;
     walk(root);
+    release(root);
     return base::ok_status();
   }
   std::string prefix = clean[0] == '/' ? "/" : "";
@@ -577,7 +673,9 @@ void Archiver::start_virtual(Dir& d) {
       walked->path = path;
       attach_parent(*walked, old);
       walk(*walked);
+      Dir* w = walked.get();
       d.subdirs.emplace_back(i, std::move(walked));
+      release(*w);
     }
   }
 }

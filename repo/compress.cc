@@ -46,6 +46,8 @@ int zstd_level(CompressionMode mode) {
   return 3;
 }
 
+size_t zstd_compress_bound(size_t n) { return ZSTD_compressBound(n); }
+
 void zstd_compress(base::ByteSpan data, int level, base::Bytes& out) {
   size_t start = out.size();
   out.resize(start + ZSTD_compressBound(data.size()));

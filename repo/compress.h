@@ -13,6 +13,9 @@ enum class CompressionMode { kAuto, kOff, kMax };
 base::StatusOr<CompressionMode> parse_compression_mode(std::string_view s);
 int zstd_level(CompressionMode mode);
 
+// The most bytes zstd_compress can append for n bytes of input.
+size_t zstd_compress_bound(size_t n);
+
 // Appends the zstd frame of data to out. Uses a per-thread context.
 void zstd_compress(base::ByteSpan data, int level, base::Bytes& out);
 

@@ -22,10 +22,11 @@ size_t PackBuilder::header_size() const {
   return n;
 }
 
-base::Bytes PackBuilder::finish(const crypto::Key& key, crypto::RandomSource& random) {
+base::Bytes seal_pack_tail(const std::vector<PackedBlob>& blobs, const crypto::Key& key,
+                           crypto::RandomSource& random) {
   base::Bytes header;
-  header.reserve(header_size());
-  for (const auto& b : blobs_) {
+  header.reserve(blobs.size() * kCompressedHeaderEntrySize);
+  for (const auto& b : blobs) {
     uint8_t e[kCompressedHeaderEntrySize];
     size_t n = 0;
     uint8_t type = static_cast<uint8_t>(b.type) + (b.compressed() ? 2 : 0);
@@ -40,15 +41,68 @@ base::Bytes PackBuilder::finish(const crypto::Key& key, crypto::RandomSource& ra
     n += 32;
     header.insert(header.end(), e, e + n);
   }
-  size_t start = data_.size();
-  data_.resize(start + header.size() + crypto::kCiphertextOverhead + 4);
-  crypto::seal(key, header,
-               base::MutableByteSpan(data_.data() + start, header.size() + crypto::kCiphertextOverhead),
-               random);
-  base::store_le32(data_.data() + data_.size() - 4,
-                   static_cast<uint32_t>(header.size() + crypto::kCiphertextOverhead));
+  size_t sealed = header.size() + crypto::kCiphertextOverhead;
+  base::Bytes tail(sealed + 4);
+  crypto::seal(key, header, base::MutableByteSpan(tail.data(), sealed), random);
+  base::store_le32(tail.data() + sealed, static_cast<uint32_t>(sealed));
+  return tail;
+}
+
+base::Bytes PackBuilder::finish(const crypto::Key& key, crypto::RandomSource& random) {
+  base::Bytes tail = seal_pack_tail(blobs_, key, random);
+  data_.insert(data_.end(), tail.begin(), tail.end());
   blobs_.clear();
   return std::move(data_);
+}
+
+namespace {
+constexpr size_t kBatchBytes = 1 << 20;
+}  // namespace
+
+base::Status PackWriter::add(const Id& id, BlobType type, base::ByteSpan sealed,
+                             uint32_t uncompressed_length) {
+  PackedBlob b;
+  b.id = id;
+  b.type = type;
+  b.offset = static_cast<uint32_t>(size());
+  b.length = static_cast<uint32_t>(sealed.size());
+  b.uncompressed_length = uncompressed_length;
+  RETURN_IF_ERROR(write(sealed));
+  blobs_.push_back(b);
+  return base::ok_status();
+}
+
+base::Status PackWriter::write(base::ByteSpan data) {
+  if (batch_.size() + data.size() > kBatchBytes) {
+    RETURN_IF_ERROR(flush());
+    if (data.size() >= kBatchBytes) {
+      hash_.update(data);
+      RETURN_IF_ERROR(file_->append(data));
+      written_ += data.size();
+      return base::ok_status();
+    }
+  }
+  if (batch_.capacity() < kBatchBytes) batch_.reserve(kBatchBytes);
+  batch_.insert(batch_.end(), data.begin(), data.end());
+  return base::ok_status();
+}
+
+base::Status PackWriter::flush() {
+  if (batch_.empty()) return base::ok_status();
+  hash_.update(batch_);
+  RETURN_IF_ERROR(file_->append(batch_));
+  written_ += batch_.size();
+  batch_.clear();
+  return base::ok_status();
+}
+
+base::StatusOr<Id> PackWriter::finish(const crypto::Key& key, crypto::RandomSource& random) {
+  RETURN_IF_ERROR(write(seal_pack_tail(blobs_, key, random)));
+  RETURN_IF_ERROR(flush());
+  base::Bytes().swap(batch_);
+  Id id;
+  id.bytes = hash_.finish();
+  return id;
 }
 
 base::StatusOr<std::vector<PackedBlob>> decode_pack_header(base::ByteSpan plain, int repo_version,

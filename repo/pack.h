@@ -2,12 +2,15 @@
 // length as uint32 LE.
 #pragma once
 
+#include <memory>
 #include <vector>
 
+#include "backend/backend.h"
 #include "base/bytes.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "crypto/random.h"
+#include "crypto/sha256.h"
 #include "repo/blob.h"
 
 namespace kura::repo {
@@ -38,6 +41,37 @@ class PackBuilder {
 
  private:
   base::Bytes data_;
+  std::vector<PackedBlob> blobs_;
+};
+
+// The tail of a pack holding `blobs`: the encrypted header, then its length as uint32 LE.
+base::Bytes seal_pack_tail(const std::vector<PackedBlob>& blobs, const crypto::Key& key,
+                           crypto::RandomSource& random);
+
+// Writes a pack into a backend's staged file (a temporary file) as blobs arrive, hashing it
+// on the way, so a pack being filled or uploaded costs only a small batch buffer. Not
+// thread-safe.
+class PackWriter {
+ public:
+  explicit PackWriter(std::unique_ptr<backend::StagedFile> file) : file_(std::move(file)) {}
+  // `sealed` is IV||ciphertext||MAC of the (possibly compressed) blob.
+  base::Status add(const Id& id, BlobType type, base::ByteSpan sealed,
+                   uint32_t uncompressed_length);
+  uint64_t size() const { return written_ + batch_.size(); }
+  bool empty() const { return blobs_.empty(); }
+  const std::vector<PackedBlob>& blobs() const { return blobs_; }
+  // Appends the header; returns the pack's id (the SHA-256 of the whole file).
+  base::StatusOr<Id> finish(const crypto::Key& key, crypto::RandomSource& random);
+  backend::StagedFile& file() { return *file_; }
+
+ private:
+  base::Status write(base::ByteSpan data);
+  base::Status flush();
+
+  std::unique_ptr<backend::StagedFile> file_;
+  crypto::Sha256 hash_;
+  base::Bytes batch_;  // appended in large writes: one syscall per batch, not per blob
+  uint64_t written_ = 0;
   std::vector<PackedBlob> blobs_;
 };
 

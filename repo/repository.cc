@@ -264,6 +264,10 @@ base::Status Repository::load_index() {
   return base::ok_status();
 }
 
+namespace {
+constexpr size_t kKeepBufferBytes = 4 << 20;
+}  // namespace
+
 bool Repository::has_blob(BlobType type, const Id& id) const {
   std::shared_lock<std::shared_mutex> l(index_mu_);
   return index_.has(id, type);
@@ -280,68 +284,89 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
     if (!upload_error_.ok()) return upload_error_;
   }
 
-  thread_local base::Bytes payload, sealed;
-  payload.clear();
+  // One buffer per thread: the blob is compressed straight to where its ciphertext goes and
+  // encrypted in place (IV || body || MAC).
+  thread_local base::Bytes sealed;
   uint32_t ulen = 0;
   bool compress = config_.version >= 2 && !plain.empty() &&
                   (type == BlobType::kTree || wopts_.compression != CompressionMode::kOff);
-  base::ByteSpan body = plain;
+  // Exactly what this blob needs (vector growth would double past kKeepBufferBytes and free
+  // the buffer after every blob of 1–2 MiB).
+  size_t need = crypto::kCiphertextOverhead + (compress ? zstd_compress_bound(plain.size()) : plain.size());
+  if (sealed.capacity() < need) {
+    base::Bytes().swap(sealed);
+    sealed.reserve(need);
+  }
+  sealed.resize(crypto::kIvSize);
   if (compress) {
     int level = zstd_level(type == BlobType::kTree && wopts_.compression == CompressionMode::kOff
                                ? CompressionMode::kAuto
                                : wopts_.compression);
-    zstd_compress(plain, level, payload);
+    zstd_compress(plain, level, sealed);
     ulen = static_cast<uint32_t>(plain.size());
-    body = payload;
+  } else {
+    sealed.insert(sealed.end(), plain.begin(), plain.end());
   }
-  sealed.resize(body.size() + crypto::kCiphertextOverhead);
-  crypto::seal(key_, body, sealed, *deps_.random);
+  size_t body = sealed.size() - crypto::kIvSize;
+  sealed.resize(sealed.size() + crypto::kMacSize);
+  crypto::seal(key_, base::ByteSpan(sealed.data() + crypto::kIvSize, body), sealed, *deps_.random);
   added_bytes_ += plain.size();
+  // The rare chunk of several MiB does not pin its buffer in every thread that met one.
+  struct Shrink {
+    ~Shrink() {
+      if (sealed.capacity() > kKeepBufferBytes) base::Bytes().swap(sealed);
+    }
+  } shrink;
 
-  std::unique_ptr<PackBuilder> full;
+  std::unique_ptr<PackWriter> full;
   {
     std::lock_guard<std::mutex> l(pack_mu_[t]);
+    base::Status st;
     if (!packers_[t]) {
-      base::Bytes buffer;
-      // Tree packs fill slowly: a fresh reservation costs only the pages they touch.
-      if (type == BlobType::kData) {
-        std::lock_guard<std::mutex> sl(spare_mu_);
-        if (!spare_buffers_.empty()) {
-          buffer = std::move(spare_buffers_.back());
-          spare_buffers_.pop_back();
-        }
+      auto file = be_->stage(FileKind::kPack);
+      if (file.ok()) {
+        packers_[t] = std::make_unique<PackWriter>(*std::move(file));
+      } else {
+        st = file.status();
       }
-      packers_[t] = std::make_unique<PackBuilder>(std::move(buffer), wopts_.pack_size + (1 << 20));
     }
-    packers_[t]->add(id, type, sealed, ulen);
+    if (st.ok()) st = packers_[t]->add(id, type, sealed, ulen);
+    if (!st.ok()) {
+      // The pack is lost with the blobs already in it: the whole save fails.
+      packers_[t].reset();
+      std::lock_guard<std::mutex> ul(upload_mu_);
+      if (upload_error_.ok()) upload_error_ = st.with_context("write pack");
+      return upload_error_;
+    }
     if (packers_[t]->size() >= wopts_.pack_size) full = std::move(packers_[t]);
   }
   if (full) RETURN_IF_ERROR(upload_pack(type, std::move(full)));
   return true;
 }
 
-base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder> pack) {
+base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackWriter> pack) {
   int threads = wopts_.upload_threads > 0 ? wopts_.upload_threads : be_->parallelism();
   {
     std::unique_lock<std::mutex> l(upload_mu_);
     if (!upload_pool_) upload_pool_ = std::make_unique<base::ThreadPool>(threads);
-    // Bound memory: one pack per upload thread (each is pack_size bytes); the writer that
-    // filled the next one waits.
+    // Bound the staged files waiting (and their disk space): one per upload thread; the
+    // writer that filled the next one waits.
     upload_cv_.wait(l, [&] { return uploads_in_flight_ < threads; });
     if (!upload_error_.ok()) return upload_error_;
     ++uploads_in_flight_;
   }
-  std::shared_ptr<PackBuilder> shared(std::move(pack));
+  std::shared_ptr<PackWriter> shared(std::move(pack));
   upload_pool_->submit([this, type, shared] {
     std::vector<PackedBlob> blobs = shared->blobs();
-    base::Bytes file = shared->finish(key_, *deps_.random);
-    Id pack_id = hash_id(file);
-    base::Status st = be_->save({FileKind::kPack, pack_id.hex()}, file);
+    auto pack_id = shared->finish(key_, *deps_.random);
+    base::Status st = pack_id.status();
+    uint64_t size = shared->file().size();
+    if (st.ok()) st = be_->save_staged({FileKind::kPack, pack_id->hex()}, shared->file());
     if (st.ok()) {
-      added_packed_ += file.size();
+      added_packed_ += size;
       {
         std::unique_lock<std::shared_mutex> l(index_mu_);
-        uint32_t n = index_.intern_pack(pack_id);
+        uint32_t n = index_.intern_pack(*pack_id);
         for (const auto& b : blobs) {
           index_.add(b, n);
           in_flight_[static_cast<int>(type)].erase(b.id);
@@ -349,13 +374,9 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackBuilder>
       }
       std::lock_guard<std::mutex> l(pending_index_mu_);
       pending_index_blobs_ += blobs.size();
-      pending_index_.push_back({pack_id, std::move(blobs)});
+      pending_index_.push_back({*pack_id, std::move(blobs)});
     }
     if (st.ok()) st = write_pending_index(false);
-    {
-      std::lock_guard<std::mutex> sl(spare_mu_);
-      if (type == BlobType::kData && spare_buffers_.empty()) spare_buffers_.push_back(std::move(file));
-    }
     std::lock_guard<std::mutex> l(upload_mu_);
     if (!st.ok() && upload_error_.ok()) upload_error_ = st.with_context("upload pack");
     --uploads_in_flight_;
@@ -386,7 +407,7 @@ base::StatusOr<Id> Repository::write_index(const std::vector<IndexPack>& packs) 
 
 base::Status Repository::flush() {
   for (int t = 0; t < 2; ++t) {
-    std::unique_ptr<PackBuilder> pack;
+    std::unique_ptr<PackWriter> pack;
     {
       std::lock_guard<std::mutex> l(pack_mu_[t]);
       if (packers_[t] && !packers_[t]->empty()) pack = std::move(packers_[t]);

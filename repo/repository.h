@@ -140,7 +140,7 @@ class Repository {
 
  private:
   Repository(backend::Backend* be, RepoDeps deps) : be_(be), deps_(deps) {}
-  base::Status upload_pack(BlobType type, std::unique_ptr<PackBuilder> pack);
+  base::Status upload_pack(BlobType type, std::unique_ptr<PackWriter> pack);
   base::Status write_pending_index(bool all);
 
   backend::Backend* be_;
@@ -157,10 +157,7 @@ class Repository {
   std::vector<Id> index_files_;
 
   std::mutex pack_mu_[2];
-  std::unique_ptr<PackBuilder> packers_[2];
-  // Buffers of uploaded packs, reused for the next ones (see PackBuilder).
-  std::mutex spare_mu_;
-  std::vector<base::Bytes> spare_buffers_;
+  std::unique_ptr<PackWriter> packers_[2];  // packs being filled, in staged files
 
   std::mutex upload_mu_;
   std::condition_variable upload_cv_;
