@@ -40,12 +40,24 @@ constexpr size_t kMaxChunkBytesInFlight = 16 * 1024 * 1024;
 constexpr size_t kSpareChunks = 4;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
+// The entries of one directory as nodes: listed, lstat'ed and turned into nodes ahead of the
+// walk on the scan pool, or by the walk itself if it gets there first.
+struct ScanTask {
+  std::string path;
+  std::atomic<bool> claimed{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;         // guarded by mu
+  std::vector<Node> nodes;   // guarded by mu until done
+};
+
 // One directory being backed up. Children's nodes are sized before file jobs start, so jobs
 // can fill node.content in place. A walked directory's tree is written as soon as its walk,
 // its file jobs and its subdirectories are done (`pending` counts them), and its nodes are
 // freed then: memory follows the directories in progress, not the whole file system.
 struct Dir {
   Dir* parent = nullptr;           // walked directories: the one to tell when done
+  std::shared_ptr<ScanTask> scan;  // its entries, when scanned ahead
   std::atomic<size_t> pending{1};  // the walk itself, file jobs, unfinished subdirectories
   std::string path;
   std::vector<Node> nodes;
@@ -168,8 +180,10 @@ class Archiver {
 
   // Fills d.nodes from the directory's entries and recurses into subdirectories.
   void walk(Dir& d);
-  void add_entry(Dir& d, const std::string& name, const std::string& full,
-                 const base::FileInfo& info);
+  // The directory's entries as nodes, sorted by name; unreadable ones are reported.
+  std::vector<Node> scan_dir(const std::string& path);
+  std::shared_ptr<ScanTask> scan_ahead(const std::string& path);
+  void run_scan(ScanTask& t);
   void schedule_file(Dir& d, size_t i, const std::string& path);
   base::Status save_file(const std::string& path, Node& node);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
@@ -177,6 +191,9 @@ class Archiver {
   // One task of d (its walk, a file job, a subdirectory) is done; the last one writes d's tree
   // and passes the news up.
   void release(Dir& d);
+  // The same from the walk: the tree is written on the pool, so the walk goes on.
+  void release_from_walk(Dir& d);
+  void complete(Dir& d);
   // Writes the trees of the directories above the targets, bottom-up; returns the root's id.
   base::StatusOr<Id> finish(Dir& root);
   base::Status finish_one(Dir& d);
@@ -220,32 +237,24 @@ class Archiver {
   std::mutex dry_mu_;
   std::unordered_set<Id, repo::IdHash> dry_seen_;
 
-  // Last member: destroyed first, so queued prefetches finish while everything they use lives.
+  // Last members: destroyed first, so queued prefetches finish while everything they use lives.
   base::ThreadPool tree_pool_{2};
+  base::ThreadPool scan_pool_{2};
 };
 
-void Archiver::add_entry(Dir& d, const std::string& name, const std::string& full,
-                         const base::FileInfo& info) {
-  auto node = repo::node_from_lstat(env_, full, name, info, names_, node_opts_);
-  if (!node.ok()) {
-    report(full, node.status());
-    return;
-  }
-  d.nodes.push_back(std::move(*node));
-}
-
-void Archiver::walk(Dir& d) {
-  auto entries = env_.list_dir(d.path);
+std::vector<Node> Archiver::scan_dir(const std::string& path) {
+  std::vector<Node> nodes;
+  auto entries = env_.list_dir(path);
   if (!entries.ok()) {
-    report(d.path, entries.status());
-    return;
+    report(path, entries.status());
+    return nodes;
   }
   std::sort(entries->begin(), entries->end(),
             [](const base::DirEntry& a, const base::DirEntry& b) { return a.name < b.name; });
-  d.nodes.reserve(entries->size());
-  std::string abs_dir = abs_of(d.path);
+  nodes.reserve(entries->size());
+  std::string abs_dir = abs_of(path);
   for (const auto& e : *entries) {
-    std::string full = base::path_join(d.path, e.name);
+    std::string full = base::path_join(path, e.name);
     auto info = env_.lstat(full);
     if (!info.ok()) {
       report(full, info.status());
@@ -254,14 +263,51 @@ void Archiver::walk(Dir& d) {
     // restic never stores sockets: they cannot be restored meaningfully.
     if (info->type == base::FileType::kSocket) continue;
     if (excluded(base::path_join(abs_dir, e.name), *info)) continue;
-    add_entry(d, e.name, full, *info);
+    auto node = repo::node_from_lstat(env_, full, e.name, *info, names_, node_opts_);
+    if (!node.ok()) {
+      report(full, node.status());
+      continue;
+    }
+    nodes.push_back(std::move(*node));
+  }
+  return nodes;
+}
+
+void Archiver::run_scan(ScanTask& t) {
+  if (t.claimed.exchange(true)) return;
+  std::vector<Node> nodes = scan_dir(t.path);
+  std::lock_guard<std::mutex> l(t.mu);
+  t.nodes = std::move(nodes);
+  t.done = true;
+  t.cv.notify_all();
+}
+
+std::shared_ptr<ScanTask> Archiver::scan_ahead(const std::string& path) {
+  auto t = std::make_shared<ScanTask>();
+  t->path = path;
+  scan_pool_.submit([this, t] { run_scan(*t); });
+  return t;
+}
+
+void Archiver::walk(Dir& d) {
+  if (d.scan) {
+    run_scan(*d.scan);  // not started yet: scan it here rather than wait for the pool
+    std::unique_lock<std::mutex> l(d.scan->mu);
+    d.scan->cv.wait(l, [&] { return d.scan->done; });
+    d.nodes = std::move(d.scan->nodes);
+    l.unlock();
+    d.scan.reset();
+  } else {
+    d.nodes = scan_dir(d.path);
   }
   d.failed.assign(d.nodes.size(), 0);
   // The parent trees of all subdirectories load on the tree pool while this thread walks the
   // first of them.
   std::vector<TreeFuture> prefetched(d.nodes.size());
+  std::vector<std::shared_ptr<ScanTask>> scans(d.nodes.size());
   for (size_t i = 0; i < d.nodes.size(); ++i) {
     if (d.nodes[i].type != NodeType::kDir) continue;
+    scans[i] = scan_ahead(base::path_join(d.path, d.nodes[i].name));
     if (const Node* old = parent_dir_node(find_by_name(d.parent_nodes, d.nodes[i].name))) {
       prefetched[i] = prefetch_tree(*old->subtree);
     }
@@ -274,13 +320,14 @@ void Archiver::walk(Dir& d) {
       auto sub = std::make_unique<Dir>();
       sub->path = base::path_join(d.path, n.name);
       sub->parent = &d;
+      sub->scan = std::move(scans[i]);
       d.pending++;
       attach_parent(*sub, find_by_name(d.parent_nodes, n.name), &prefetched[i]);
       prefetched[i] = {};
       walk(*sub);
       Dir* walked = sub.get();
       d.subdirs.emplace_back(i, std::move(sub));
-      release(*walked);
+      release_from_walk(*walked);
     }
   }
   // Everything reused from the parent is copied by now.
@@ -344,7 +391,19 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
 }
 
 void Archiver::release(Dir& d) {
+  if (d.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) complete(d);
+}
+
+void Archiver::release_from_walk(Dir& d) {
   if (d.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  Dir* dp = &d;
+  group_.run([this, dp] {
+    complete(*dp);
+    return base::ok_status();
+  });
+}
+
+void Archiver::complete(Dir& d) {
   Dir* parent = d.parent;  // finishing the parent may free d
   base::Status st = finish_one(d);
   if (!st.ok()) {
@@ -601,7 +660,7 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     root.path = clean;
     root.virtual_dir = false;
     walk(root);
-    release(root);
+    release_from_walk(root);
     return base::ok_status();
   }
   std::string prefix = clean[0] == '/' ? "/" : "";
@@ -675,7 +734,7 @@ void Archiver::start_virtual(Dir& d) {
       walk(*walked);
       Dir* w = walked.get();
       d.subdirs.emplace_back(i, std::move(walked));
-      release(*w);
+      release_from_walk(*w);
     }
   }
 }
