@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
-#include <thread>
+#include <span>
 #include <unordered_map>
 
 #include "base/thread_pool.h"
@@ -44,10 +46,22 @@ struct FilePlan {
 };
 
 struct BlobTarget {
-  size_t file;
+  FilePlan* file;
   uint64_t file_offset;
   repo::PackedBlob blob;
 };
+
+// Blobs of one pack that planned files need and no worker has been given yet.
+struct PackBatch {
+  uint32_t pack = 0;
+  std::vector<BlobTarget> targets;
+  uint64_t last_use = 0;  // planned_stored_ when a file last added to it
+  std::list<uint32_t>::iterator lru;
+};
+
+// Loads skip unneeded ranges wider than this, as restic 0.14's StreamPack does
+// (maxUnusedRange).
+constexpr uint64_t kMaxGap = 4ull << 20;
 
 struct DirPlan {
   std::string path;
@@ -74,7 +88,11 @@ class Restorer {
   base::Status plan(const Id& tree);
   base::Status plan_node(const std::string& rel, const Node& n, size_t depth);
   base::Status ensure_parent(const std::string& path);
-  base::Status restore_pack(uint32_t pack, std::vector<BlobTarget>& targets);
+  void create_empty(FilePlan& f);
+  void add_target(uint32_t pack, const BlobTarget& t);
+  void dispatch_stale();
+  void dispatch(uint32_t pack);
+  base::Status restore_part(uint32_t pack, const BlobTarget* begin, const BlobTarget* end);
   base::Status write_blob(const BlobTarget& t, base::ByteSpan plain);
   void finish_file(FilePlan& f);
   base::Status set_metadata(const std::string& path, const Node& n);
@@ -91,7 +109,11 @@ class Restorer {
 
   std::vector<std::unique_ptr<FilePlan>> files_;
   std::vector<DirPlan> dirs_;
-  std::unordered_map<uint32_t, std::vector<BlobTarget>> by_pack_;
+  base::TaskGroup* group_ = nullptr;
+  std::unordered_map<uint32_t, PackBatch> open_;  // by pack
+  std::list<uint32_t> lru_;                        // packs in open_, least recently used first
+  uint64_t planned_stored_ = 0;
+  std::vector<std::pair<uint32_t, BlobTarget>> found_;  // plan_node's scratch: (pack, target)
   std::map<std::pair<uint64_t, uint64_t>, std::string> hardlinks_;  // (dev, inode) -> first path
   std::vector<std::pair<std::string, std::string>> links_to_make_;   // (existing, new)
   std::vector<std::pair<std::string, Node>> links_meta_;
@@ -134,7 +156,10 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
       auto f = std::make_unique<FilePlan>();
       f->path = dest;
       f->node = n;
-      size_t idx = files_.size();
+      // Looked up in full before any blob is handed out: a worker may finish the file as soon
+      // as it has one of its batches, so `remaining` must be final by then.
+      std::vector<std::pair<uint32_t, BlobTarget>>& found = found_;
+      found.clear();
       uint64_t off = 0;
       bool ok = true;
       repo_.with_index([&](const repo::Index& index) {
@@ -144,19 +169,26 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
             ok = false;
             return;
           }
-          by_pack_[e->pack].push_back({idx, off, e->blob()});
+          found.push_back({e->pack, {f.get(), off, e->blob()}});
           off += e->blob().plain_length();
-          f->remaining++;
         }
       });
       if (!ok) {
         report(dest, base::not_found("restore " + dest + ": a data blob of this file is missing from the index"));
         return base::ok_status();
       }
+      f->remaining = found.size();
       progress_->total_files++;
       progress_->total_bytes += off;
+      FilePlan& fr = *f;
       files_.push_back(std::move(f));
       result_.files++;
+      if (found.empty()) {
+        create_empty(fr);
+        return base::ok_status();
+      }
+      for (const auto& [pack, t] : found) add_target(pack, t);
+      dispatch_stale();
       return base::ok_status();
     }
     case NodeType::kSymlink: {
@@ -184,8 +216,77 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
   }
 }
 
+void Restorer::create_empty(FilePlan& f) {
+  base::WriteOptions wo;
+  wo.mode = 0600;
+  auto out = env_.open_write(f.path, wo);
+  if (!out.ok()) {
+    f.failed = true;
+    report(f.path, out.status());
+    return;
+  }
+  f.out = std::move(*out);
+  finish_file(f);
+}
+
+void Restorer::add_target(uint32_t pack, const BlobTarget& t) {
+  planned_stored_ += t.blob.length;
+  auto [it, added] = open_.try_emplace(pack);
+  PackBatch& b = it->second;
+  if (added) {
+    b.pack = pack;
+    b.lru = lru_.insert(lru_.end(), pack);
+  } else {
+    lru_.splice(lru_.end(), lru_, b.lru);
+  }
+  b.last_use = planned_stored_;
+  b.targets.push_back(t);
+}
+
+void Restorer::dispatch_stale() {
+  while (!lru_.empty()) {
+    uint32_t pack = lru_.front();
+    if (planned_stored_ - open_.at(pack).last_use < opts_.dispatch_distance) return;
+    dispatch(pack);
+  }
+}
+
+void Restorer::dispatch(uint32_t pack) {
+  auto it = open_.find(pack);
+  lru_.erase(it->second.lru);
+  auto targets = std::make_shared<std::vector<BlobTarget>>(std::move(it->second.targets));
+  open_.erase(it);
+  std::sort(targets->begin(), targets->end(),
+            [](const BlobTarget& a, const BlobTarget& b) { return a.blob.offset < b.blob.offset; });
+  // Cut into loads; the targets of one blob (same offset) stay in one part.
+  size_t begin = 0;
+  uint64_t lo = (*targets)[0].blob.offset, hi = lo;
+  for (size_t i = 0; i <= targets->size(); ++i) {
+    if (i < targets->size()) {
+      const repo::PackedBlob& b = (*targets)[i].blob;
+      uint64_t end = uint64_t(b.offset) + b.length;
+      bool same_blob = b.offset < hi;
+      if (i == begin || same_blob || (b.offset - hi <= kMaxGap && end - lo <= opts_.part_span)) {
+        hi = std::max(hi, end);
+        continue;
+      }
+    }
+    const BlobTarget* first = targets->data() + begin;
+    const BlobTarget* last = targets->data() + i;
+    group_->run([this, pack, targets, first, last] { return restore_part(pack, first, last); });
+    if (i < targets->size()) {
+      begin = i;
+      lo = (*targets)[i].blob.offset;
+      hi = lo + (*targets)[i].blob.length;
+    }
+  }
+}
+
 base::Status Restorer::plan(const Id& tree) {
-  return walk_tree(repo_, tree, "", [&](const std::string& path, const Node& n) -> base::StatusOr<Visit> {
+  WalkCallbacks cb;
+  cb.visit = [&](const WalkItem& item) -> base::StatusOr<Visit> {
+    const std::string& path = item.path;
+    const Node& n = item.node;
     if (!repo::is_safe_node_name(n.name)) {
       report(path, base::data_loss("refusing to restore a node with an unsafe name"));
       return Visit::kSkip;
@@ -202,7 +303,8 @@ base::Status Restorer::plan(const Id& tree) {
       return Visit::kSkip;
     }
     return Visit::kDescend;
-  });
+  };
+  return walk_tree_ahead(repo_, tree, cb, io_threads(repo_, opts_.threads));
 }
 
 base::Status Restorer::set_metadata(const std::string& path, const Node& n) {
@@ -249,7 +351,7 @@ void Restorer::finish_file(FilePlan& f) {
 }
 
 base::Status Restorer::write_blob(const BlobTarget& t, base::ByteSpan plain) {
-  FilePlan& f = *files_[t.file];
+  FilePlan& f = *t.file;
   std::lock_guard<std::mutex> l(f.mu);
   if (f.failed) return base::ok_status();
   base::Status st;
@@ -279,16 +381,16 @@ base::Status Restorer::write_blob(const BlobTarget& t, base::ByteSpan plain) {
   return base::ok_status();
 }
 
-base::Status Restorer::restore_pack(uint32_t pack, std::vector<BlobTarget>& targets) {
-  std::sort(targets.begin(), targets.end(),
-            [](const BlobTarget& a, const BlobTarget& b) { return a.blob.offset < b.blob.offset; });
+// [begin, end) sorted by offset.
+base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, const BlobTarget* end) {
+  std::span<const BlobTarget> targets(begin, end);
   Id pack_id = repo_.with_index([&](const repo::Index& i) { return i.pack_id(pack); });
   uint64_t lo = targets.front().blob.offset, hi = 0;
   for (const auto& t : targets) hi = std::max<uint64_t>(hi, uint64_t(t.blob.offset) + t.blob.length);
   auto data = repo_.backend()->load({backend::FileKind::kPack, pack_id.hex()}, lo, hi - lo);
   auto fail_all = [&](const base::Status& st) {
     for (const auto& t : targets) {
-      FilePlan& f = *files_[t.file];
+      FilePlan& f = *t.file;
       std::lock_guard<std::mutex> l(f.mu);
       if (!f.failed) {
         f.failed = true;
@@ -302,10 +404,12 @@ base::Status Restorer::restore_pack(uint32_t pack, std::vector<BlobTarget>& targ
     fail_all(data.status().with_context("load pack " + pack_id.hex()));
     return base::ok_status();
   }
-  thread_local base::Bytes plain;
+  // Grown, never shrunk: resizing per blob would zero-fill what a smaller blob left.
+  thread_local base::Bytes buf;
   for (size_t i = 0; i < targets.size();) {
     const repo::PackedBlob& b = targets[i].blob;
-    plain.resize(b.plain_length());
+    if (buf.size() < b.plain_length()) buf.resize(b.plain_length());
+    base::MutableByteSpan plain(buf.data(), b.plain_length());
     base::ByteSpan stored(data->data() + (b.offset - lo), b.length);
     base::Status st = repo_.decode_blob_into(b, stored, plain);
     size_t j = i;
@@ -313,7 +417,7 @@ base::Status Restorer::restore_pack(uint32_t pack, std::vector<BlobTarget>& targ
       if (st.ok()) {
         RETURN_IF_ERROR(write_blob(targets[j], plain));
       } else {
-        FilePlan& f = *files_[targets[j].file];
+        FilePlan& f = *targets[j].file;
         std::lock_guard<std::mutex> l(f.mu);
         if (!f.failed) {
           f.failed = true;
@@ -350,34 +454,24 @@ base::Status Restorer::verify_file(FilePlan& f) {
 
 base::StatusOr<RestoreResult> Restorer::run(const Id& tree) {
   RETURN_IF_ERROR(env_.make_dirs(opts_.target, 0700));
-  RETURN_IF_ERROR(plan(tree));
 
-  int threads = opts_.threads > 0 ? opts_.threads
-                                  : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  // As many workers as restic's (one per backend connection), and at least one per core.
+  int threads = io_threads(repo_, opts_.threads);
   {
+    // Packs are restored while the walk plans the rest, so the pool exists first.
     base::ThreadPool pool(threads);
     base::TaskGroup group(&pool);
-    // Empty files need no pack.
-    for (auto& f : files_) {
-      if (f->remaining == 0) {
-        base::WriteOptions wo;
-        wo.mode = 0600;
-        auto out = env_.open_write(f->path, wo);
-        if (!out.ok()) {
-          f->failed = true;
-          report(f->path, out.status());
-          continue;
-        }
-        f->out = std::move(*out);
-        finish_file(*f);
-      }
+    group_ = &group;
+    base::Status planned = plan(tree);
+    // A walk that failed part way fails the restore as before; what the workers already have
+    // is finished first, nothing more is started.
+    if (planned.ok()) {
+      while (!lru_.empty()) dispatch(lru_.front());
     }
-    for (auto& [pack, targets] : by_pack_) {
-      uint32_t p = pack;
-      auto* t = &targets;
-      group.run([this, p, t] { return restore_pack(p, *t); });
-    }
-    RETURN_IF_ERROR(group.wait());
+    base::Status restored = group.wait();
+    group_ = nullptr;
+    RETURN_IF_ERROR(planned);
+    RETURN_IF_ERROR(restored);
   }
   result_.total_files = result_.files;
   result_.files = 0;

@@ -1,8 +1,10 @@
-// restore: writes a snapshot (or part of it) into a folder. Works pack by pack: each needed
-// pack is read once (one request for the range holding the needed blobs), its blobs are
-// decrypted and decompressed on all cores and written straight to their files at their
-// offsets. All-zero blobs are not written, so sparse files stay sparse. Metadata (owner when
-// root, mode, xattrs, times) is set after the content; directories last, deepest first.
+// restore: writes a snapshot (or part of it) into a folder. One thread walks the trees (loaded
+// ahead on several threads), makes the folders and plans each file's blobs by pack; packs go
+// to the workers while the walk goes on (see RestoreOptions::dispatch_distance), each read in
+// a few ranges of the needed blobs, decrypted, decompressed, checked against their ids and
+// written straight to their files at their offsets. All-zero blobs are not written, so sparse
+// files stay sparse. A file's metadata (owner when root, mode, xattrs, times) is set once its
+// last blob is written; directories last, deepest first.
 #pragma once
 
 #include <atomic>
@@ -21,7 +23,16 @@ struct RestoreOptions {
   const Filter* exclude = nullptr;
   bool verify = false;  // read restored files back and check every blob's hash
   bool sparse = true;
-  int threads = 0;
+  int threads = 0;  // 0: as many as the backend and the cores can use
+  // Tuning (tests make them tiny to exercise the split paths). A pack goes to the workers once
+  // the walk has planned this many stored bytes without needing it: a backup writes packs
+  // roughly in walk order, so by then the files that need it are almost always planned. A
+  // file planned later that needs the pack again gets a batch of its own (one more load).
+  uint64_t dispatch_distance = 32ull << 20;
+  // One load covers at most this span of a pack (or one blob, if larger). restic 0.14 streams
+  // a pack through a 4 MiB buffer; loads this size keep kura's buffers as small, stay in cache
+  // from read to decode, and let all workers share the last packs.
+  uint64_t part_span = 4ull << 20;
 };
 
 struct RestoreProgress {

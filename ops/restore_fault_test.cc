@@ -69,14 +69,23 @@ class RestoreFaultTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
 
-  base::StatusOr<RestoreResult> restore(Recorder* rec, bool verify = false) {
+  base::StatusOr<RestoreResult> restore(Recorder* rec, bool verify = false,
+                                        const RestoreOptions& tuning = {}) {
     auto r = open();
     if (!r) return base::internal_error("open failed");
-    RestoreOptions o;
+    RestoreOptions o = tuning;
     o.target = "/restore";
     o.threads = 2;
     o.verify = verify;
     return run_restore(*r, env_, tree_, o, nullptr, rec);
+  }
+
+  // Packs handed out after every file, one blob per load: the paths a large restore takes.
+  static RestoreOptions split_fine() {
+    RestoreOptions o;
+    o.dispatch_distance = 1;
+    o.part_span = 1;
+    return o;
   }
 
   std::string dest(const std::string& src_path) { return "/restore" + src_path; }
@@ -136,6 +145,89 @@ TEST_F(RestoreFaultTest, CleanRestoreIsIdentical) {
   ASSERT_TRUE(res.ok()) << res.status().message();
   EXPECT_TRUE(res->errors.empty());
   EXPECT_EQ(correct_files().size(), files_.size());
+}
+
+TEST_F(RestoreFaultTest, PacksHandedOutDuringTheWalkRestoreIdentically) {
+  int before = be_.calls(FaultOp::kLoad);
+  Recorder rec;
+  auto res = restore(&rec, true, split_fine());
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_TRUE(res->errors.empty());
+  EXPECT_EQ(res->verified_files, files_.size());
+  EXPECT_EQ(correct_files().size(), files_.size());
+  // One load per blob: more than one per data pack, so packs really were cut up.
+  EXPECT_GT(be_.calls(FaultOp::kLoad) - before - tree_loads(), static_cast<int>(data_packs().size()));
+}
+
+TEST(RestoreSplitTest, BlobNeededAgainAfterItsPackWentOutIsWrittenAgain) {
+  // The same content in the first and the last file, with other packs in between: with packs
+  // handed out after each file, the pack of the shared blobs goes out twice.
+  base::FakeClock clock{{testing::kStartTime, 0}};
+  backend::MemBackend be;
+  auto r = testing::init_repository(&be, &clock, {.pack_size = 256 * 1024});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  std::string shared = noise(700 * 1024, 7);
+  testing::SourceFiles files = {
+      {"/src/a/first.bin", shared},
+      {"/src/b/other.bin", noise(800 * 1024, 8)},
+      {"/src/b/zero.bin", std::string(600 * 1024, '\0')},
+      {"/src/c/empty", ""},
+      {"/src/d/last.bin", shared + "tail"},
+      {"/src/d/same.bin", shared},
+  };
+  base::MemEnv src;
+  ASSERT_TRUE(testing::write_files(src, files).ok());
+  BackupOptions bo;
+  bo.targets = {"/src"};
+  bo.hostname = "host";
+  auto backup = run_backup(**r, src, bo, nullptr, nullptr);
+  ASSERT_TRUE(backup.ok()) << backup.status().message();
+
+  for (uint64_t span : {uint64_t{1}, uint64_t{300 * 1024}, uint64_t{4} << 20}) {
+    SCOPED_TRACE("part_span " + std::to_string(span));
+    auto repo = testing::open_repository(&be);
+    ASSERT_TRUE(repo.ok()) << repo.status().message();
+    base::MemEnv out;
+    RestoreOptions o;
+    o.target = "/restore";
+    o.threads = 2;
+    o.verify = true;
+    o.dispatch_distance = 1;
+    o.part_span = span;
+    auto res = run_restore(**repo, out, backup->snapshot.tree, o, nullptr, nullptr);
+    ASSERT_TRUE(res.ok()) << res.status().message();
+    EXPECT_TRUE(res->errors.empty()) << res->errors[0].path << ": " << res->errors[0].message;
+    EXPECT_EQ(res->files, files.size());
+    EXPECT_EQ(res->verified_files, files.size());
+    for (const auto& [path, data] : files) {
+      auto got = out.read_file("/restore" + path);
+      ASSERT_TRUE(got.ok()) << path << ": " << got.status().message();
+      EXPECT_TRUE(std::string(got->begin(), got->end()) == data) << path;
+    }
+  }
+}
+
+TEST_F(RestoreFaultTest, CorruptPackWithFineSplitNamesOnlyItsFiles) {
+  // As CorruptPackNamesFileAndPack, with every blob loaded on its own.
+  Id victim;
+  uint64_t offset = 0, best = 0;
+  open()->with_index([&](const repo::Index& index) {
+    index.for_each([&](const repo::IndexEntry& e) {
+      if (e.blob().type == repo::BlobType::kData && e.blob().length > best) {
+        best = e.blob().length;
+        victim = index.pack_id(e.pack);
+        offset = e.blob().offset + e.blob().length / 2;
+      }
+    });
+  });
+  ASSERT_GT(best, 0u);
+  ASSERT_TRUE(be_.corrupt_byte({FileKind::kPack, victim.hex()}, offset).ok());
+  Recorder rec;
+  auto res = restore(&rec, false, split_fine());
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  ASSERT_EQ(res->errors.size(), 1u) << "one blob is damaged: one file fails";
+  EXPECT_NE(res->errors[0].message.find(victim.short_hex()), std::string::npos) << res->errors[0].message;
+  EXPECT_EQ(correct_files().size(), files_.size() - 1);
 }
 
 TEST_F(RestoreFaultTest, DiskFullReportsTheFilesAndDoesNotCrash) {

@@ -424,20 +424,26 @@ base::Status Repository::flush() {
 
 base::Status Repository::decode_blob_into(const PackedBlob& blob, base::ByteSpan stored,
                                           base::MutableByteSpan out) {
-  std::string what = std::string(blob_type_name(blob.type)) + " blob " + blob.id.hex();
+  // Built only when something fails: this runs once per blob restored or checked.
+  auto what = [&] { return std::string(blob_type_name(blob.type)) + " blob " + blob.id.hex(); };
   if (stored.size() != blob.length || blob.length < crypto::kCiphertextOverhead) {
-    return base::data_loss(what + ": stored length mismatch");
+    return base::data_loss(what() + ": stored length mismatch");
   }
-  if (out.size() != blob.plain_length()) return base::internal_error(what + ": bad output size");
+  if (out.size() != blob.plain_length()) return base::internal_error(what() + ": bad output size");
+  base::Status st;
   if (blob.compressed()) {
+    // Grows only: no zero-fill of the whole buffer per blob.
     thread_local base::Bytes tmp;
-    tmp.resize(stored.size() - crypto::kCiphertextOverhead);
-    RETURN_IF_ERROR(crypto::open_into(key_, stored, tmp).with_context(what));
-    RETURN_IF_ERROR(zstd_decompress_into(tmp, out).with_context(what));
+    size_t n = stored.size() - crypto::kCiphertextOverhead;
+    if (tmp.size() < n) tmp.resize(n);
+    base::MutableByteSpan t(tmp.data(), n);
+    st = crypto::open_into(key_, stored, t);
+    if (st.ok()) st = zstd_decompress_into(t, out);
   } else {
-    RETURN_IF_ERROR(crypto::open_into(key_, stored, out).with_context(what));
+    st = crypto::open_into(key_, stored, out);
   }
-  if (hash_id(out) != blob.id) return base::data_loss(what + ": content does not match its id");
+  if (!st.ok()) return st.with_context(what());
+  if (hash_id(out) != blob.id) return base::data_loss(what() + ": content does not match its id");
   return base::ok_status();
 }
 
