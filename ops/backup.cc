@@ -33,10 +33,10 @@ constexpr size_t kReadBufferSize = 9 * 1024 * 1024;
 constexpr size_t kSmallReadBufferSize = 2 * 1024 * 1024 + 1;
 // The walk waits while this many files are queued for reading: the directories it has listed
 // stay in memory until their files are saved.
-constexpr size_t kMaxQueuedFiles = 2048;
+constexpr size_t kMaxQueuedFiles = 1024;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
-constexpr size_t kMaxChunkBytesInFlight = 16 * 1024 * 1024;
+constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
 constexpr size_t kSpareChunks = 4;
 constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
