@@ -31,9 +31,9 @@ using repo::NodeType;
 // Holds the longest chunk (chunker::kMaxSize, 8 MiB) plus room for the next read.
 constexpr size_t kReadBufferSize = 9 * 1024 * 1024;
 constexpr size_t kSmallReadBufferSize = 2 * 1024 * 1024 + 1;
-// The walk waits while this many files are queued for reading: the directories it has listed
-// stay in memory until their files are saved.
-constexpr size_t kMaxQueuedFiles = 1024;
+// The walk waits while this many jobs (files to read, trees to write) are queued: the
+// directories it has listed stay in memory until their files and trees are saved.
+constexpr size_t kMaxQueuedJobs = 1024;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
@@ -194,6 +194,10 @@ class Archiver {
   // The same from the walk: the tree is written on the pool, so the walk goes on.
   void release_from_walk(Dir& d);
   void complete(Dir& d);
+  // The walk's side of the bound on queued jobs (files to save, trees to write); the job
+  // calls leave_queue() when it starts.
+  void enter_queue();
+  void leave_queue();
   // Writes the trees of the directories above the targets, bottom-up; returns the root's id.
   base::StatusOr<Id> finish(Dir& root);
   base::Status finish_one(Dir& d);
@@ -219,7 +223,7 @@ class Archiver {
   std::vector<base::Bytes> big_buffers_;  // guarded by big_mu_: read buffers for large files
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  size_t queued_files_ = 0;  // guarded by queue_mu_: scheduled, not started
+  size_t queued_jobs_ = 0;  // guarded by queue_mu_: scheduled, not started
   std::vector<base::Bytes> spare_chunks_;  // guarded by chunk_mu_
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
@@ -360,19 +364,9 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   char* failed = &d.failed[i];
   d.pending++;
   Dir* dir = &d;
-  {
-    std::unique_lock<std::mutex> l(queue_mu_);
-    // Once full, wait for half to drain: one wake-up per thousand files, not one per file.
-    if (queued_files_ >= kMaxQueuedFiles) {
-      queue_cv_.wait(l, [&] { return queued_files_ <= kMaxQueuedFiles / 2; });
-    }
-    ++queued_files_;
-  }
+  enter_queue();
   group_.run([this, path, &n, failed, dir]() -> base::Status {
-    {
-      std::lock_guard<std::mutex> l(queue_mu_);
-      if (--queued_files_ == kMaxQueuedFiles / 2) queue_cv_.notify_one();
-    }
+    leave_queue();
     base::Status st = save_file(path, n);
     progress_->files_done++;
     // A source file that cannot be read is reported and left out; a repository error ends
@@ -390,6 +384,20 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   });
 }
 
+void Archiver::enter_queue() {
+  std::unique_lock<std::mutex> l(queue_mu_);
+  // Once full, wait for half to drain: one wake-up per few hundred jobs, not one per job.
+  if (queued_jobs_ >= kMaxQueuedJobs) {
+    queue_cv_.wait(l, [&] { return queued_jobs_ <= kMaxQueuedJobs / 2; });
+  }
+  ++queued_jobs_;
+}
+
+void Archiver::leave_queue() {
+  std::lock_guard<std::mutex> l(queue_mu_);
+  if (--queued_jobs_ == kMaxQueuedJobs / 2) queue_cv_.notify_one();
+}
+
 void Archiver::release(Dir& d) {
   if (d.pending.fetch_sub(1, std::memory_order_acq_rel) == 1) complete(d);
 }
@@ -397,7 +405,9 @@ void Archiver::release(Dir& d) {
 void Archiver::release_from_walk(Dir& d) {
   if (d.pending.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   Dir* dp = &d;
+  enter_queue();
   group_.run([this, dp] {
+    leave_queue();
     complete(*dp);
     return base::ok_status();
   });

@@ -1,6 +1,8 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 
 #include "chunker/chunker.h"
 #include "crypto/keyfile.h"
@@ -183,27 +185,36 @@ base::StatusOr<Id> Repository::save_unpacked(FileKind kind, base::ByteSpan plain
   return id;
 }
 
-base::StatusOr<base::Bytes> Repository::decode_unpacked(base::ByteSpan stored, const std::string& what) {
-  auto plain = crypto::open(key_, stored);
-  if (!plain.ok()) return plain.status().with_context(what);
-  if (plain->empty()) return base::data_loss(what + ": empty file");
-  uint8_t first = (*plain)[0];
-  if (first == '{' || first == '[' || config_.version < 2) return std::move(*plain);
-  if (first == 2) {
-    auto out = zstd_decompress(base::ByteSpan(*plain).subspan(1), kMaxUnpackedSize);
-    if (!out.ok()) return out.status().with_context(what);
-    return out;
-  }
-  return base::data_loss(what + ": not supported encoding format " + std::to_string(first));
-}
-
 base::StatusOr<base::Bytes> Repository::load_unpacked(FileKind kind, const Id& id) {
   Handle h{kind, id.hex()};
   ASSIGN_OR_RETURN(base::Bytes stored, be_->load(h, 0, 0));
   if (hash_id(stored) != id) {
     return base::data_loss(h.to_string() + ": content does not match its name (corrupted file)");
   }
-  return decode_unpacked(stored, h.to_string());
+  return decode_unpacked(std::move(stored), h.to_string());
+}
+
+base::StatusOr<base::Bytes> Repository::decode_unpacked(base::Bytes stored, const std::string& what) {
+  if (stored.size() < crypto::kCiphertextOverhead) {
+    return crypto::open(key_, stored).status().with_context(what);  // the usual error
+  }
+  // Decrypted in place: a large index file is not held three times (stored, plain, JSON).
+  base::MutableByteSpan plain(stored.data() + crypto::kIvSize,
+                              stored.size() - crypto::kCiphertextOverhead);
+  RETURN_IF_ERROR(crypto::open_into(key_, stored, plain).with_context(what));
+  if (plain.empty()) return base::data_loss(what + ": empty file");
+  uint8_t first = plain[0];
+  if (first == '{' || first == '[' || config_.version < 2) {
+    stored.erase(stored.begin(), stored.begin() + crypto::kIvSize);
+    stored.resize(plain.size());
+    return stored;
+  }
+  if (first == 2) {
+    auto out = zstd_decompress(base::ByteSpan(plain).subspan(1), kMaxUnpackedSize);
+    if (!out.ok()) return out.status().with_context(what);
+    return out;
+  }
+  return base::data_loss(what + ": not supported encoding format " + std::to_string(first));
 }
 
 base::StatusOr<std::vector<Id>> Repository::list_ids(FileKind kind) {
@@ -238,28 +249,40 @@ base::StatusOr<Id> Repository::find_id(FileKind kind, std::string_view prefix) {
 
 base::Status Repository::load_index() {
   ASSIGN_OR_RETURN(auto ids, list_ids(FileKind::kIndex));
-  std::vector<std::vector<IndexPack>> loaded(ids.size());
+  // Files are decoded in parallel but enter the index in listing order (the same pack wins for
+  // a blob listed twice, every run), each as soon as those before it are in: decoded files
+  // wait only while an earlier one is still loading, not until all are.
+  std::vector<std::optional<std::vector<IndexPack>>> loaded(ids.size());
+  std::mutex order_mu;
+  size_t next = 0;
   {
     base::ThreadPool pool(std::max(2, be_->parallelism()));
     base::TaskGroup group(&pool);
     for (size_t i = 0; i < ids.size(); ++i) {
       group.run([&, i]() -> base::Status {
-        ASSIGN_OR_RETURN(base::Bytes json, load_unpacked(FileKind::kIndex, ids[i]));
-        auto packs = decode_index_json(json);
-        if (!packs.ok()) return packs.status().with_context("index/" + ids[i].hex());
-        loaded[i] = std::move(*packs);
+        std::vector<IndexPack> packs;
+        {
+          ASSIGN_OR_RETURN(base::Bytes json, load_unpacked(FileKind::kIndex, ids[i]));
+          auto decoded = decode_index_json(json);
+          if (!decoded.ok()) return decoded.status().with_context("index/" + ids[i].hex());
+          packs = std::move(*decoded);
+        }
+        std::lock_guard<std::mutex> ol(order_mu);
+        loaded[i] = std::move(packs);
+        std::unique_lock<std::shared_mutex> l(index_mu_);
+        for (; next < loaded.size() && loaded[next]; ++next) {
+          for (auto& p : *loaded[next]) {
+            uint32_t n = index_.intern_pack(p.id);
+            for (const auto& b : p.blobs) index_.add(b, n);
+          }
+          loaded[next].reset();
+        }
         return base::ok_status();
       });
     }
     RETURN_IF_ERROR(group.wait());
   }
   std::unique_lock<std::shared_mutex> l(index_mu_);
-  for (auto& packs : loaded) {
-    for (auto& p : packs) {
-      uint32_t n = index_.intern_pack(p.id);
-      for (const auto& b : p.blobs) index_.add(b, n);
-    }
-  }
   index_files_ = ids;
   return base::ok_status();
 }

@@ -95,8 +95,8 @@ class Repository {
   // (RepoLock::confirm). Not thread-safe against concurrent commits: set before the work.
   void set_commit_gate(std::function<base::Status()> gate) { commit_gate_ = std::move(gate); }
   base::StatusOr<base::Bytes> load_unpacked(backend::FileKind kind, const Id& id);
-  // Decrypts (and for v2 decompresses) bytes of an unpacked file already read.
-  base::StatusOr<base::Bytes> decode_unpacked(base::ByteSpan stored, const std::string& what);
+  // Decrypts (in place) and for v2 decompresses the bytes of an unpacked file already read.
+  base::StatusOr<base::Bytes> decode_unpacked(base::Bytes stored, const std::string& what);
   // Names of all files of a kind, parsed as ids (others are skipped).
   base::StatusOr<std::vector<Id>> list_ids(backend::FileKind kind);
   // Resolves a unique id prefix ("latest" is not handled here).
