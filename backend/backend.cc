@@ -44,14 +44,6 @@ std::string shown_name(std::string_view name) {
   return shown;
 }
 
-base::Status errno_status(int err, const std::string& what) {
-  std::string m = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return base::resource_exhausted(m);
-  if (err == ENOENT) return base::not_found(m);
-  if (err == EACCES || err == EPERM) return base::permission_denied(m);
-  return base::internal_error(m);
-}
-
 class MemoryStagedFile : public StagedFile {
  public:
   base::Status append(base::ByteSpan data) override {
@@ -80,7 +72,7 @@ class FdStagedFile : public StagedFile {
       ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status(errno, "write temporary file in " + dir_);
+        return base::errno_status(errno, "write temporary file in " + dir_);
       }
       size_ += static_cast<uint64_t>(n);
       data = data.subspan(static_cast<size_t>(n));
@@ -95,7 +87,7 @@ class FdStagedFile : public StagedFile {
                           static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return errno_status(errno, "read temporary file in " + dir_);
+        return base::errno_status(errno, "read temporary file in " + dir_);
       }
       if (n == 0) break;
       done += static_cast<size_t>(n);
@@ -129,7 +121,7 @@ base::StatusOr<std::unique_ptr<StagedFile>> anonymous_staged_file(const std::str
     fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0) ::unlink(path.c_str());
   }
-  if (fd < 0) return errno_status(errno, "create temporary file in " + dir);
+  if (fd < 0) return base::errno_status(errno, "create temporary file in " + dir);
   return std::unique_ptr<StagedFile>(std::make_unique<FdStagedFile>(fd, dir));
 }
 

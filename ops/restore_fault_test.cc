@@ -100,6 +100,23 @@ class RestoreFaultTest : public ::testing::Test {
     return ok;
   }
 
+  // Flips a byte in the middle of the largest data blob (not in a pack header, which restore
+  // does not read: it goes by the index); *pack is the pack holding it.
+  void corrupt_largest_data_blob(Id* pack) {
+    uint64_t offset = 0, best = 0;
+    open()->with_index([&](const repo::Index& index) {
+      index.for_each([&](const repo::IndexEntry& e) {
+        if (e.blob().type == repo::BlobType::kData && e.blob().length > best) {
+          best = e.blob().length;
+          *pack = index.pack_id(e.pack);
+          offset = e.blob().offset + e.blob().length / 2;
+        }
+      });
+    });
+    ASSERT_GT(best, 0u);
+    ASSERT_TRUE(be_.corrupt_byte({FileKind::kPack, pack->hex()}, offset).ok());
+  }
+
   // Every data pack and the files (source paths) with a blob in it.
   std::vector<Id> data_packs() {
     auto r = open();
@@ -210,18 +227,7 @@ TEST(RestoreSplitTest, BlobNeededAgainAfterItsPackWentOutIsWrittenAgain) {
 TEST_F(RestoreFaultTest, CorruptPackWithFineSplitNamesOnlyItsFiles) {
   // As CorruptPackNamesFileAndPack, with every blob loaded on its own.
   Id victim;
-  uint64_t offset = 0, best = 0;
-  open()->with_index([&](const repo::Index& index) {
-    index.for_each([&](const repo::IndexEntry& e) {
-      if (e.blob().type == repo::BlobType::kData && e.blob().length > best) {
-        best = e.blob().length;
-        victim = index.pack_id(e.pack);
-        offset = e.blob().offset + e.blob().length / 2;
-      }
-    });
-  });
-  ASSERT_GT(best, 0u);
-  ASSERT_TRUE(be_.corrupt_byte({FileKind::kPack, victim.hex()}, offset).ok());
+  ASSERT_NO_FATAL_FAILURE(corrupt_largest_data_blob(&victim));
   Recorder rec;
   auto res = restore(&rec, false, split_fine());
   ASSERT_TRUE(res.ok()) << res.status().message();
@@ -303,21 +309,8 @@ TEST_F(RestoreFaultTest, WriteErrorIsReported) {
 }
 
 TEST_F(RestoreFaultTest, CorruptPackNamesFileAndPack) {
-  // A byte in the middle of the largest data blob (not in a pack header, which restore
-  // does not read: it goes by the index).
   Id victim;
-  uint64_t offset = 0, best = 0;
-  open()->with_index([&](const repo::Index& index) {
-    index.for_each([&](const repo::IndexEntry& e) {
-      if (e.blob().type == repo::BlobType::kData && e.blob().length > best) {
-        best = e.blob().length;
-        victim = index.pack_id(e.pack);
-        offset = e.blob().offset + e.blob().length / 2;
-      }
-    });
-  });
-  ASSERT_GT(best, 0u);
-  ASSERT_TRUE(be_.corrupt_byte({FileKind::kPack, victim.hex()}, offset).ok());
+  ASSERT_NO_FATAL_FAILURE(corrupt_largest_data_blob(&victim));
   Recorder rec;
   auto res = restore(&rec);
   ASSERT_TRUE(res.ok()) << res.status().message();
