@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,6 +15,29 @@ namespace kura::base {
 using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
 using MutableByteSpan = std::span<uint8_t>;
+
+// Scratch space that is written before it is read (compression output, sealing): growing it
+// does not zero-fill, as growing a Bytes does, so only the pages written are touched.
+class ScratchBuffer {
+ public:
+  uint8_t* data() { return data_.get(); }
+  size_t capacity() const { return capacity_; }
+  // At least n bytes; the old content is not kept.
+  void reserve(size_t n) {
+    if (capacity_ >= n) return;
+    data_.reset();
+    data_ = std::make_unique_for_overwrite<uint8_t[]>(n);
+    capacity_ = n;
+  }
+  void release() {
+    data_.reset();
+    capacity_ = 0;
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t capacity_ = 0;
+};
 
 inline ByteSpan as_bytes(std::string_view s) {
   return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());

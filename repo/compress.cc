@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <cstdio>
 #include <memory>
 
 namespace kura::repo {
@@ -48,17 +49,23 @@ int zstd_level(CompressionMode mode) {
 
 size_t zstd_compress_bound(size_t n) { return ZSTD_compressBound(n); }
 
-void zstd_compress(base::ByteSpan data, int level, base::Bytes& out) {
-  size_t start = out.size();
-  out.resize(start + ZSTD_compressBound(data.size()));
+size_t zstd_compress_into(base::ByteSpan data, int level, base::MutableByteSpan out) {
   ZSTD_CCtx* c = thread_cctx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
-  size_t n = ZSTD_compress2(c, out.data() + start, out.size() - start, data.data(), data.size());
+  size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
   if (ZSTD_isError(n)) {
     // Cannot happen with a compressBound-sized buffer; treat as a programming error.
+    std::fprintf(stderr, "kura: fatal: zstd_compress_into: %s\n", ZSTD_getErrorName(n));
     std::abort();
   }
+  return n;
+}
+
+void zstd_compress(base::ByteSpan data, int level, base::Bytes& out) {
+  size_t start = out.size();
+  out.resize(start + ZSTD_compressBound(data.size()));
+  size_t n = zstd_compress_into(data, level, base::MutableByteSpan(out).subspan(start));
   out.resize(start + n);
 }
 

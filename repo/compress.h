@@ -18,6 +18,9 @@ size_t zstd_compress_bound(size_t n);
 
 // Appends the zstd frame of data to out. Uses a per-thread context.
 void zstd_compress(base::ByteSpan data, int level, base::Bytes& out);
+// Writes the frame to out, which has room for zstd_compress_bound(data.size()) bytes, and
+// returns its size.
+size_t zstd_compress_into(base::ByteSpan data, int level, base::MutableByteSpan out);
 
 // Decompresses one or more zstd frames (with or without a content size in the header, as
 // restic writes small frames without one). Output larger than max_size is data_loss, as is

@@ -36,6 +36,8 @@ class Index {
   // Adds one location of a blob. The same blob may be added in several packs; adding the
   // same (blob, pack, offset) twice is a no-op.
   void add(const PackedBlob& blob, uint32_t pack);
+  // Room for n blobs in all, so adding a large index file rehashes at most once.
+  void reserve(size_t n);
   // First known location, or nullptr.
   const IndexEntry* find(const Id& id, BlobType type) const;
   // Every known location.
@@ -48,6 +50,7 @@ class Index {
  private:
   size_t slot_of(const Id& id) const;
   void grow();
+  void rehash(size_t slots);
 
   std::vector<IndexEntry> slots_;
   size_t count_ = 0;
@@ -64,7 +67,8 @@ struct IndexPack {
 // An index file's JSON (RESTIC_FORMAT.md §6). Blobs with uncompressed_length get the field.
 base::Bytes encode_index_json(const std::vector<IndexPack>& packs,
                               const std::vector<Id>& supersedes = {});
-// Strict decoding with clear errors; unknown fields are ignored.
+// Strict decoding with clear errors, with Go's encoding/json rules (keys matched without
+// case, null leaves a field unset); unknown fields are ignored.
 base::StatusOr<std::vector<IndexPack>> decode_index_json(base::ByteSpan json);
 
 }  // namespace kura::repo

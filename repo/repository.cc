@@ -1,6 +1,7 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <optional>
 
@@ -271,6 +272,9 @@ base::Status Repository::load_index() {
         loaded[i] = std::move(packs);
         std::unique_lock<std::shared_mutex> l(index_mu_);
         for (; next < loaded.size() && loaded[next]; ++next) {
+          size_t blobs = 0;
+          for (const auto& p : *loaded[next]) blobs += p.blobs.size();
+          index_.reserve(index_.size() + blobs);
           for (auto& p : *loaded[next]) {
             uint32_t n = index_.intern_pack(p.id);
             for (const auto& b : p.blobs) index_.add(b, n);
@@ -289,6 +293,7 @@ base::Status Repository::load_index() {
 
 namespace {
 constexpr size_t kKeepBufferBytes = 4 << 20;
+constexpr size_t kScratchGranule = 256 << 10;  // a sealing buffer grows in these steps
 }  // namespace
 
 bool Repository::has_blob(BlobType type, const Id& id) const {
@@ -308,36 +313,31 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
   }
 
   // One buffer per thread: the blob is compressed straight to where its ciphertext goes and
-  // encrypted in place (IV || body || MAC).
-  thread_local base::Bytes sealed;
+  // encrypted in place (IV || body || MAC). Not zero-filled: only what is written is touched.
+  thread_local base::ScratchBuffer sealed;
   uint32_t ulen = 0;
   bool compress = config_.version >= 2 && !plain.empty() &&
                   (type == BlobType::kTree || wopts_.compression != CompressionMode::kOff);
-  // Exactly what this blob needs (vector growth would double past kKeepBufferBytes and free
-  // the buffer after every blob of 1–2 MiB).
   size_t need = crypto::kCiphertextOverhead + (compress ? zstd_compress_bound(plain.size()) : plain.size());
-  if (sealed.capacity() < need) {
-    base::Bytes().swap(sealed);
-    sealed.reserve(need);
-  }
-  sealed.resize(crypto::kIvSize);
+  sealed.reserve((need + kScratchGranule - 1) / kScratchGranule * kScratchGranule);
+  base::MutableByteSpan room(sealed.data() + crypto::kIvSize, need - crypto::kCiphertextOverhead);
+  size_t body = plain.size();
   if (compress) {
     int level = zstd_level(type == BlobType::kTree && wopts_.compression == CompressionMode::kOff
                                ? CompressionMode::kAuto
                                : wopts_.compression);
-    zstd_compress(plain, level, sealed);
+    body = zstd_compress_into(plain, level, room);
     ulen = static_cast<uint32_t>(plain.size());
-  } else {
-    sealed.insert(sealed.end(), plain.begin(), plain.end());
+  } else if (body > 0) {
+    std::memcpy(room.data(), plain.data(), body);
   }
-  size_t body = sealed.size() - crypto::kIvSize;
-  sealed.resize(sealed.size() + crypto::kMacSize);
-  crypto::seal(key_, base::ByteSpan(sealed.data() + crypto::kIvSize, body), sealed, *deps_.random);
+  base::MutableByteSpan blob(sealed.data(), body + crypto::kCiphertextOverhead);
+  crypto::seal(key_, base::ByteSpan(room.data(), body), blob, *deps_.random);
   added_bytes_ += plain.size();
   // The rare chunk of several MiB does not pin its buffer in every thread that met one.
   struct Shrink {
     ~Shrink() {
-      if (sealed.capacity() > kKeepBufferBytes) base::Bytes().swap(sealed);
+      if (sealed.capacity() > kKeepBufferBytes) sealed.release();
     }
   } shrink;
 
@@ -353,7 +353,7 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
         st = file.status();
       }
     }
-    if (st.ok()) st = packers_[t]->add(id, type, sealed, ulen);
+    if (st.ok()) st = packers_[t]->add(id, type, blob, ulen);
     if (!st.ok()) {
       // The pack is lost with the blobs already in it: the whole save fails.
       packers_[t].reset();
