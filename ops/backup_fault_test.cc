@@ -25,15 +25,7 @@ using base::EnvOp;
 using repo::Id;
 using testing::noise;
 
-class Recorder : public BackupObserver {
- public:
-  void on_error(const std::string& path, const base::Status& st) override {
-    std::lock_guard<std::mutex> l(mu_);
-    seen.push_back({path, st.message()});
-  }
-  std::mutex mu_;
-  std::vector<BackupError> seen;
-};
+using Recorder = testing::ErrorRecorder<BackupObserver, BackupError>;
 
 class BackupFaultTest : public ::testing::Test {
  protected:

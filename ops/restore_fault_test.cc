@@ -25,15 +25,7 @@ using base::EnvOp;
 using repo::Id;
 using testing::noise;
 
-class Recorder : public RestoreObserver {
- public:
-  void on_error(const std::string& path, const base::Status& st) override {
-    std::lock_guard<std::mutex> l(mu_);
-    seen.push_back({path, st.message()});
-  }
-  std::mutex mu_;
-  std::vector<RestoreError> seen;
-};
+using Recorder = testing::ErrorRecorder<RestoreObserver, RestoreError>;
 
 class RestoreFaultTest : public ::testing::Test {
  protected:

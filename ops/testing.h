@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,19 @@ namespace kura::ops::testing {
 inline constexpr char kPassword[] = "pw";
 // Where fake clocks start (2023-11-14): snapshot times are reproducible.
 inline constexpr int64_t kStartTime = 1700000000;
+
+// Collects what a run reports to its observer (BackupObserver with BackupError,
+// RestoreObserver with RestoreError): {path, message} per error, from any thread.
+template <typename Observer, typename Error>
+class ErrorRecorder : public Observer {
+ public:
+  void on_error(const std::string& path, const base::Status& st) override {
+    std::lock_guard<std::mutex> l(mu_);
+    seen.push_back({path, st.message()});
+  }
+  std::mutex mu_;
+  std::vector<Error> seen;
+};
 
 // Deterministic incompressible bytes, so files make several blobs and packs.
 inline std::string noise(size_t n, uint32_t seed) {
