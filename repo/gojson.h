@@ -152,6 +152,13 @@ class JsonReader {
   base::Status finish();
 
   size_t offset() const { return pos_; }
+  // For fast paths over a known byte layout: the unread text after any whitespace, and
+  // consume(n) to take n bytes of it that form one complete value.
+  std::string_view remaining() {
+    peek();
+    return text_.substr(pos_);
+  }
+  void consume(size_t n) { pos_ += n; }
   base::Status error(std::string_view what) const;
 
  private:

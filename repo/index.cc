@@ -122,6 +122,13 @@ namespace {
 
 base::Status bad(const std::string& what) { return base::data_loss("index: " + what); }
 
+int unhex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Go's encoding/json leaves a field untouched on null and matches keys case-insensitively;
 // the error of a value names its field.
 base::Status read_u32(JsonReader& r, std::string_view field, const std::string& where, uint32_t& out) {
@@ -132,8 +139,53 @@ base::Status read_u32(JsonReader& r, std::string_view field, const std::string& 
   return base::ok_status();
 }
 
+// The blob layout restic and kura write, byte for byte, read without the general reader
+// (about four times faster on a large index). Returns the bytes used, or 0 where the text
+// differs in any way (the general reader then reads it, with its errors).
+size_t read_blob_fast(std::string_view s, PackedBlob& b) {
+  size_t p = 0;
+  auto lit = [&](std::string_view l) {
+    if (s.compare(p, l.size(), l) != 0) return false;
+    p += l.size();
+    return true;
+  };
+  auto num = [&](uint32_t& out) {
+    size_t start = p;
+    uint64_t v = 0;
+    while (p < s.size() && s[p] >= '0' && s[p] <= '9' && p - start < 11) v = v * 10 + unsigned(s[p++] - '0');
+    size_t n = p - start;
+    if (n == 0 || n > 10 || (n > 1 && s[start] == '0') || v > UINT32_MAX) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+  };
+  if (!lit("{\"id\":\"") || s.size() < p + 64) return 0;
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = unhex_digit(s[p + 2 * i]), lo = unhex_digit(s[p + 2 * i + 1]);
+    if (hi < 0 || lo < 0) return 0;
+    b.id.bytes[i] = uint8_t(hi << 4 | lo);
+  }
+  p += 64;
+  if (lit("\",\"type\":\"data\",\"offset\":")) {
+    b.type = BlobType::kData;
+  } else if (lit("\",\"type\":\"tree\",\"offset\":")) {
+    b.type = BlobType::kTree;
+  } else {
+    return 0;
+  }
+  if (!num(b.offset) || !lit(",\"length\":") || !num(b.length)) return 0;
+  b.uncompressed_length = 0;
+  if (lit(",\"uncompressed_length\":") && !num(b.uncompressed_length)) return 0;
+  if (!lit("}")) return 0;
+  return p;
+}
+
 base::Status decode_blob(JsonReader& r, const std::string& where, std::string& key,
                          std::string& scratch, PackedBlob& b) {
+  if (size_t used = read_blob_fast(r.remaining(), b)) {
+    r.consume(used);
+    if (b.length < 32) return bad(where + ": blob " + b.id.short_hex() + " is too short");
+    return base::ok_status();
+  }
   if (!r.peek_object()) return bad(where + ": a blob is not an object");
   RETURN_IF_ERROR(r.begin_object());
   bool has_id = false, has_type = false, has_offset = false, has_length = false;

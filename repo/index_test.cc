@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 
@@ -93,6 +94,39 @@ TEST(IndexJson, RejectsMalformedFilesWithClearErrors) {
   std::string good = one_pack(blob_json(id_of('1'), "data", "\"offset\":0,\"length\":40"));
   EXPECT_EQ(error_of(good + "x").rfind("index: ", 0), 0u);
   EXPECT_NE(error_of(good.substr(0, good.size() - 3)).find("index: "), std::string::npos);
+}
+
+TEST(IndexJson, ExactLayoutAndGeneralReaderAgree) {
+  // encode_index_json's layout (restic's too) takes the fast path; the same file with spaces
+  // after the colons goes through the general reader.
+  std::vector<IndexPack> packs(1);
+  packs[0].id = id_of('a');
+  packs[0].blobs.push_back({id_of('1'), BlobType::kData, 0, 4294967295u, 0});
+  packs[0].blobs.push_back({id_of('2'), BlobType::kTree, 7, 60, 4294967295u});
+  base::Bytes json = encode_index_json(packs);
+  std::string spaced;
+  for (uint8_t c : json) {
+    spaced += char(c);
+    if (c == ':') spaced += ' ';
+  }
+  auto fast = decode_index_json(base::ByteSpan(json));
+  auto general = decode_index_json(base::ByteSpan(bytes(spaced)));
+  ASSERT_TRUE(fast.ok() && general.ok());
+  EXPECT_EQ(encode_index_json(*fast), json);
+  EXPECT_EQ(encode_index_json(*general), json);
+  // Uppercase hex is a valid id for Go's hex decoder, on both paths.
+  std::string upper = one_pack(blob_json(id_of('1'), "data", "\"offset\":0,\"length\":40"));
+  std::string hex = id_of('1').hex();
+  for (auto& c : hex) c = char(std::toupper(c));
+  upper.replace(upper.find(id_of('1').hex()), 64, hex);
+  auto up = decode_index_json(base::ByteSpan(bytes(upper)));
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ((*up)[0].blobs[0].id, id_of('1'));
+  // Near misses of the layout still get the general reader's verdict.
+  EXPECT_NE(error_of(one_pack(blob_json(id_of('1'), "data", "\"offset\":01,\"length\":40"))), "");
+  EXPECT_NE(error_of(one_pack(blob_json(id_of('1'), "data", "\"offset\":0,\"length\":4294967296"))), "");
+  EXPECT_NE(error_of(one_pack(blob_json(id_of('1'), "data", "\"offset\":0,\"length\":31"))).find("too short"),
+            std::string::npos);
 }
 
 TEST(Index, ReserveKeepsEveryEntry) {
