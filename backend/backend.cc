@@ -130,6 +130,17 @@ base::StatusOr<std::unique_ptr<StagedFile>> Backend::stage(FileKind kind) {
   return anonymous_staged_file(temp_dir());
 }
 
+base::Status Backend::load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) {
+  if (out.empty()) return base::ok_status();
+  ASSIGN_OR_RETURN(base::Bytes data, load(h, offset, out.size()));
+  if (data.size() != out.size()) {
+    return base::data_loss("load " + h.to_string() + ": got " + std::to_string(data.size()) +
+                           " of " + std::to_string(out.size()) + " bytes");
+  }
+  std::memcpy(out.data(), data.data(), out.size());
+  return base::ok_status();
+}
+
 base::Status Backend::save_staged(const Handle& h, StagedFile& file) {
   base::Bytes data(static_cast<size_t>(file.size()));
   ASSIGN_OR_RETURN(size_t n, file.read_at(0, data));

@@ -108,6 +108,10 @@ class Backend {
 
   // Reads `length` bytes at `offset` (length 0: to the end). A short file is kDataLoss.
   virtual base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) = 0;
+  // Reads exactly out.size() bytes at `offset` into out, a buffer the caller reuses (restore
+  // reads every pack this way: no allocation and no fresh pages per read). A short file is
+  // kDataLoss. Default: load() and a copy.
+  virtual base::Status load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out);
 
   // Removes a file. Removing a missing file succeeds.
   virtual base::Status remove(const Handle& h) = 0;

@@ -212,6 +212,25 @@ TEST_P(BackendConformance, LoadPastTheEndIsDataLoss) {
   }
 }
 
+TEST_P(BackendConformance, LoadIntoFillsExactlyTheBuffer) {
+  Bytes data;
+  Handle h = put(FileKind::kPack, 1000, 6, &data);
+  for (auto [off, len] : {std::pair<uint64_t, size_t>{0, 1000}, {10, 20}, {999, 1}, {0, 0}}) {
+    Bytes out(len + 2, 0xee);  // the bytes past the range stay untouched
+    base::Status st = b_->load_into(h, off, base::MutableByteSpan(out.data(), len));
+    ASSERT_TRUE(st.ok()) << off << "+" << len << ": " << st.to_string();
+    EXPECT_EQ(Bytes(out.begin(), out.begin() + len), Bytes(data.begin() + off, data.begin() + off + len));
+    EXPECT_EQ(out[len], 0xee);
+    EXPECT_EQ(out[len + 1], 0xee);
+  }
+  Bytes out(200);
+  base::Status past = b_->load_into(h, 900, out);
+  EXPECT_EQ(past.code(), Code::kDataLoss) << past.to_string();
+  EXPECT_NE(past.message().find(h.name.substr(0, 16)), std::string::npos) << past.to_string();
+  base::Status missing = b_->load_into(Handle{FileKind::kPack, std::string(64, '0')}, 0, out);
+  EXPECT_EQ(missing.code(), Code::kNotFound) << missing.to_string();
+}
+
 TEST_P(BackendConformance, StatReportsExactSizes) {
   Handle a = put(FileKind::kSnapshot, 123, 4);
   Handle b = put(FileKind::kLock, 4567, 5);

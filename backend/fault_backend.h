@@ -62,6 +62,10 @@ class FaultBackend : public ForwardingBackend {
     return Backend::save_staged(h, file);
   }
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override;
+  // Through load(), so its faults apply.
+  base::Status load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) override {
+    return Backend::load_into(h, offset, out);
+  }
   base::Status remove(const Handle& h) override;
   base::Status list(FileKind kind,
                     const std::function<base::Status(const FileEntry&)>& fn) override;

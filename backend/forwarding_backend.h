@@ -35,6 +35,9 @@ class ForwardingBackend : public Backend {
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override {
     return inner_->load(h, offset, length);
   }
+  base::Status load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) override {
+    return inner_->load_into(h, offset, out);
+  }
   base::Status remove(const Handle& h) override { return inner_->remove(h); }
   base::Status list(FileKind kind,
                     const std::function<base::Status(const FileEntry&)>& fn) override {

@@ -135,21 +135,16 @@ class LocalBackend : public Backend {
   }
 
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override {
-    RETURN_IF_ERROR(check_handle(h));
-    std::string rel = local_relative_path(h);
-    auto file = env_->open_read(abs(rel));
-    if (!file.ok()) return named(file.status(), "load", rel);
-    auto info = (*file)->stat();
-    if (!info.ok()) return named(info.status(), "load", rel);
-    ASSIGN_OR_RETURN(uint64_t n, range_length(h, info->size, offset, length));
-    base::Bytes out(static_cast<size_t>(n));
-    auto got = (*file)->read_at(offset, out);
-    if (!got.ok()) return named(got.status(), "load", rel);
-    if (*got != n) {
-      return base::data_loss("load " + rel + ": file shrank while reading (" +
-                             std::to_string(*got) + " of " + std::to_string(n) + " bytes)");
-    }
+    ASSIGN_OR_RETURN(OpenRange r, open_range(h, offset, length));
+    base::Bytes out(static_cast<size_t>(r.length));
+    RETURN_IF_ERROR(read_range(r, offset, out));
     return out;
+  }
+
+  base::Status load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) override {
+    if (out.empty()) return check_handle(h);
+    ASSIGN_OR_RETURN(OpenRange r, open_range(h, offset, out.size()));
+    return read_range(r, offset, out);
   }
 
   base::Status remove(const Handle& h) override {
@@ -186,6 +181,34 @@ class LocalBackend : public Backend {
   }
 
  private:
+  // A file opened for load(), with the length of the range asked for checked against it.
+  struct OpenRange {
+    std::string rel;
+    std::unique_ptr<base::ReadableFile> file;
+    uint64_t length = 0;
+  };
+  base::StatusOr<OpenRange> open_range(const Handle& h, uint64_t offset, uint64_t length) {
+    RETURN_IF_ERROR(check_handle(h));
+    OpenRange r;
+    r.rel = local_relative_path(h);
+    auto file = env_->open_read(abs(r.rel));
+    if (!file.ok()) return named(file.status(), "load", r.rel);
+    r.file = std::move(*file);
+    auto info = r.file->stat();
+    if (!info.ok()) return named(info.status(), "load", r.rel);
+    ASSIGN_OR_RETURN(r.length, range_length(h, info->size, offset, length));
+    return r;
+  }
+  base::Status read_range(OpenRange& r, uint64_t offset, base::MutableByteSpan out) const {
+    auto got = r.file->read_at(offset, out);
+    if (!got.ok()) return named(got.status(), "load", r.rel);
+    if (*got != out.size()) {
+      return base::data_loss("load " + r.rel + ": file shrank while reading (" +
+                             std::to_string(*got) + " of " + std::to_string(out.size()) + " bytes)");
+    }
+    return base::ok_status();
+  }
+
   std::string abs(const std::string& rel) const { return base::path_join(root_, rel); }
 
   // "save data/ab/ab12…: No space left on device": the Env's message names the absolute

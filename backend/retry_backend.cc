@@ -105,6 +105,10 @@ base::StatusOr<base::Bytes> RetryBackend::load(const Handle& h, uint64_t offset,
   return run([&](int) { return inner()->load(h, offset, length); });
 }
 
+base::Status RetryBackend::load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) {
+  return run([&](int) { return inner()->load_into(h, offset, out); });
+}
+
 base::Status RetryBackend::remove(const Handle& h) {
   return run([&](int) { return inner()->remove(h); });
 }

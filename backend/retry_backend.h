@@ -40,6 +40,7 @@ class RetryBackend : public ForwardingBackend {
   base::Status save(const Handle& h, base::ByteSpan data) override;
   base::Status save_staged(const Handle& h, StagedFile& file) override;
   base::StatusOr<base::Bytes> load(const Handle& h, uint64_t offset, uint64_t length) override;
+  base::Status load_into(const Handle& h, uint64_t offset, base::MutableByteSpan out) override;
   base::Status remove(const Handle& h) override;
   base::Status list(FileKind kind,
                     const std::function<base::Status(const FileEntry&)>& fn) override;

@@ -387,7 +387,19 @@ base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, cons
   Id pack_id = repo_.with_index([&](const repo::Index& i) { return i.pack_id(pack); });
   uint64_t lo = targets.front().blob.offset, hi = 0;
   for (const auto& t : targets) hi = std::max<uint64_t>(hi, uint64_t(t.blob.offset) + t.blob.length);
-  auto data = repo_.backend()->load({backend::FileKind::kPack, pack_id.hex()}, lo, hi - lo);
+  // Read into a buffer each thread keeps (no allocation, zero-fill or fresh pages per load);
+  // one that a rare large blob grew past two loads is given back afterwards.
+  thread_local base::ScratchBuffer packed;
+  packed.reserve(hi - lo);
+  struct Shrink {
+    size_t keep;
+    ~Shrink() {
+      if (packed.capacity() > keep) packed.release();
+    }
+  } shrink{2 * opts_.part_span};
+  base::ByteSpan data(packed.data(), hi - lo);
+  base::Status loaded =
+      repo_.backend()->load_into({backend::FileKind::kPack, pack_id.hex()}, lo, {packed.data(), hi - lo});
   auto fail_all = [&](const base::Status& st) {
     for (const auto& t : targets) {
       FilePlan& f = *t.file;
@@ -400,8 +412,8 @@ base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, cons
       }
     }
   };
-  if (!data.ok()) {
-    fail_all(data.status().with_context("load pack " + pack_id.hex()));
+  if (!loaded.ok()) {
+    fail_all(loaded.with_context("load pack " + pack_id.hex()));
     return base::ok_status();
   }
   // Grown, never shrunk: resizing per blob would zero-fill what a smaller blob left.
@@ -410,7 +422,7 @@ base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, cons
     const repo::PackedBlob& b = targets[i].blob;
     if (buf.size() < b.plain_length()) buf.resize(b.plain_length());
     base::MutableByteSpan plain(buf.data(), b.plain_length());
-    base::ByteSpan stored(data->data() + (b.offset - lo), b.length);
+    base::ByteSpan stored(data.data() + (b.offset - lo), b.length);
     base::Status st = repo_.decode_blob_into(b, stored, plain);
     size_t j = i;
     for (; j < targets.size() && targets[j].blob.offset == b.offset; ++j) {
