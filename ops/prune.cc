@@ -70,6 +70,8 @@ struct Candidate {
 base::Status delete_files(repo::Repository& repo, FileKind kind, const std::vector<Id>& ids,
                           bool checked, int threads, PruneObserver* obs, PruneProgress* prog,
                           PruneResult* res) {
+  // Nothing is deleted under a lock that is no longer surely ours.
+  RETURN_IF_ERROR(repo.check_commit_gate());
   std::mutex mu;
   base::ThreadPool pool(threads);
   base::TaskGroup group(&pool);

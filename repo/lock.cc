@@ -44,7 +44,8 @@ base::Status RepoLock::check_others(const std::optional<Id>& mine) const {
 }
 
 base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive,
-                                                            const LockOwner& owner) {
+                                                            const LockOwner& owner,
+                                                            const LockTiming& timing) {
   base::Clock* clock = repo.deps().clock;
   Lock l;
   base::Timespec t = clock->now();
@@ -55,13 +56,12 @@ base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bo
   l.uid = owner.uid;
   l.gid = owner.gid;
   l.pid = owner.pid;
-  std::unique_ptr<RepoLock> lock(new RepoLock(repo, l, exclusive));
+  std::unique_ptr<RepoLock> lock(new RepoLock(repo, l, exclusive, timing));
   RETURN_IF_ERROR(lock->check_others(std::nullopt));
   ASSIGN_OR_RETURN(lock->id_, repo.save_unpacked(backend::FileKind::kLock, encode_lock(l)));
-  if (!exclusive) {
-    repo.set_commit_gate([p = lock.get()] { return p->confirm(); });
-    lock->gate_set_ = true;
-  }
+  lock->refreshed_ = std::chrono::steady_clock::now();
+  repo.set_commit_gate([p = lock.get()] { return p->held(); });
+  lock->gate_set_ = true;
   lock->background_ = std::thread([p = lock.get()] { p->background_loop(); });
   if (exclusive) RETURN_IF_ERROR(lock->confirm());
   return lock;
@@ -92,17 +92,69 @@ void RepoLock::background_loop() {
   confirmed_ = true;
   cv_.notify_all();
   if (!st.ok()) return;
-  while (!stop_) {
-    if (cv_.wait_for(l, std::chrono::seconds(kLockRefreshSeconds), [&] { return stop_; })) break;
-    base::Timespec t = repo_.deps().clock->now();
-    lock_.time = {t.sec, t.nsec, repo_.deps().clock->utc_offset(t.sec)};
-    const Id old = id_;
-    l.unlock();
-    auto fresh = repo_.save_unpacked(backend::FileKind::kLock, encode_lock(lock_));
-    if (fresh.ok()) repo_.backend()->remove({backend::FileKind::kLock, old.hex()}).ignore();
-    l.lock();
-    if (fresh.ok()) id_ = *fresh;
+  while (!stop_ && lost_.ok()) {
+    auto wait = refresh_failing_ ? timing_.retry : timing_.refresh;
+    if (cv_.wait_for(l, wait, [&] { return stop_; })) break;
+    refresh(l);
   }
+}
+
+void RepoLock::refresh(std::unique_lock<std::mutex>& l) {
+  base::Timespec t = repo_.deps().clock->now();
+  lock_.time = {t.sec, t.nsec, repo_.deps().clock->utc_offset(t.sec)};
+  const Id old = id_;
+  const std::string json(base::as_chars(encode_lock(lock_)));
+  l.unlock();
+  std::unique_lock<std::mutex> rl(refresh_mu_);
+  const backend::Handle old_file{backend::FileKind::kLock, old.hex()};
+  auto still = repo_.backend()->stat(old_file);
+  if (still.status().code() == base::Code::kNotFound) {
+    rl.unlock();
+    l.lock();
+    lost_ = base::failed_precondition("repository lock lost: its file " + old.short_hex() +
+                                      " was removed by another process (kura unlock --remove-all?)");
+    return;
+  }
+  auto fresh = repo_.save_unpacked(backend::FileKind::kLock, base::as_bytes(json));
+  if (fresh.ok()) repo_.backend()->remove(old_file).ignore();
+  l.lock();
+  if (fresh.ok()) {
+    id_ = *fresh;
+    refreshed_ = std::chrono::steady_clock::now();
+    refresh_failing_ = false;
+  } else {
+    refresh_failing_ = true;
+    refresh_error_ = fresh.status();
+  }
+}
+
+base::Status RepoLock::held() {
+  RETURN_IF_ERROR(confirm());
+  std::lock_guard<std::mutex> rl(refresh_mu_);
+  Id mine;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!lost_.ok()) return lost_;
+    auto since = std::chrono::steady_clock::now() - refreshed_;
+    if (since > timing_.lost_after) {
+      auto minutes = std::chrono::duration_cast<std::chrono::minutes>(since).count();
+      lost_ = base::failed_precondition(
+          "repository lock lost: it could not be refreshed for " + std::to_string(minutes) +
+          " minutes (" + (refresh_error_.ok() ? std::string("no refresh ran") : refresh_error_.message()) +
+          "); other processes may take it for stale");
+      return lost_;
+    }
+    mine = id_;
+  }
+  if (mine.is_zero()) return base::failed_precondition("repository lock already released");
+  auto st = repo_.backend()->stat({backend::FileKind::kLock, mine.hex()});
+  if (st.status().code() == base::Code::kNotFound) {
+    std::lock_guard<std::mutex> l(mu_);
+    lost_ = base::failed_precondition("repository lock lost: its file " + mine.short_hex() +
+                                      " was removed by another process (kura unlock --remove-all?)");
+    return lost_;
+  }
+  return st.status().with_context("checking the repository lock");
 }
 
 base::Status RepoLock::release() {

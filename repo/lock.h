@@ -37,20 +37,40 @@ constexpr int64_t kLockRefreshSeconds = 5 * 60;
 // is verified), never with wrong data.
 constexpr std::chrono::milliseconds kLockRecheckDelay{200};
 
+// When a held lock is refreshed, and when it counts as lost.
+struct LockTiming {
+  std::chrono::milliseconds refresh{std::chrono::seconds(kLockRefreshSeconds)};
+  std::chrono::milliseconds retry{std::chrono::seconds(30)};  // after a failed refresh
+  // Others may take a lock for stale once it is kStaleLockSeconds old, so a lock that could
+  // not be refreshed for this long is given up well before (restic: 1.5 refresh intervals).
+  std::chrono::milliseconds lost_after{std::chrono::seconds(kStaleLockSeconds - kLockRefreshSeconds * 3 / 2)};
+};
+
 class RepoLock {
  public:
   ~RepoLock();  // releases (deletes the lock file)
+  // Also sets the repository's commit gate to held(): no index or snapshot is written, and
+  // prune deletes nothing, once the lock is not ours for sure.
   static base::StatusOr<std::unique_ptr<RepoLock>> acquire(Repository& repo, bool exclusive,
-                                                           const LockOwner& owner);
+                                                           const LockOwner& owner,
+                                                           const LockTiming& timing = {});
   // Waits for the second look; failed_precondition naming the other lock if it found one
   // (this lock's file is then already removed). OK if released before the second look.
   base::Status confirm();
+  // OK while the lock is surely ours: confirmed, its file still stored (checked now), and
+  // refreshed within timing.lost_after. Otherwise failed_precondition ("repository lock
+  // lost: ...") from then on: another process may have removed it (kura unlock
+  // --remove-all) or may take it for stale, and a prune there could remove packs this
+  // process is about to reference.
+  base::Status held();
   base::Status release();
   const Id& id() const { return id_; }
 
  private:
-  RepoLock(Repository& repo, Lock lock, bool exclusive)
-      : repo_(repo), lock_(std::move(lock)), exclusive_(exclusive) {}
+  RepoLock(Repository& repo, Lock lock, bool exclusive, const LockTiming& timing)
+      : repo_(repo), lock_(std::move(lock)), exclusive_(exclusive), timing_(timing) {}
+  // One refresh: a new lock file replaces the old one (unless the old one is gone: lost).
+  void refresh(std::unique_lock<std::mutex>& l);
   void background_loop();
   // Lists the other locks; failed_precondition describing the first that conflicts.
   base::Status check_others(const std::optional<Id>& mine) const;
@@ -58,7 +78,15 @@ class RepoLock {
   Repository& repo_;
   Lock lock_;
   bool exclusive_;
+  LockTiming timing_;
+  // Held across a refresh (new file written, old one removed) and across held()'s check of
+  // the file, so held() never looks for a file the refresh just replaced. Taken before mu_.
+  std::mutex refresh_mu_;
   Id id_;  // guarded by mu_ once the background thread runs
+  std::chrono::steady_clock::time_point refreshed_;  // guarded by mu_: last file written
+  bool refresh_failing_ = false;                     // guarded by mu_
+  base::Status refresh_error_;                       // guarded by mu_: the last failure
+  base::Status lost_;                                // guarded by mu_: once set, for good
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "backend/fault_backend.h"
 #include "backend/mem_backend.h"
 #include "repo/snapshot.h"
 
@@ -110,6 +114,87 @@ TEST_F(LockTest, ReleasedBeforeTheSecondLookIsFine) {
   EXPECT_TRUE((*a)->release().ok());
   EXPECT_TRUE((*a)->confirm().ok());
   EXPECT_EQ(lock_files(), 0u);
+}
+
+// Short timings so the refresh paths run within a test.
+LockTiming fast_timing() {
+  LockTiming t;
+  t.refresh = std::chrono::milliseconds(20);
+  t.retry = std::chrono::milliseconds(10);
+  t.lost_after = std::chrono::milliseconds(300);
+  return t;
+}
+
+// Polls cond for up to 5 s.
+template <typename F>
+bool eventually(F cond) {
+  for (int i = 0; i < 500; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+TEST_F(LockTest, RefreshReplacesTheLockFileAndKeepsItHeld) {
+  auto a = RepoLock::acquire(*repo_, false, owner_, fast_timing());
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE((*a)->confirm().ok());
+  Id first = (*a)->id();
+  EXPECT_TRUE(eventually([&] { return (*a)->id() != first; }));
+  for (int i = 0; i < 20; ++i) {  // held() never trips over a refresh in progress
+    ASSERT_TRUE((*a)->held().ok()) << (*a)->held().message();
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  }
+  EXPECT_EQ(lock_files(), 1u);
+  EXPECT_TRUE(repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'}).ok());
+}
+
+TEST_F(LockTest, ALockRemovedByAnotherProcessStopsCommitsAndDeletes) {
+  LockTiming slow;  // no refresh during the test: held() itself notices
+  auto a = RepoLock::acquire(*repo_, false, owner_, slow);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE((*a)->held().ok());
+  auto removed = remove_locks(*other_, true, "host");  // kura unlock --remove-all elsewhere
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 1);
+  base::Status st = (*a)->held();
+  EXPECT_EQ(st.code(), base::Code::kFailedPrecondition) << st.message();
+  EXPECT_NE(st.message().find("repository lock lost"), std::string::npos) << st.message();
+  auto saved = repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'});
+  ASSERT_FALSE(saved.ok());
+  EXPECT_NE(saved.status().message().find("lock lost"), std::string::npos);
+  EXPECT_FALSE(repo_->check_commit_gate().ok());  // what prune asks before deleting
+  EXPECT_TRUE((*a)->release().ok());              // its file is gone already: fine
+}
+
+TEST_F(LockTest, TheRefreshNoticesARemovedLockToo) {
+  auto a = RepoLock::acquire(*repo_, false, owner_, fast_timing());
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE((*a)->confirm().ok());
+  ASSERT_TRUE(remove_locks(*other_, true, "host").ok());
+  // The refresh must not bring the lock back as if nothing happened.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(lock_files(), 0u);
+  EXPECT_EQ((*a)->held().code(), base::Code::kFailedPrecondition);
+}
+
+TEST_F(LockTest, ALockThatCannotBeRefreshedIsLostInTime) {
+  backend::FaultBackend faulty(&be_);
+  auto r = Repository::open(&faulty, "pw");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto a = RepoLock::acquire(**r, false, owner_, fast_timing());
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE((*a)->confirm().ok());
+  faulty.add({.op = backend::FaultOp::kSave, .kind = backend::FileKind::kLock, .times = -1,
+              .status = base::unavailable("server gone")});
+  EXPECT_TRUE((*a)->held().ok());  // failing refreshes alone do not end it at once
+  EXPECT_TRUE(eventually([&] { return !(*a)->held().ok(); }));
+  base::Status st = (*a)->held();
+  EXPECT_NE(st.message().find("could not be refreshed"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("server gone"), std::string::npos) << st.message();
+  faulty.clear();  // back again: a lost lock stays lost
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE((*a)->held().ok());
 }
 
 }  // namespace

@@ -91,9 +91,11 @@ class Repository {
   // --- unpacked files (index, snapshots, locks) ---
   // Index and snapshot files are commits: each waits for the commit gate (if set) first.
   base::StatusOr<Id> save_unpacked(backend::FileKind kind, base::ByteSpan plain);
-  // A check every commit must pass first: the confirmation of a lock taken without waiting
-  // (RepoLock::confirm). Not thread-safe against concurrent commits: set before the work.
+  // A check every commit must pass first: that the lock is still held (RepoLock::held: the
+  // second look for other locks done, the lock file there and fresh). Not thread-safe against concurrent commits: set before the work.
   void set_commit_gate(std::function<base::Status()> gate) { commit_gate_ = std::move(gate); }
+  // The gate's verdict now (OK without one): prune asks before it deletes anything.
+  base::Status check_commit_gate() const { return commit_gate_ ? commit_gate_() : base::ok_status(); }
   base::StatusOr<base::Bytes> load_unpacked(backend::FileKind kind, const Id& id);
   // Decrypts (in place) and for v2 decompresses the bytes of an unpacked file already read.
   base::StatusOr<base::Bytes> decode_unpacked(base::Bytes stored, const std::string& what);
