@@ -167,6 +167,21 @@ TEST_F(LockTest, ALockRemovedByAnotherProcessStopsCommitsAndDeletes) {
   EXPECT_TRUE((*a)->release().ok());              // its file is gone already: fine
 }
 
+TEST_F(LockTest, ABackupStopsAtItsNextPackOnceTheLockIsLost) {
+  auto a = RepoLock::acquire(*repo_, false, owner_);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE((*a)->held().ok());
+  ASSERT_TRUE(remove_locks(*other_, true, "host").ok());
+  std::string data = "data written after the lock was lost";
+  auto added = repo_->save_blob(BlobType::kData, hash_id(base::as_bytes(data)), base::as_bytes(data));
+  ASSERT_TRUE(added.ok()) << added.status().message();  // still in the open pack
+  base::Status st = repo_->flush();
+  EXPECT_NE(st.message().find("repository lock lost"), std::string::npos) << st.message();
+  auto packs = repo_->list_ids(backend::FileKind::kPack);
+  ASSERT_TRUE(packs.ok());
+  EXPECT_TRUE(packs->empty());
+}
+
 TEST_F(LockTest, TheRefreshNoticesARemovedLockToo) {
   auto a = RepoLock::acquire(*repo_, false, owner_, fast_timing());
   ASSERT_TRUE(a.ok()) << a.status().message();

@@ -384,6 +384,9 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackWriter> 
     auto pack_id = shared->finish(key_, *deps_.random);
     base::Status st = pack_id.status();
     uint64_t size = shared->file().size();
+    // A backup whose lock is lost stops at its next pack, rather than upload for hours what
+    // it could never commit.
+    if (st.ok()) st = check_commit_gate();
     if (st.ok()) st = be_->save_staged({FileKind::kPack, pack_id->hex()}, shared->file());
     if (st.ok()) {
       added_packed_ += size;
