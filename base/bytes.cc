@@ -9,13 +9,6 @@ constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr char kB64Alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 constexpr std::array<int8_t, 256> make_b64_table() {
   std::array<int8_t, 256> t{};
   for (auto& v : t) v = -1;
@@ -35,14 +28,20 @@ std::string hex_encode(ByteSpan data) {
   return out;
 }
 
+bool hex_decode_into(std::string_view text, MutableByteSpan out) {
+  if (text.size() != 2 * out.size()) return false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
 StatusOr<Bytes> hex_decode(std::string_view text) {
   if (text.size() % 2 != 0) return invalid_argument("hex string has odd length");
   Bytes out(text.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return invalid_argument("invalid hex character");
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!hex_decode_into(text, out)) return invalid_argument("invalid hex character");
   return out;
 }
 

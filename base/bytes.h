@@ -33,6 +33,10 @@ class ScratchBuffer {
     data_.reset();
     capacity_ = 0;
   }
+  // Gives the memory back if it grew past keep: a rare large item does not pin it.
+  void trim(size_t keep) {
+    if (capacity_ > keep) release();
+  }
 
  private:
   std::unique_ptr<uint8_t[]> data_;
@@ -51,6 +55,16 @@ inline Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
 std::string hex_encode(ByteSpan data);
 // Accepts upper- and lowercase; fails on odd length or a non-hex character.
 StatusOr<Bytes> hex_decode(std::string_view text);
+// The same into out, without allocating: false unless text is exactly 2 * out.size() hex
+// characters (out is then partly written).
+bool hex_decode_into(std::string_view text, MutableByteSpan out);
+// The value of one hex digit (either case), or -1.
+inline int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 // Standard base64 with padding (RFC 4648 §4), as Go's encoding/json writes []byte.
 std::string base64_encode(ByteSpan data);

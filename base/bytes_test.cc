@@ -10,6 +10,15 @@ TEST(BytesTest, Hex) {
   EXPECT_EQ(*hex_decode("01ABff"), to_bytes("\x01\xab\xff"));
   EXPECT_FALSE(hex_decode("abc").ok());
   EXPECT_FALSE(hex_decode("zz").ok());
+  uint8_t out[3];
+  EXPECT_TRUE(hex_decode_into("01ABff", out));
+  EXPECT_EQ(Bytes(out, out + 3), to_bytes("\x01\xab\xff"));
+  EXPECT_FALSE(hex_decode_into("01ABf", out));    // too short for out
+  EXPECT_FALSE(hex_decode_into("01ABff00", out));  // too long
+  EXPECT_FALSE(hex_decode_into("01AgFF", out));    // not hex
+  EXPECT_EQ(hex_digit('7'), 7);
+  EXPECT_EQ(hex_digit('F'), 15);
+  EXPECT_EQ(hex_digit('g'), -1);
 }
 
 TEST(BytesTest, Base64Rfc4648Vectors) {

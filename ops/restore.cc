@@ -391,12 +391,10 @@ base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, cons
   // one that a rare large blob grew past two loads is given back afterwards.
   thread_local base::ScratchBuffer packed;
   packed.reserve(hi - lo);
-  struct Shrink {
+  struct Trim {
     size_t keep;
-    ~Shrink() {
-      if (packed.capacity() > keep) packed.release();
-    }
-  } shrink{2 * opts_.part_span};
+    ~Trim() { packed.trim(keep); }
+  } trim{2 * opts_.part_span};
   base::ByteSpan data(packed.data(), hi - lo);
   base::Status loaded =
       repo_.backend()->load_into({backend::FileKind::kPack, pack_id.hex()}, lo, {packed.data(), hi - lo});
@@ -416,11 +414,11 @@ base::Status Restorer::restore_part(uint32_t pack, const BlobTarget* begin, cons
     fail_all(loaded.with_context("load pack " + pack_id.hex()));
     return base::ok_status();
   }
-  // Grown, never shrunk: resizing per blob would zero-fill what a smaller blob left.
-  thread_local base::Bytes buf;
+  // Grown, never shrunk, never zero-filled: one plaintext buffer per thread.
+  thread_local base::ScratchBuffer buf;
   for (size_t i = 0; i < targets.size();) {
     const repo::PackedBlob& b = targets[i].blob;
-    if (buf.size() < b.plain_length()) buf.resize(b.plain_length());
+    buf.reserve(b.plain_length());
     base::MutableByteSpan plain(buf.data(), b.plain_length());
     base::ByteSpan stored(data.data() + (b.offset - lo), b.length);
     base::Status st = repo_.decode_blob_into(b, stored, plain);

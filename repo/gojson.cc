@@ -158,13 +158,6 @@ void append_escaped_rune(std::string& out, char32_t r) {
   for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out.push_back(kHex[(r >> shift) & 0xF]);
 }
 
-int unhex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 unsigned days_in_month(int64_t y, unsigned m) {
@@ -299,7 +292,7 @@ base::StatusOr<std::string> go_unquote(std::string_view s) {
         if (n - i < digits) return fail(i - 2, "truncated escape");
         uint32_t v = 0;
         for (size_t j = 0; j < digits; ++j) {
-          int h = unhex(char(p[i + j]));
+          int h = base::hex_digit(char(p[i + j]));
           if (h < 0) return fail(i - 2, "bad hex digit in escape");
           v = v << 4 | uint32_t(h);
         }
@@ -630,7 +623,7 @@ base::Status JsonReader::read_string(std::string& out) {
     if (at + 6 > n || p[at] != '\\' || p[at + 1] != 'u') return false;
     v = 0;
     for (size_t j = 2; j < 6; ++j) {
-      int h = unhex(char(p[at + j]));
+      int h = base::hex_digit(char(p[at + j]));
       if (h < 0) return false;
       v = v << 4 | uint32_t(h);
     }
@@ -852,19 +845,8 @@ base::Status JsonReader::read_time_field(NodeTime& t) {
 
 base::Status JsonReader::read_id(Id& id) {
   RETURN_IF_ERROR(read_string(scratch_));
-  if (scratch_.size() == 64) {  // fast path; Id::parse words the error otherwise
-    bool ok = true;
-    for (size_t i = 0; i < 32; ++i) {
-      int hi = unhex(scratch_[2 * i]), lo = unhex(scratch_[2 * i + 1]);
-      if (hi < 0 || lo < 0) {
-        ok = false;
-        break;
-      }
-      id.bytes[i] = uint8_t(hi << 4 | lo);
-    }
-    if (ok) return base::ok_status();
-  }
-  ASSIGN_OR_RETURN(id, Id::parse(scratch_));
+  if (Id::parse_fast(scratch_, id)) return base::ok_status();
+  ASSIGN_OR_RETURN(id, Id::parse(scratch_));  // for its wording of the error
   return base::ok_status();
 }
 

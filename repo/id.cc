@@ -9,9 +9,9 @@ base::StatusOr<Id> Id::parse(std::string_view hex) {
     return base::invalid_argument("invalid ID \"" + std::string(hex.substr(0, 80)) +
                                   "\": want 64 hex characters");
   }
-  auto bytes = base::hex_decode(hex);
-  if (!bytes.ok()) return base::invalid_argument("invalid ID \"" + std::string(hex) + "\"");
-  return Id::from_span(*bytes);
+  Id id;
+  if (!parse_fast(hex, id)) return base::invalid_argument("invalid ID \"" + std::string(hex) + "\"");
+  return id;
 }
 
 Id hash_id(base::ByteSpan data) {

@@ -25,6 +25,8 @@ struct Id {
   }
   // Exactly 64 hex characters.
   static base::StatusOr<Id> parse(std::string_view hex);
+  // parse() for hot paths (index and tree decoding): no error text, no allocation.
+  static bool parse_fast(std::string_view hex, Id& out) { return base::hex_decode_into(hex, out.bytes); }
   static Id from_span(base::ByteSpan s) {
     Id id;
     std::memcpy(id.bytes.data(), s.data(), 32);

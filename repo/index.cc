@@ -122,13 +122,6 @@ namespace {
 
 base::Status bad(const std::string& what) { return base::data_loss("index: " + what); }
 
-int unhex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Go's encoding/json leaves a field untouched on null and matches keys case-insensitively;
 // the error of a value names its field.
 base::Status read_u32(JsonReader& r, std::string_view field, const std::string& where, uint32_t& out) {
@@ -158,12 +151,7 @@ size_t read_blob_fast(std::string_view s, PackedBlob& b) {
     out = static_cast<uint32_t>(v);
     return true;
   };
-  if (!lit("{\"id\":\"") || s.size() < p + 64) return 0;
-  for (size_t i = 0; i < 32; ++i) {
-    int hi = unhex_digit(s[p + 2 * i]), lo = unhex_digit(s[p + 2 * i + 1]);
-    if (hi < 0 || lo < 0) return 0;
-    b.id.bytes[i] = uint8_t(hi << 4 | lo);
-  }
+  if (!lit("{\"id\":\"") || s.size() < p + 64 || !Id::parse_fast(s.substr(p, 64), b.id)) return 0;
   p += 64;
   if (lit("\",\"type\":\"data\",\"offset\":")) {
     b.type = BlobType::kData;

@@ -21,6 +21,11 @@ std::string describe(const Lock& l, const Id& id, int64_t now) {
   return s;
 }
 
+base::Status removed_error(const Id& lock) {
+  return base::failed_precondition("repository lock lost: its file " + lock.short_hex() +
+                                   " was removed by another process (kura unlock --remove-all?)");
+}
+
 }  // namespace
 
 bool lock_is_stale(const Lock& lock, int64_t now_sec, const std::string& this_host) {
@@ -111,8 +116,7 @@ void RepoLock::refresh(std::unique_lock<std::mutex>& l) {
   if (still.status().code() == base::Code::kNotFound) {
     rl.unlock();
     l.lock();
-    lost_ = base::failed_precondition("repository lock lost: its file " + old.short_hex() +
-                                      " was removed by another process (kura unlock --remove-all?)");
+    lost_ = removed_error(old);
     return;
   }
   auto fresh = repo_.save_unpacked(backend::FileKind::kLock, base::as_bytes(json));
@@ -150,8 +154,7 @@ base::Status RepoLock::held() {
   auto st = repo_.backend()->stat({backend::FileKind::kLock, mine.hex()});
   if (st.status().code() == base::Code::kNotFound) {
     std::lock_guard<std::mutex> l(mu_);
-    lost_ = base::failed_precondition("repository lock lost: its file " + mine.short_hex() +
-                                      " was removed by another process (kura unlock --remove-all?)");
+    lost_ = removed_error(mine);
     return lost_;
   }
   return st.status().with_context("checking the repository lock");

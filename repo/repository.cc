@@ -334,12 +334,6 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
   base::MutableByteSpan blob(sealed.data(), body + crypto::kCiphertextOverhead);
   crypto::seal(key_, base::ByteSpan(room.data(), body), blob, *deps_.random);
   added_bytes_ += plain.size();
-  // The rare chunk of several MiB does not pin its buffer in every thread that met one.
-  struct Shrink {
-    ~Shrink() {
-      if (sealed.capacity() > kKeepBufferBytes) sealed.release();
-    }
-  } shrink;
 
   std::unique_ptr<PackWriter> full;
   {
@@ -354,6 +348,8 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
       }
     }
     if (st.ok()) st = packers_[t]->add(id, type, blob, ulen);
+    // The rare chunk of several MiB does not pin its buffer in every thread that met one.
+    sealed.trim(kKeepBufferBytes);
     if (!st.ok()) {
       // The pack is lost with the blobs already in it: the whole save fails.
       packers_[t].reset();
@@ -458,10 +454,10 @@ base::Status Repository::decode_blob_into(const PackedBlob& blob, base::ByteSpan
   if (out.size() != blob.plain_length()) return base::internal_error(what() + ": bad output size");
   base::Status st;
   if (blob.compressed()) {
-    // Grows only: no zero-fill of the whole buffer per blob.
-    thread_local base::Bytes tmp;
+    // Grows only, and is never zero-filled.
+    thread_local base::ScratchBuffer tmp;
     size_t n = stored.size() - crypto::kCiphertextOverhead;
-    if (tmp.size() < n) tmp.resize(n);
+    tmp.reserve(n);
     base::MutableByteSpan t(tmp.data(), n);
     st = crypto::open_into(key_, stored, t);
     if (st.ok()) st = zstd_decompress_into(t, out);
