@@ -103,6 +103,7 @@ void add_cat_command(CLI::App& app, Cli& cli);
 void add_key_command(CLI::App& app, Cli& cli);
 void add_unlock_command(CLI::App& app, Cli& cli);
 void add_version_command(CLI::App& app, Cli& cli);
+void add_mount_command(CLI::App& app, Cli& cli);
 
 // The exit code a command's handler set.
 int& exit_code();
