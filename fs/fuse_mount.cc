@@ -169,9 +169,9 @@ base::Status serve_fuse(RepoFs& fs, const std::string& mountpoint, const FuseOpt
   fuse_operations ops = operations();
   std::unique_ptr<fuse, decltype(&fuse_destroy)> f(fuse_new(&args.args, &ops, sizeof ops, &served),
                                                    &fuse_destroy);
-  if (!f) return base::invalid_argument("fuse: cannot set up the file system");
+  if (!f) return base::invalid_argument("libfuse could not set up the file system");
   if (fuse_mount(f.get(), mountpoint.c_str()) != 0) {
-    return base::unavailable("fuse: cannot mount at " + mountpoint);
+    return base::unavailable("libfuse could not mount it");
   }
   fuse_session* se = fuse_get_session(f.get());
   // libfuse only takes over signals left at their default. A shell starts background jobs
@@ -183,7 +183,7 @@ base::Status serve_fuse(RepoFs& fs, const std::string& mountpoint, const FuseOpt
   }
   if (fuse_set_signal_handlers(se) != 0) {
     fuse_unmount(f.get());
-    return base::internal_error("fuse: cannot install signal handlers");
+    return base::internal_error("libfuse could not install its signal handlers");
   }
   if (opts.on_ready) opts.on_ready();
   int rc = fuse_loop(f.get());
