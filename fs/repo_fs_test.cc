@@ -6,6 +6,8 @@
 #include <atomic>
 
 #include "backend/forwarding_backend.h"
+#include "repo/snapshot.h"
+#include "repo/tree.h"
 #include "ops/testing.h"
 
 namespace kura::fs {
@@ -224,6 +226,48 @@ TEST_F(RepoFsTest, FilterByHostAndTag) {
   f.filter.tags = {"daily"};
   open_fs(f);
   EXPECT_EQ(ls("/ids"), (V{".", "..", first_.short_hex()}));
+}
+
+// Trees written by hand: what restic's mount does with a "/" or "." directory node (shows its
+// contents in its place), a name with slashes (listed under its last element) and an
+// "irregular" node (listed, but not found).
+TEST_F(RepoFsTest, SpecialNodes) {
+  auto save_tree = [&](const std::vector<repo::Node>& nodes) {
+    base::Bytes json = repo::encode_tree(nodes);
+    repo::Id id = repo::hash_id(json);
+    EXPECT_TRUE(repo_->save_blob(repo::BlobType::kTree, id, json).ok());
+    return id;
+  };
+  repo::Node inner;
+  inner.name = "inside";
+  inner.type = repo::NodeType::kDir;
+  inner.subtree = save_tree({});
+  repo::Node slash;
+  slash.name = "/";
+  slash.type = repo::NodeType::kDir;
+  slash.subtree = save_tree({inner});
+  repo::Node odd;
+  odd.name = "a/b";
+  odd.type = repo::NodeType::kFile;
+  repo::Node irregular;
+  irregular.name = "irr";
+  irregular.type = repo::NodeType::kIrregular;
+  repo::Snapshot sn;
+  sn.time = {ops::testing::kStartTime + 3600, 0, 0};
+  sn.tree = save_tree({slash, odd, irregular});
+  sn.hostname = "hand";
+  ASSERT_TRUE(repo_->flush().ok());
+  auto id = repo_->save_unpacked(backend::FileKind::kSnapshot, repo::encode_snapshot(sn));
+  ASSERT_TRUE(id.ok());
+  open_fs();
+  std::string dir = "/ids/" + id->short_hex();
+  EXPECT_EQ(ls(dir), (V{".", "..", "b", "inside", "irr"}));
+  EXPECT_TRUE(fs_->getattr(dir + "/inside").ok());
+  EXPECT_TRUE(fs_->getattr(dir + "/b").ok());
+  EXPECT_EQ(fs_->getattr(dir + "/irr").status().code(), base::Code::kNotFound);
+  auto entries = fs_->readdir(dir);
+  ASSERT_TRUE(entries.ok());
+  EXPECT_EQ(entries->back().type, 0u) << "irregular nodes are listed with an unknown type";
 }
 
 }  // namespace
