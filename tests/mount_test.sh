@@ -64,7 +64,9 @@ mount_manifest() {
   python3 "$HERE/tree_manifest.py" "$1" | sed -E 's/ link-group=[^ ]*//; s/ dev=[0-9]+,[0-9]+//'
 }
 
-make_repo() {  # make_repo restic|kura: two snapshots of the corpus, different hosts and tags
+# make_repo restic|kura: two snapshots of the corpus, different hosts and tags, the second
+# taken at +09:00 (its directory names keep that offset).
+make_repo() {
   local tool=$1
   export RESTIC_REPOSITORY=$WORK/repo
   make_corpus "$WORK/src" 8
@@ -72,12 +74,12 @@ make_repo() {  # make_repo restic|kura: two snapshots of the corpus, different h
     rst init -q
     (cd "$WORK" && rst backup -q --host h1 --tag t1 src)
     echo more > "$WORK/src/added.txt"
-    (cd "$WORK" && rst backup -q --host h2 --tag t1 --tag 't/2' src)
+    (cd "$WORK" && TZ=Asia/Tokyo rst backup -q --host h2 --tag t1 --tag 't/2' src)
   else
     kura -r "$WORK/repo" init -q
     (cd "$WORK" && kura -r "$WORK/repo" backup -q --host h1 --tag t1 src)
     echo more > "$WORK/src/added.txt"
-    (cd "$WORK" && kura -r "$WORK/repo" backup -q --host h2 --tag t1 --tag 't/2' src)
+    (cd "$WORK" && TZ=Asia/Tokyo kura -r "$WORK/repo" backup -q --host h2 --tag t1 --tag 't/2' src)
   fi
 }
 
@@ -115,6 +117,7 @@ compare_with_restic() {
   diff -u "$WORK/layout.restic" "$WORK/layout.kura" >&2 || fail "layout differs from restic mount"
   grep -q '^snapshots/latest l' "$WORK/layout.kura" || fail "no snapshots/latest link"
   grep -q '^tags/t_2 d' "$WORK/layout.kura" || fail "no tags/t_2"
+  grep -q '^snapshots/[0-9T:-]*+09:00 d' "$WORK/layout.kura" || fail "no snapshot named in +09:00"
 
   step "every file under snapshots/latest: kura mount vs restic mount"
   python3 "$HERE/tree_manifest.py" "$r/snapshots/latest" > "$WORK/manifest.restic"
