@@ -186,7 +186,10 @@ base::Status serve_fuse(RepoFs& fs, const std::string& mountpoint, const FuseOpt
     return base::internal_error("libfuse could not install its signal handlers");
   }
   if (opts.on_ready) opts.on_ready();
-  int rc = fuse_loop(f.get());
+  fuse_loop_config loop{};
+  loop.clone_fd = 0;
+  loop.max_idle_threads = 10;
+  int rc = fuse_loop_mt(f.get(), &loop);
   fuse_remove_signal_handlers(se);
   fuse_unmount(f.get());
   // fuse_loop returns the signal's number when one ended it: that is a normal end.

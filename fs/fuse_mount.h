@@ -1,6 +1,7 @@
 // Serves a RepoFs through libfuse3 (high-level, path based API), read-only, until the process
 // gets SIGINT, SIGTERM or SIGHUP or the mount point is unmounted (fusermount3 -u); then
-// unmounts. One request at a time: RepoFs caches decoded blobs, so reads stay sequential.
+// unmounts. Requests are served by several threads (libfuse's multi-threaded loop), so one
+// large copy does not hold up a listing in another window.
 #pragma once
 
 #include <functional>

@@ -94,12 +94,21 @@ RepoFs::~RepoFs() = default;
 
 base::Status RepoFs::refresh() { return update_snapshots(true); }
 
+bool RepoFs::snapshots_fresh(int64_t now) {
+  return dirs_ && last_check_ && recent(*last_check_, now, opts_.reload_seconds);
+}
+
 base::Status RepoFs::update_snapshots(bool force) {
-  std::unique_lock<std::mutex> l(mu_);
   int64_t now = clock_->now().sec;
-  if (!force && dirs_ && last_check_ && recent(*last_check_, now, opts_.reload_seconds)) {
-    return base::ok_status();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!force && snapshots_fresh(now)) return base::ok_status();
   }
+  // One reload at a time (load_index must not run twice at once); a request that waited for
+  // another's reload uses its result.
+  std::lock_guard<std::mutex> reload(reload_mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  if (!force && snapshots_fresh(now)) return base::ok_status();
   std::shared_ptr<const SnapshotDirs> old = dirs_;
   l.unlock();
 

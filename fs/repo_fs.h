@@ -64,7 +64,7 @@ struct DirEntry {
 
 // Errors: not_found (no such name: ENOENT), invalid_argument (a path through something that
 // is not a directory: ENOTDIR; a non-directory listed or a non-file read: EISDIR/EINVAL),
-// others (repository damage: EIO).
+// others (repository damage: EIO). Thread-safe: requests may come from several threads.
 class RepoFs {
  public:
   RepoFs(repo::Repository& repo, FsOptions opts, base::Clock* clock = base::system_clock());
@@ -96,6 +96,7 @@ class RepoFs {
 
   base::StatusOr<Resolved> resolve(std::string_view path);
   base::Status update_snapshots(bool force);
+  bool snapshots_fresh(int64_t now);  // mu_ held
   base::StatusOr<std::shared_ptr<const DirItems>> dir_items(const repo::Id& tree);
   std::shared_ptr<const DirItems> cached_dir_items(const repo::Id& tree);
   Attr node_attr(const Resolved& r);
@@ -106,6 +107,7 @@ class RepoFs {
   base::Clock* clock_;
   repo::NodeTime start_time_;
 
+  std::mutex reload_mu_;  // taken before mu_
   std::mutex mu_;
   std::shared_ptr<const SnapshotDirs> dirs_;
   std::optional<int64_t> last_check_;

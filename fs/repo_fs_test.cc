@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <thread>
 
 #include "backend/forwarding_backend.h"
 #include "repo/snapshot.h"
@@ -189,6 +190,26 @@ TEST_F(RepoFsTest, SequentialSmallReadsDecodeEachBlobOnce) {
   EXPECT_GT(loads, 0);
   EXPECT_LT(loads, 20) << "3 MiB in 4 KiB reads must not load a blob per read";
   EXPECT_GT(fs_->blob_cache().bytes(), 0u);
+}
+
+// FUSE serves requests on several threads: reads, listings and a snapshot reload at once.
+TEST_F(RepoFsTest, ConcurrentRequests) {
+  std::string dir = "/snapshots/2023-11-14T22:13:20Z/src";
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        if (t == 0) {
+          if (!fs_->refresh().ok()) ++bad;
+        }
+        if (read_all(dir + "/sub/big.bin", 64 << 10) != big_) ++bad;
+        if (!fs_->readdir(dir).ok() || !fs_->getattr(dir + "/a.txt").ok()) ++bad;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST_F(RepoFsTest, Errors) {
