@@ -343,12 +343,36 @@ void RepoFs::release(uint64_t handle) {
   open_files_.erase(handle);
 }
 
-base::StatusOr<std::shared_ptr<const base::Bytes>> RepoFs::blob(const repo::Id& id) {
+RepoFs::BlobResult RepoFs::blob(const repo::Id& id) {
   if (auto cached = blobs_.get(id)) return cached;
-  ASSIGN_OR_RETURN(base::Bytes plain, repo_.load_blob(repo::BlobType::kData, id));
-  auto shared = std::make_shared<const base::Bytes>(std::move(plain));
-  blobs_.add(id, shared);
-  return shared;
+  // The kernel reads ahead in parallel, so several requests often want the same blob at
+  // once: one loads it, the others wait for that load instead of decrypting it again.
+  std::promise<BlobResult> promise;
+  std::shared_future<BlobResult> pending;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = loading_.find(id);
+    if (it != loading_.end()) {
+      pending = it->second;
+    } else {
+      loading_[id] = promise.get_future().share();
+    }
+  }
+  if (pending.valid()) return pending.get();
+  BlobResult result = blobs_.get(id);
+  if (!*result) {
+    auto plain = repo_.load_blob(repo::BlobType::kData, id);
+    if (plain.ok()) {
+      result = std::make_shared<const base::Bytes>(std::move(*plain));
+      blobs_.add(id, *result);
+    } else {
+      result = plain.status();
+    }
+  }
+  promise.set_value(result);
+  std::lock_guard<std::mutex> l(mu_);
+  loading_.erase(id);
+  return result;
 }
 
 base::StatusOr<base::Bytes> RepoFs::read(uint64_t handle, uint64_t offset, size_t size) {

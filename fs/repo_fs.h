@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -100,7 +101,8 @@ class RepoFs {
   base::StatusOr<std::shared_ptr<const DirItems>> dir_items(const repo::Id& tree);
   std::shared_ptr<const DirItems> cached_dir_items(const repo::Id& tree);
   Attr node_attr(const Resolved& r);
-  base::StatusOr<std::shared_ptr<const base::Bytes>> blob(const repo::Id& id);
+  using BlobResult = base::StatusOr<std::shared_ptr<const base::Bytes>>;
+  BlobResult blob(const repo::Id& id);
 
   repo::Repository& repo_;
   FsOptions opts_;
@@ -114,6 +116,7 @@ class RepoFs {
   std::unordered_map<repo::Id, std::shared_ptr<const DirItems>, repo::IdHash> trees_;
   std::map<uint64_t, std::shared_ptr<const OpenFile>> open_files_;
   uint64_t next_handle_ = 1;
+  std::unordered_map<repo::Id, std::shared_future<BlobResult>, repo::IdHash> loading_;
 
   BlobCache blobs_;
 };
