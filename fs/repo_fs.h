@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "fs/blob_cache.h"
+#include "fs/go_time.h"
 #include "fs/snapshot_dirs.h"
 #include "ops/snapshots.h"
 #include "repo/node.h"
@@ -37,7 +38,7 @@ namespace kura::fs {
 struct FsOptions {
   ops::SnapshotFilter filter;
   std::vector<std::string> path_templates;  // empty: default_path_templates()
-  std::string time_template = "2006-01-02T15:04:05Z07:00";
+  std::string time_template = kDefaultTimeTemplate;
   bool owner_root = false;  // files and dirs owned by root instead of their recorded owners
   uint32_t uid = 0, gid = 0;  // owner of the directories above the snapshots
   // How often listing the snapshot directories looks for new or removed snapshots (restic: at
