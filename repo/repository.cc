@@ -250,6 +250,10 @@ base::StatusOr<Id> Repository::find_id(FileKind kind, std::string_view prefix) {
 
 base::Status Repository::load_index() {
   ASSIGN_OR_RETURN(auto ids, list_ids(FileKind::kIndex));
+  // A second call (mount, when new snapshots appear) adds only the index files not yet loaded.
+  std::erase_if(ids, [&](const Id& id) {
+    return std::find(index_files_.begin(), index_files_.end(), id) != index_files_.end();
+  });
   // Files are decoded in parallel but enter the index in listing order (the same pack wins for
   // a blob listed twice, every run), each as soon as those before it are in: decoded files
   // wait only while an earlier one is still loading, not until all are.
@@ -287,7 +291,7 @@ base::Status Repository::load_index() {
     RETURN_IF_ERROR(group.wait());
   }
   std::unique_lock<std::shared_mutex> l(index_mu_);
-  index_files_ = ids;
+  index_files_.insert(index_files_.end(), ids.begin(), ids.end());
   return base::ok_status();
 }
 

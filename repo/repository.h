@@ -105,7 +105,8 @@ class Repository {
   base::StatusOr<Id> find_id(backend::FileKind kind, std::string_view prefix);
 
   // --- index ---
-  // Loads every index file (in parallel). Thread-compatible: call before concurrent use.
+  // Loads every index file not loaded yet (in parallel). Thread-compatible: call before
+  // concurrent use.
   base::Status load_index();
   // Index files loaded by load_index / written since.
   const std::vector<Id>& index_files() const { return index_files_; }

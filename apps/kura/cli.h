@@ -105,6 +105,7 @@ void add_unlock_command(CLI::App& app, Cli& cli);
 void add_version_command(CLI::App& app, Cli& cli);
 void add_generate_command(CLI::App& app, Cli& cli);
 void add_help_command(CLI::App& app, Cli& cli);
+void add_mount_command(CLI::App& app, Cli& cli);
 
 // The exit code a command's handler set.
 int& exit_code();
