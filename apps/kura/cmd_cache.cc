@@ -97,7 +97,7 @@ int run(Cli& cli, const CacheFlags& f, const std::vector<std::string>& args) {
   for (size_t i = 1; i < rows.size(); ++i) out += table_line(rows[i], widths);
   out += sep + "\n";
   cli.print_data(out);
-  cli.print(cli.tr("cache.summary", dirs->size(), *base) + "\n");
+  cli.print_data(cli.tr("cache.summary", dirs->size(), *base) + "\n");
   return kExitOk;
 }
 
