@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "backend/mem_backend.h"
@@ -286,6 +288,32 @@ TEST_F(CacheTest, OldCacheDirsByLastUse) {
   auto none = list_cache_dirs(env_, "/nowhere");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+TEST(CacheDirTest, DefaultFollowsTheEnvironment) {
+  const char* vars[] = {"KURA_CACHE_DIR", "RESTIC_CACHE_DIR", "XDG_CACHE_HOME", "HOME"};
+  std::map<std::string, std::optional<std::string>> saved;
+  for (const char* v : vars) {
+    const char* x = std::getenv(v);
+    saved[v] = x ? std::optional<std::string>(x) : std::nullopt;
+    ::unsetenv(v);
+  }
+  EXPECT_FALSE(default_cache_dir().ok());
+  ::setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(*default_cache_dir(), "/home/u/.cache/kura");
+  ::setenv("XDG_CACHE_HOME", "/xdg", 1);
+  EXPECT_EQ(*default_cache_dir(), "/xdg/kura");
+  ::setenv("RESTIC_CACHE_DIR", "/r", 1);
+  EXPECT_EQ(*default_cache_dir(), "/r");
+  ::setenv("KURA_CACHE_DIR", "/k", 1);
+  EXPECT_EQ(*default_cache_dir(), "/k");
+  for (const auto& [v, x] : saved) {
+    if (x) {
+      ::setenv(v.c_str(), x->c_str(), 1);
+    } else {
+      ::unsetenv(v.c_str());
+    }
+  }
 }
 
 }  // namespace
