@@ -22,6 +22,9 @@ std::string_view kind_dir(FileKind kind);
 struct Handle {
   FileKind kind = FileKind::kConfig;
   std::string name;  // 64 lowercase hex characters; empty for config
+  // A pack that holds tree blobs (restic's Handle.ContainedBlobType): the local cache keeps
+  // such packs whole (repo/cache.h). Only a hint; backends ignore it.
+  bool tree_pack = false;
   std::string to_string() const;  // "data/ab12…", "config" — for error messages
 };
 

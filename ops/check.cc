@@ -362,7 +362,7 @@ class Checker {
     if (missing) return base::not_found("tree " + id.hex() + " is not in the index");
     base::Status last;
     for (const auto& [pack, blob] : where) {
-      auto stored = be_->load({FileKind::kPack, pack.hex()}, blob.offset, blob.length);
+      auto stored = be_->load({FileKind::kPack, pack.hex(), true}, blob.offset, blob.length);
       if (!stored.ok()) {
         last = stored.status();
         continue;
@@ -527,7 +527,9 @@ class Checker {
       is.pack = id;
       return is;
     };
-    auto data = be_->load({FileKind::kPack, id.hex()}, 0, 0);
+    // From the repository itself, never from a cached copy: this is what the check is for.
+    backend::Backend* be = repo_.cache() ? repo_.cache()->inner() : be_;
+    auto data = be->load({FileKind::kPack, id.hex()}, 0, 0);
     if (!data.ok()) {
       CheckIssue is = pack_issue(CheckIssueKind::kPackUnreadable);
       is.detail = data.status().message();

@@ -37,6 +37,12 @@ Repository::~Repository() {
 
 void Repository::set_write_options(const WriteOptions& w) { wopts_ = w; }
 
+void Repository::use_cache(std::unique_ptr<Cache> cache,
+                           std::function<void(const base::Status&)> warn) {
+  cache_be_ = std::make_unique<CacheBackend>(std::move(cache), be_, std::move(warn));
+  be_ = cache_be_.get();
+}
+
 base::StatusOr<std::unique_ptr<Repository>> Repository::init(backend::Backend* be,
                                                              std::string_view password,
                                                              const InitOptions& opts,
@@ -292,6 +298,7 @@ base::Status Repository::load_index() {
   }
   std::unique_lock<std::shared_mutex> l(index_mu_);
   index_files_.insert(index_files_.end(), ids.begin(), ids.end());
+  if (cache_be_) cache_be_->retain_tree_packs(index_);
   return base::ok_status();
 }
 
@@ -387,7 +394,7 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackWriter> 
     // A backup whose lock is lost stops at its next pack, rather than upload for hours what
     // it could never commit.
     if (st.ok()) st = check_commit_gate();
-    if (st.ok()) st = be_->save_staged({FileKind::kPack, pack_id->hex()}, shared->file());
+    if (st.ok()) st = be_->save_staged({FileKind::kPack, pack_id->hex(), type == BlobType::kTree}, shared->file());
     if (st.ok()) {
       added_packed_ += size;
       {
@@ -494,7 +501,8 @@ base::StatusOr<base::Bytes> Repository::load_blob(BlobType type, const Id& id) {
   }
   base::Status last;
   for (const auto& [pack, blob] : where) {
-    auto stored = be_->load({FileKind::kPack, pack.hex()}, blob.offset, blob.length);
+    auto stored = be_->load({FileKind::kPack, pack.hex(), type == BlobType::kTree}, blob.offset,
+                             blob.length);
     if (!stored.ok()) {
       last = stored.status().with_context("load pack " + pack.hex());
       continue;

@@ -22,6 +22,7 @@
 #include "crypto/crypto.h"
 #include "crypto/random.h"
 #include "repo/blob.h"
+#include "repo/cache.h"
 #include "repo/compress.h"
 #include "repo/config.h"
 #include "repo/index.h"
@@ -74,6 +75,10 @@ class Repository {
                                                           RepoDeps deps = {});
 
   backend::Backend* backend() const { return be_; }
+  // From now on every read and write goes through a local cache (restic's UseCache); warn
+  // hears of the first cache write that fails. Call before concurrent use.
+  void use_cache(std::unique_ptr<Cache> cache, std::function<void(const base::Status&)> warn);
+  CacheBackend* cache() const { return cache_be_.get(); }
   const Config& config() const { return config_; }
   int version() const { return config_.version; }
   const crypto::Key& key() const { return key_; }
@@ -147,6 +152,7 @@ class Repository {
   base::Status write_pending_index(bool all);
 
   backend::Backend* be_;
+  std::unique_ptr<CacheBackend> cache_be_;  // be_ points to it when set
   RepoDeps deps_;
   crypto::Key key_;
   std::string key_id_;

@@ -63,6 +63,7 @@ setup_repo() {
 largest_pack() { find "$REPO/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2; }
 
 flip_byte() {  # flip_byte FILE OFFSET
+  rm -rf "$KURA_CACHE_DIR"  # a cached copy would hide the damage (restic's cache too)
   python3 - "$1" "$2" <<'EOF'
 import os, sys
 p, off = sys.argv[1], int(sys.argv[2])

@@ -11,6 +11,7 @@ command -v restic >/dev/null || { echo "SKIP: restic not installed"; exit 77; }
 export RESTIC_PASSWORD=pw KURA_PASSWORD=pw TZ=UTC KURA_LANG=en
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+export KURA_CACHE_DIR="$T/kura-cache"  # kura's local cache stays inside the test
 cd "$T"
 
 restic init -r pol -q

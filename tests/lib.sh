@@ -7,6 +7,8 @@ unset RESTIC_REPOSITORY KURA_REPOSITORY
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${KURA:?set KURA to the kura binary}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kura-it.XXXXXX")
+# kura's local cache stays inside the test (restic's is off: see rst).
+export KURA_CACHE_DIR="$WORK/kura-cache"
 cleanup() {
   local pid
   for pid in ${KILL_ON_EXIT:-}; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done

@@ -45,7 +45,9 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   app.add_flag("-q,--quiet", g.quiet, cli.msg().get("flag.quiet"));
   app.add_flag("-v,--verbose", g.verbose, cli.msg().get("flag.verbose"));
   app.add_flag("--no-lock", g.no_lock, cli.msg().get("flag.no_lock"));
-  app.add_flag("--no-cache", g.no_cache, cli.msg().get("flag.no_cache"));
+  app.add_flag("--no-cache", g.no_cache, cli.msg().get("cache.flag_no_cache"));
+  app.add_option("--cache-dir", g.cache_dir, cli.msg().get("cache.flag_cache_dir"));
+  app.add_flag("--cleanup-cache", g.cleanup_cache, cli.msg().get("cache.flag_cleanup_cache"));
   app.add_option("--cacert", g.cacert, cli.msg().get("flag.cacert"));
   app.add_option("--tls-client-cert", g.tls_client_cert, cli.msg().get("flag.tls_client_cert"));
   app.add_option("--compression", g.compression, cli.msg().get("flag.compression"))
@@ -85,6 +87,7 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   add_generate_command(app, cli);
   add_help_command(app, cli);
   add_mount_command(app, cli);
+  add_cache_command(app, cli);
 
   // "--tag a --tag b", never "--tag a b": a repeated flag takes one value per use, so that
   // "backup --tag t1 src" backs up src (as restic's flags behave).

@@ -173,6 +173,7 @@ base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
   ASSIGN_OR_RETURN(std::string pw, password(false));
   ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw));
   r->set_write_options(write_options());
+  attach_cache(*r);
   verbose(tr("repo.opened", r->config().id.substr(0, 8), r->version()) + "\n");
   return r;
 }

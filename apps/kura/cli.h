@@ -31,7 +31,9 @@ struct GlobalOptions {
   bool quiet = false;
   int verbose = 0;
   bool no_lock = false;
-  bool no_cache = false;  // accepted for restic compatibility; kura keeps no cache yet
+  bool no_cache = false;
+  std::string cache_dir;  // empty: repo::default_cache_dir()
+  bool cleanup_cache = false;
   std::string compression = "auto";
   uint64_t pack_size_mib = 16;
   int threads = 0;
@@ -66,6 +68,8 @@ class Cli {
   base::StatusOr<std::unique_ptr<backend::Backend>> open_backend();
   // Opens the repository named by -r / KURA_REPOSITORY / RESTIC_REPOSITORY.
   base::StatusOr<std::unique_ptr<repo::Repository>> open_repo();
+  // Reads and writes r through the local cache unless --no-cache (cmd_cache.cc).
+  void attach_cache(repo::Repository& r);
   // A lock (none with --no-lock). Keep it alive for the whole operation.
   base::StatusOr<std::unique_ptr<repo::RepoLock>> lock(repo::Repository& r, bool exclusive);
   repo::LockOwner owner() const;
@@ -85,6 +89,16 @@ std::string format_bytes(uint64_t n);     // "1.234 MiB", as restic prints sizes
 std::string format_duration(double secs);  // "1:02" or "1:02:03"
 // Local time "2006-01-02 15:04:05" for tables.
 std::string format_local_time(int64_t sec, int32_t offset);
+
+// A temporary cache folder, removed with everything in it when this goes away.
+struct TempCacheDir {
+  base::Env* env;
+  std::string path;
+  ~TempCacheDir();
+};
+// check without --with-cache: a fresh cache in a temporary folder (none with --no-cache, or
+// if it cannot be made), as restic's check.
+std::unique_ptr<TempCacheDir> use_temporary_cache(Cli& cli);
 
 // Registers each command's flags and handler on the app.
 void add_init_command(CLI::App& app, Cli& cli);
@@ -106,6 +120,7 @@ void add_version_command(CLI::App& app, Cli& cli);
 void add_generate_command(CLI::App& app, Cli& cli);
 void add_help_command(CLI::App& app, Cli& cli);
 void add_mount_command(CLI::App& app, Cli& cli);
+void add_cache_command(CLI::App& app, Cli& cli);
 
 // The exit code a command's handler set.
 int& exit_code();

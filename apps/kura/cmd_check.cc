@@ -198,6 +198,7 @@ int run(Cli& cli, const CheckFlags& f) {
   }
   opts.threads = cli.g.threads;
 
+  auto temp_cache = f.with_cache ? nullptr : use_temporary_cache(cli);
   auto r = cli.open_repo();
   if (!r.ok()) return cli.fail(r.status());
   if (!cli.g.no_lock) cli.print(cli.msg().get("check.lock") + "\n");
