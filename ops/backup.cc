@@ -484,7 +484,7 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
         (st.code() == base::Code::kPermissionDenied || st.code() == base::Code::kNotFound ||
          st.code() == base::Code::kDataLoss || st.code() == base::Code::kInvalidArgument) &&
         st.message().find(path) != std::string::npos) {
-      report(path, st);
+      report(abs_of(path), st);  // restic names the file by its absolute path
       *failed = 1;
       st = base::ok_status();
     }
@@ -1021,7 +1021,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   s.tree_blobs = tree_blobs_;
   s.data_added = data_added_;
   s.data_added_packed = repo_.added_packed_bytes();
-  s.total_files_processed = progress_->files_done;
+  s.total_files_processed = s.files_new + s.files_changed + s.files_unmodified;  // as restic
   s.total_bytes_processed = progress_->bytes_done;
   result.errors = std::move(errors_);
   return result;

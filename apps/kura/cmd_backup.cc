@@ -31,6 +31,8 @@ struct BackupFlags {
 // Go's encoding of an error value, which restic puts in its JSON error messages: an
 // *os.PathError is {"Op":..,"Path":..,"Err":errno}; anything wrapped is {}.
 std::string go_error_json(const std::string& message) {
+  // Listing a directory fails inside restic's wrappers: no fields.
+  if (message.rfind("open directory ", 0) == 0 || message.rfind("read directory ", 0) == 0) return "{}";
   for (std::string_view op : {"open ", "lstat ", "read ", "stat "}) {
     if (message.rfind(op, 0) != 0) continue;
     size_t colon = message.rfind(": ");
