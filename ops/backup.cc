@@ -956,9 +956,11 @@ base::StatusOr<BackupResult> Archiver::run() {
 
   // Parent: explicit, or the newest snapshot of this host with the same paths that is not
   // newer than this one (restic's rule; --stdin backups have none).
-  if (opts_.parent) {
+  if (opts_.stdin_file || opts_.force) {
+    // none: --force overrides --parent too, as restic's
+  } else if (opts_.parent) {
     result.parent = opts_.parent;
-  } else if (!opts_.force && !opts_.stdin_file) {
+  } else {
     ASSIGN_OR_RETURN(auto all, load_snapshots(repo_));
     std::vector<std::string> want = sn.paths;
     std::sort(want.begin(), want.end());
