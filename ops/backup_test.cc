@@ -230,6 +230,31 @@ TEST_F(BackupTest, TimeOptionSetsSnapshotTimeAndLimitsTheParent) {
   EXPECT_FALSE(res.parent.has_value());
 }
 
+// Regression (no ETA): the totals were only known when the walk ended, near the end of the
+// backup; the scanner counts them ahead, as restic's does, and says when it is done.
+TEST_F(BackupTest, ScanTotalsCountsAheadOfTheWalk) {
+  put("/src/a", "aa");
+  put("/src/sub/b", "bbb");
+  put("/src/sub/skip.tmp", "x");
+  put("/src/c/CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55");
+  put("/src/c/cached", "cached");
+  Filter f;
+  ASSERT_TRUE(f.add("*.tmp", false).ok());
+  BackupOptions o;
+  o.targets = {"/src"};
+  o.hostname = "host";
+  o.excludes = &f;
+  o.exclude_if_present = {cachedir_tag_rule()};
+  o.scan_totals = true;
+  BackupProgress p;
+  auto res = run_backup(*repo_, env_, o, &p, nullptr);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  EXPECT_TRUE(p.scan_done);
+  EXPECT_EQ(p.total_files, 3u);  // a, sub/b, c/CACHEDIR.TAG
+  EXPECT_EQ(p.total_bytes, 2u + 3u + 43u);
+  EXPECT_EQ(p.files_done, 3u);
+}
+
 TEST(TargetLists, FilesFromTrimsSkipsCommentsAndBom) {
   EXPECT_EQ(files_from_patterns("\xEF\xBB\xBF  a/*  \r\n# c\n\n\tb c\nlast"),
             (std::vector<std::string>{"a/*", "b c", "last"}));
