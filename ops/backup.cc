@@ -216,6 +216,7 @@ class Archiver {
   base::Status finish_one(Dir& d);
   base::Status place_target(Dir& root, const std::string& target);
   void start_virtual(Dir& d);
+  bool target_excluded(const std::string& path, const Node& n);
 
   repo::Repository& repo_;
   base::Env& env_;
@@ -814,7 +815,10 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     if (idx < d->nodes.size()) {
       if (d->is_target[idx]) return base::ok_status();  // already backed up as a whole
       if (last) {
+        // A target below this one came first: the whole folder is walked instead of the
+        // chain that led to it.
         d->is_target[idx] = 1;
+        std::erase_if(d->subdirs, [&](const auto& s) { return s.first == idx; });
         return base::ok_status();
       }
     } else {
@@ -899,6 +903,17 @@ base::Status Archiver::backup_stdin(Dir& root, const std::string& snapshot_path,
 }
 
 // Starts the walk below the targets once every target's chain of directories is in place.
+// restic applies the exclusion rules to the targets too (not --one-file-system: the
+// targets define the file systems).
+bool Archiver::target_excluded(const std::string& path, const Node& n) {
+  std::string abs = abs_of(clean_path(path));
+  if (opts_.excludes && opts_.excludes->matches(abs)) return true;
+  if (n.type != NodeType::kDir && opts_.exclude_larger_than && n.size > *opts_.exclude_larger_than) {
+    return true;
+  }
+  return !kept_by_tags(tag_files_holding(base::path_dirname(abs), true), n.name);
+}
+
 void Archiver::start_virtual(Dir& d) {
   d.failed.assign(d.nodes.size(), 0);
   for (size_t i = 0; i < d.nodes.size(); ++i) {
@@ -914,6 +929,10 @@ void Archiver::start_virtual(Dir& d) {
     }
     Node& n = d.nodes[i];
     const std::string& path = d.child_paths[i];
+    if (target_excluded(path, n)) {
+      d.failed[i] = 1;  // restic keeps the folders above an excluded target
+      continue;
+    }
     if (n.type == NodeType::kFile) {
       schedule_file(d, i, path);
     } else if (n.type == NodeType::kDir) {

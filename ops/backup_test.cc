@@ -255,6 +255,28 @@ TEST_F(BackupTest, ScanTotalsCountsAheadOfTheWalk) {
   EXPECT_EQ(p.files_done, 3u);
 }
 
+// Regression: "src/d/a src" backed up only src/d/a; restic backs up all of src.
+TEST_F(BackupTest, FolderGivenAfterATargetInsideItIsBackedUpWhole) {
+  put("/src/d/a", "a");
+  put("/src/b", "b");
+  auto res = backup({"/src/d/a", "/src"});
+  EXPECT_EQ(listing(res.snapshot.tree),
+            (std::vector<std::string>{"/src/", "/src/b", "/src/d/", "/src/d/a"}));
+}
+
+TEST_F(BackupTest, ExclusionRulesApplyToTargets) {
+  put("/src/big", std::string(5000, 'x'));
+  put("/src/small", "s");
+  put("/src/skip.tmp", "t");
+  Filter f;
+  ASSERT_TRUE(f.add("*.tmp", false).ok());
+  BackupOptions o;
+  o.excludes = &f;
+  o.exclude_larger_than = 4096;
+  auto res = backup({"/src/big", "/src/small", "/src/skip.tmp"}, o);
+  EXPECT_EQ(listing(res.snapshot.tree), (std::vector<std::string>{"/src/", "/src/small"}));
+}
+
 TEST(TargetLists, FilesFromTrimsSkipsCommentsAndBom) {
   EXPECT_EQ(files_from_patterns("\xEF\xBB\xBF  a/*  \r\n# c\n\n\tb c\nlast"),
             (std::vector<std::string>{"a/*", "b c", "last"}));

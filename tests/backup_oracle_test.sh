@@ -113,11 +113,14 @@ missing_target)
   contains "$WORK/one.kura.err" "$WORK/gone does not exist, skipping"
   diff <(paths "$RA") <(paths "$RK") >&2 || fail "snapshot paths differ"
   same_listing "one missing"
+  step "a folder given after a target inside it is backed up whole"
+  run_both nested src/d/a src
+  same_listing "nested targets"
   step "all targets missing: an error, no snapshot"
   run_both all "$WORK/gone" "$WORK/gone2"
   [ "$RC_KURA" = 1 ] || fail "exit $RC_KURA with all targets missing"
   contains "$WORK/all.kura.err" "all target directories/files do not exist"
-  [ "$(nsnaps "$RK")" = 1 ] || fail "a snapshot was written with all targets missing"
+  [ "$(nsnaps "$RK")" = 2 ] || fail "a snapshot was written with all targets missing"
   ;;
 files_from)
   twin_repos
@@ -214,6 +217,9 @@ exclude_caches)
   step "--exclude-if-present and --exclude-larger-than"
   run_both eip --exclude-if-present .nobackup --exclude-if-present "CACHEDIR.TAG:Signature: 8a477f597d28d172789f06886806bc55" --exclude-larger-than 4k src
   same_listing "--exclude-if-present/--exclude-larger-than"
+  step "the rules apply to the targets themselves (the folders above them stay)"
+  run_both targets --exclude-larger-than 4k -e 'm' src/keep/large src/keep/k src/marked/m src/cache/data
+  same_listing "excluded targets"
   ;;
 options)
   twin_repos
