@@ -38,7 +38,6 @@ constexpr size_t kMaxQueuedJobs = 1024;
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
 constexpr size_t kSpareChunks = 4;
-constexpr std::string_view kCacheTagSignature = "Signature: 8a477f597d28d172789f06886806bc55";
 
 // The entries of one directory as nodes: listed, lstat'ed and turned into nodes ahead of the
 // walk on the scan pool, or by the walk itself if it gets there first.
@@ -102,6 +101,8 @@ class Archiver {
 
   // Tasks still running refer to members: let them finish before anything is destroyed.
   ~Archiver() {
+    stop_scanner_ = true;
+    if (scanner_.joinable()) scanner_.join();
     group_.wait().ignore();
     chunk_group_.wait().ignore();
   }
@@ -154,23 +155,30 @@ class Archiver {
     d.parent_nodes = std::move(*nodes);
   }
 
-  bool excluded(const std::string& abs_path, const base::FileInfo& info) {
+  // --exclude, --one-file-system (against `devices`, the targets' file systems) and
+  // --exclude-larger-than for one entry.
+  bool excluded(const std::string& abs_path, const base::FileInfo& info,
+                const std::vector<uint64_t>& devices) const {
     if (opts_.excludes && opts_.excludes->matches(abs_path)) return true;
     if (info.type == base::FileType::kDir) {
-      if (opts_.one_file_system &&
-          std::find(devices_.begin(), devices_.end(), info.device) == devices_.end()) {
-        return true;
-      }
-      if (opts_.exclude_caches) {
-        auto tag = env_.open_read(base::path_join(abs_path, "CACHEDIR.TAG"));
-        if (tag.ok()) {
-          uint8_t buf[kCacheTagSignature.size()];
-          auto n = (*tag)->read_at(0, buf);
-          if (n.ok() && *n == sizeof buf && base::as_chars(buf) == kCacheTagSignature) return true;
-        }
-      }
+      return opts_.one_file_system &&
+             std::find(devices.begin(), devices.end(), info.device) == devices.end();
     }
-    return false;
+    return opts_.exclude_larger_than && info.size > *opts_.exclude_larger_than;
+  }
+
+  // --exclude-if-present: the tag files of the rules that hold for directory `dir` (absolute).
+  // Only entries named like every one of them stay (restic keeps the tag file itself, so the
+  // folder and its tag are in the snapshot, nothing else). Warnings only when `warn`.
+  std::vector<std::string> tag_files_holding(const std::string& dir, bool warn);
+  static bool kept_by_tags(const std::vector<std::string>& tags, const std::string& name) {
+    for (const auto& t : tags) {
+      if (t != name) return false;
+    }
+    return true;
+  }
+  void warn(const std::string& message) {
+    if (observer_) observer_->on_warning(message);
   }
 
   std::string abs_of(const std::string& path) {
@@ -182,6 +190,11 @@ class Archiver {
   void walk(Dir& d);
   // The directory's entries as nodes, sorted by name; unreadable ones are reported.
   std::vector<Node> scan_dir(const std::string& path);
+  // The --stdin file (and the directories its name holds) below root.
+  base::Status backup_stdin(Dir& root, const std::string& snapshot_path, const repo::NodeTime& time);
+  // Counts the files and bytes below the targets for the progress display (scan_totals).
+  void count_totals();
+  void count_below(const std::string& path, const std::vector<uint64_t>& devices);
   std::shared_ptr<ScanTask> scan_ahead(const std::string& path);
   void run_scan(ScanTask& t);
   void schedule_file(Dir& d, size_t i, const std::string& path);
@@ -203,6 +216,7 @@ class Archiver {
   base::Status finish_one(Dir& d);
   base::Status place_target(Dir& root, const std::string& target);
   void start_virtual(Dir& d);
+  bool target_excluded(const std::string& path, const Node& n);
 
   repo::Repository& repo_;
   base::Env& env_;
@@ -229,6 +243,7 @@ class Archiver {
   repo::NodeFromStatOptions node_opts_;
   std::vector<uint64_t> devices_;  // --one-file-system: the targets' file systems
   std::string cwd_;
+  const Dir* root_ = nullptr;
 
   std::mutex err_mu_;
   std::vector<BackupError> errors_;
@@ -236,10 +251,13 @@ class Archiver {
 
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
   std::atomic<uint64_t> data_blobs_{0}, data_added_{0}, tree_blobs_{0};
+  // scan_totals: counts the totals ahead of the walk (which then leaves them alone).
+  std::thread scanner_;
+  std::atomic<bool> stop_scanner_{false};
   std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
 
   std::mutex dry_mu_;
-  std::unordered_set<Id, repo::IdHash> dry_seen_;
+  std::unordered_set<Id, repo::IdHash> dry_seen_, dry_trees_seen_;
 
   // Last members: destroyed first, so queued prefetches finish while everything they use lives.
   base::ThreadPool tree_pool_{2};
@@ -257,7 +275,9 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
             [](const base::DirEntry& a, const base::DirEntry& b) { return a.name < b.name; });
   nodes.reserve(entries->size());
   std::string abs_dir = abs_of(path);
+  std::vector<std::string> tags = tag_files_holding(abs_dir, true);
   for (const auto& e : *entries) {
+    if (!kept_by_tags(tags, e.name)) continue;
     std::string full = base::path_join(path, e.name);
     auto info = env_.lstat(full);
     if (!info.ok()) {
@@ -266,7 +286,7 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
     }
     // restic never stores sockets: they cannot be restored meaningfully.
     if (info->type == base::FileType::kSocket) continue;
-    if (excluded(base::path_join(abs_dir, e.name), *info)) continue;
+    if (excluded(base::path_join(abs_dir, e.name), *info, devices_)) continue;
     auto node = repo::node_from_lstat(env_, full, e.name, *info, names_, node_opts_);
     if (!node.ok()) {
       report(full, node.status());
@@ -275,6 +295,89 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
     nodes.push_back(std::move(*node));
   }
   return nodes;
+}
+
+std::vector<std::string> Archiver::tag_files_holding(const std::string& dir, bool warn_user) {
+  std::vector<std::string> tags;
+  for (const ExcludeIfPresent& rule : opts_.exclude_if_present) {
+    std::string tag = base::path_join(dir, rule.name);
+    auto info = env_.lstat(tag);
+    if (!info.ok()) {
+      if (info.status().code() != base::Code::kNotFound && warn_user) {
+        warn("could not access exclusion tagfile: " + info.status().message());
+      }
+      continue;
+    }
+    if (rule.header.empty()) {
+      tags.push_back(rule.name);
+      continue;
+    }
+    // restic reads the header from the start of the tag file; a short or different one only
+    // earns a warning, and the directory is backed up.
+    auto f = env_.open_read(tag);
+    if (!f.ok()) {
+      if (warn_user) warn("could not open exclusion tagfile: " + f.status().message());
+      continue;
+    }
+    std::string head(rule.header.size(), '\0');
+    auto n = (*f)->read_at(0, base::MutableByteSpan(reinterpret_cast<uint8_t*>(head.data()), head.size()));
+    if (!n.ok()) {
+      if (warn_user) warn("could not read signature from exclusion tagfile \"" + tag + "\": " + n.status().message());
+      continue;
+    }
+    if (*n < head.size()) {
+      if (warn_user) warn("invalid (too short) signature in exclusion tagfile \"" + tag + "\"");
+      continue;
+    }
+    if (head != rule.header) {
+      if (warn_user) warn("invalid signature in exclusion tagfile \"" + tag + "\"");
+      continue;
+    }
+    tags.push_back(rule.name);
+  }
+  return tags;
+}
+
+void Archiver::count_below(const std::string& path, const std::vector<uint64_t>& devices) {
+  auto entries = env_.list_dir(path);
+  if (!entries.ok()) return;  // the backup itself reports it
+  std::string abs_dir = abs_of(path);
+  std::vector<std::string> tags = tag_files_holding(abs_dir, false);
+  for (const auto& e : *entries) {
+    if (stop_scanner_) return;
+    if (!kept_by_tags(tags, e.name)) continue;
+    std::string full = base::path_join(path, e.name);
+    auto info = env_.lstat(full);
+    if (!info.ok() || excluded(base::path_join(abs_dir, e.name), *info, devices)) continue;
+    if (info->type == base::FileType::kDir) {
+      count_below(full, devices);
+    } else if (info->type == base::FileType::kFile) {
+      progress_->total_files++;
+      progress_->total_bytes += info->size;
+    }
+  }
+}
+
+void Archiver::count_totals() {
+  std::vector<uint64_t> devices;
+  std::vector<std::pair<std::string, base::FileInfo>> targets;
+  for (const auto& t : opts_.targets) {
+    std::string clean = clean_path(t);
+    auto info = env_.lstat(clean);
+    if (!info.ok()) continue;
+    devices.push_back(info->device);
+    targets.emplace_back(clean, *info);
+  }
+  for (const auto& [path, info] : targets) {
+    if (stop_scanner_) return;
+    if (info.type == base::FileType::kDir) {
+      count_below(path, devices);
+    } else if (info.type == base::FileType::kFile) {
+      progress_->total_files++;
+      progress_->total_bytes += info.size;
+    }
+  }
+  progress_->scan_done = true;
 }
 
 void Archiver::run_scan(ScanTask& t) {
@@ -340,11 +443,16 @@ void Archiver::walk(Dir& d) {
 
 void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   Node& n = d.nodes[i];
-  progress_->total_files++;
-  progress_->total_bytes += n.size;
+  if (!opts_.scan_totals) {
+    progress_->total_files++;
+    progress_->total_bytes += n.size;
+  }
   const Node* old = opts_.force ? nullptr : find_by_name(d.parent_nodes, n.name);
+  // restic's fileChanged: --ignore-inode implies --ignore-ctime.
+  bool check_ctime = !opts_.ignore_ctime && !opts_.ignore_inode;
   if (old && old->type == NodeType::kFile && same_time(old->mtime, n.mtime) &&
-      same_time(old->ctime, n.ctime) && old->size == n.size && old->inode == n.inode) {
+      (!check_ctime || same_time(old->ctime, n.ctime)) && old->size == n.size &&
+      (opts_.ignore_inode || old->inode == n.inode)) {
     bool all_known = true;
     for (const Id& id : old->content) {
       if (!repo_.has_blob(BlobType::kData, id)) {
@@ -360,22 +468,24 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
       return;
     }
   }
-  (old ? files_changed_ : files_new_)++;
+  std::atomic<uint64_t>* counter = old ? &files_changed_ : &files_new_;
   char* failed = &d.failed[i];
   d.pending++;
   Dir* dir = &d;
   enter_queue();
-  group_.run([this, path, &n, failed, dir]() -> base::Status {
+  group_.run([this, path, &n, failed, dir, counter]() -> base::Status {
     leave_queue();
     base::Status st = save_file(path, n);
     progress_->files_done++;
+    // A file that could not be read is not in the snapshot: neither new nor changed.
+    if (st.ok()) (*counter)++;
     // A source file that cannot be read is reported and left out; a repository error ends
     // the backup.
     if (!st.ok() &&
         (st.code() == base::Code::kPermissionDenied || st.code() == base::Code::kNotFound ||
          st.code() == base::Code::kDataLoss || st.code() == base::Code::kInvalidArgument) &&
         st.message().find(path) != std::string::npos) {
-      report(path, st);
+      report(abs_of(path), st);  // restic names the file by its absolute path
       *failed = 1;
       st = base::ok_status();
     }
@@ -463,6 +573,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
       copy->assign(chunk.begin(), chunk.end());
       chunk_group_.run([this, id, copy]() -> base::Status {
         auto added = repo_.save_blob(BlobType::kData, id, *copy);
+        const uint64_t size = copy->size();  // the buffer is handed back below
         {
           std::lock_guard<std::mutex> l(chunk_mu_);
           chunk_bytes_in_flight_ -= copy->size();
@@ -471,7 +582,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
         if (!added.ok()) return added.status();
         if (*added) {
           data_blobs_++;
-          data_added_ += copy->size();
+          data_added_ += size;
         }
         return base::ok_status();
       });
@@ -619,9 +730,10 @@ base::Status Archiver::finish_one(Dir& d) {
     if (i < d.failed.size() && d.failed[i]) continue;
     kept.push_back(std::move(d.nodes[i]));
   }
-  base::Bytes json = repo::encode_tree(kept);
+  ASSIGN_OR_RETURN(base::Bytes json, repo::encode_valid_tree(kept));
   Id id = repo::hash_id(json);
-  if (!d.virtual_dir) {
+  // restic counts the directories above the targets too, all but the root.
+  if (&d != root_) {
     if (!d.parent_tree) {
       dirs_new_++;
     } else if (*d.parent_tree == id) {
@@ -630,11 +742,23 @@ base::Status Archiver::finish_one(Dir& d) {
       dirs_changed_++;
     }
   }
+  // restic's "added" counts tree blobs with the data blobs (plaintext size of both).
   if (opts_.dry_run) {
-    if (!repo_.has_blob(BlobType::kTree, id)) tree_blobs_++;
+    bool added = false;
+    if (!repo_.has_blob(BlobType::kTree, id)) {
+      std::lock_guard<std::mutex> l(dry_mu_);
+      added = dry_trees_seen_.insert(id).second;
+    }
+    if (added) {
+      tree_blobs_++;
+      data_added_ += json.size();
+    }
   } else {
     ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kTree, id, json));
-    if (added) tree_blobs_++;
+    if (added) {
+      tree_blobs_++;
+      data_added_ += json.size();
+    }
   }
   d.tree_id = id;
   // Free memory as soon as a level is written (the children's ids are in the tree now).
@@ -691,7 +815,10 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     if (idx < d->nodes.size()) {
       if (d->is_target[idx]) return base::ok_status();  // already backed up as a whole
       if (last) {
+        // A target below this one came first: the whole folder is walked instead of the
+        // chain that led to it.
         d->is_target[idx] = 1;
+        std::erase_if(d->subdirs, [&](const auto& s) { return s.first == idx; });
         return base::ok_status();
       }
     } else {
@@ -719,7 +846,74 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
   return base::ok_status();
 }
 
+base::Status Archiver::backup_stdin(Dir& root, const std::string& snapshot_path,
+                                   const repo::NodeTime& time) {
+  std::vector<std::string> parts;
+  for (size_t i = 1; i < snapshot_path.size();) {
+    size_t j = snapshot_path.find('/', i);
+    if (j == std::string::npos) j = snapshot_path.size();
+    parts.push_back(snapshot_path.substr(i, j - i));
+    i = j + 1;
+  }
+  // restic makes each directory of the name a node of its own: mode 0755, owned by us, with
+  // the time it was made.
+  base::Timespec now = repo_.deps().clock->now();
+  repo::NodeTime dir_time{now.sec, static_cast<int32_t>(now.nsec), repo_.deps().clock->utc_offset(now.sec)};
+  Dir* d = &root;
+  for (size_t k = 0; k + 1 < parts.size(); ++k) {
+    Node dir;
+    dir.name = parts[k];
+    dir.type = NodeType::kDir;
+    dir.mode = repo::kGoModeDir | 0755;
+    dir.mtime = dir.atime = dir.ctime = dir_time;
+    dir.uid = opts_.uid;
+    dir.gid = opts_.gid;
+    d->nodes.push_back(std::move(dir));
+    d->failed.push_back(0);
+    auto sub = std::make_unique<Dir>();
+    sub->virtual_dir = true;
+    Dir* next = sub.get();
+    d->subdirs.emplace_back(d->nodes.size() - 1, std::move(sub));
+    d = next;
+  }
+  Node n;
+  n.name = parts.back();
+  n.type = NodeType::kFile;
+  n.mode = 0644;
+  n.mtime = n.atime = n.ctime = time;
+  n.uid = opts_.uid;
+  n.gid = opts_.gid;
+  // Unknown length: treat it as large (chunks go to the compression pool).
+  n.size = UINT64_MAX;
+  d->nodes.push_back(std::move(n));
+  d->failed.push_back(0);
+  Node& file = d->nodes.back();
+  progress_->total_files++;
+  base::Status st = save_stream(*opts_.stdin_file, snapshot_path, file);
+  progress_->files_done++;
+  if (!st.ok()) return st.with_context("read " + snapshot_path);
+  // A failed producer (pg_dump ... | kura backup --stdin) leaves an empty stream: restic
+  // reports it and writes no snapshot, and so does kura.
+  if (file.size == 0) {
+    report(snapshot_path, base::data_loss("read " + snapshot_path + ": no data read"));
+    return base::failed_precondition("unable to save snapshot: snapshot is empty");
+  }
+  files_new_++;
+  return base::ok_status();
+}
+
 // Starts the walk below the targets once every target's chain of directories is in place.
+// restic applies the exclusion rules to the targets too (not --one-file-system: the
+// targets define the file systems).
+bool Archiver::target_excluded(const std::string& path, const Node& n) {
+  std::string abs = abs_of(clean_path(path));
+  if (opts_.excludes && opts_.excludes->matches(abs)) return true;
+  if (n.type != NodeType::kDir && opts_.exclude_larger_than && n.size > *opts_.exclude_larger_than) {
+    return true;
+  }
+  return !kept_by_tags(tag_files_holding(base::path_dirname(abs), true), n.name);
+}
+
 void Archiver::start_virtual(Dir& d) {
   d.failed.assign(d.nodes.size(), 0);
   for (size_t i = 0; i < d.nodes.size(); ++i) {
@@ -735,6 +929,10 @@ void Archiver::start_virtual(Dir& d) {
     }
     Node& n = d.nodes[i];
     const std::string& path = d.child_paths[i];
+    if (target_excluded(path, n)) {
+      d.failed[i] = 1;  // restic keeps the folders above an excluded target
+      continue;
+    }
     if (n.type == NodeType::kFile) {
       schedule_file(d, i, path);
     } else if (n.type == NodeType::kDir) {
@@ -751,7 +949,7 @@ void Archiver::start_virtual(Dir& d) {
 
 base::StatusOr<BackupResult> Archiver::run() {
   BackupResult result;
-  base::Timespec start = repo_.deps().clock->now();
+  base::Timespec start = opts_.time ? base::Timespec{*opts_.time, 0} : repo_.deps().clock->now();
   char cwd[4096];
   if (::getcwd(cwd, sizeof cwd)) cwd_ = cwd;
 
@@ -763,8 +961,10 @@ base::StatusOr<BackupResult> Archiver::run() {
   sn.gid = opts_.gid;
   sn.tags = opts_.tags;
   if (opts_.excludes) sn.excludes = opts_.excludes->originals();
+  std::string stdin_path;
   if (opts_.stdin_file) {
-    sn.paths.push_back("/" + opts_.stdin_filename);
+    ASSIGN_OR_RETURN(stdin_path, stdin_snapshot_path(opts_.stdin_filename));
+    sn.paths.push_back(stdin_path);
   } else {
     if (opts_.targets.empty()) return base::invalid_argument("nothing to back up: no paths given");
     for (const auto& t : opts_.targets) {
@@ -773,17 +973,22 @@ base::StatusOr<BackupResult> Archiver::run() {
     }
   }
 
-  // Parent: explicit, or the newest snapshot of this host with the same paths.
-  if (opts_.parent) {
+  // Parent: explicit, or the newest snapshot of this host with the same paths that is not
+  // newer than this one (restic's rule; --stdin backups have none).
+  if (opts_.stdin_file || opts_.force) {
+    // none: --force overrides --parent too, as restic's
+  } else if (opts_.parent) {
     result.parent = opts_.parent;
-  } else if (!opts_.force) {
+  } else {
     ASSIGN_OR_RETURN(auto all, load_snapshots(repo_));
     std::vector<std::string> want = sn.paths;
     std::sort(want.begin(), want.end());
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       std::vector<std::string> have = it->sn.paths;
       std::sort(have.begin(), have.end());
-      if (it->sn.hostname == sn.hostname && have == want) {
+      if (it->sn.hostname == sn.hostname && have == want &&
+          (it->sn.time.sec < sn.time.sec ||
+           (it->sn.time.sec == sn.time.sec && it->sn.time.nsec <= sn.time.nsec))) {
         result.parent = it->id;
         break;
       }
@@ -791,6 +996,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   }
   Dir root;
   root.virtual_dir = true;
+  root_ = &root;
   if (result.parent) {
     sn.parent = result.parent;
     ASSIGN_OR_RETURN(base::Bytes pjson, repo_.load_unpacked(backend::FileKind::kSnapshot, *result.parent));
@@ -803,23 +1009,9 @@ base::StatusOr<BackupResult> Archiver::run() {
   }
 
   if (opts_.stdin_file) {
-    Node n;
-    n.name = opts_.stdin_filename;
-    n.type = NodeType::kFile;
-    n.mode = 0644;
-    n.mtime = n.atime = n.ctime = sn.time;
-    n.uid = opts_.uid;
-    n.gid = opts_.gid;
-    root.nodes.push_back(std::move(n));
-    root.failed.assign(1, 0);
-    progress_->total_files++;
-    // Unknown length: treat it as large (chunks go to the compression pool).
-    root.nodes[0].size = UINT64_MAX;
-    base::Status st = save_stream(*opts_.stdin_file, "stdin", root.nodes[0]);
-    progress_->files_done++;
-    if (!st.ok()) return st.with_context("read stdin");
-    files_new_++;
+    RETURN_IF_ERROR(backup_stdin(root, stdin_path, sn.time));
   } else {
+    if (opts_.scan_totals) scanner_ = std::thread([this] { count_totals(); });
     for (const auto& t : opts_.targets) {
       base::Status st = place_target(root, t);
       if (!st.ok()) {
@@ -829,9 +1021,10 @@ base::StatusOr<BackupResult> Archiver::run() {
     }
     if (root.virtual_dir) start_virtual(root);
   }
-  progress_->scan_done = true;
+  if (!opts_.scan_totals) progress_->scan_done = true;
   RETURN_IF_ERROR(group_.wait());
   RETURN_IF_ERROR(chunk_group_.wait());
+  if (scanner_.joinable()) scanner_.join();
   ASSIGN_OR_RETURN(sn.tree, finish(root));
   if (!opts_.dry_run) {
     RETURN_IF_ERROR(repo_.flush());
@@ -849,13 +1042,36 @@ base::StatusOr<BackupResult> Archiver::run() {
   s.tree_blobs = tree_blobs_;
   s.data_added = data_added_;
   s.data_added_packed = repo_.added_packed_bytes();
-  s.total_files_processed = progress_->files_done;
+  s.total_files_processed = s.files_new + s.files_changed + s.files_unmodified;  // as restic
   s.total_bytes_processed = progress_->bytes_done;
   result.errors = std::move(errors_);
   return result;
 }
 
 }  // namespace
+
+base::StatusOr<std::string> stdin_snapshot_path(const std::string& name) {
+  std::string p = clean_path("/" + name);
+  if (p == "/") {
+    return base::invalid_argument("--stdin-filename \"" + name + "\": not a file name");
+  }
+  if (p.find('\0') != std::string::npos) {
+    return base::invalid_argument("--stdin-filename: a file name cannot hold a NUL byte");
+  }
+  return p;
+}
+
+base::StatusOr<ExcludeIfPresent> parse_exclude_if_present(const std::string& spec) {
+  if (spec.empty()) return base::invalid_argument("--exclude-if-present: name for exclusion tagfile is empty");
+  size_t colon = spec.find(':');
+  if (colon == 0) return base::invalid_argument("--exclude-if-present " + spec + ": no name for exclusion tagfile provided");
+  if (colon == std::string::npos) return ExcludeIfPresent{spec, ""};
+  return ExcludeIfPresent{spec.substr(0, colon), spec.substr(colon + 1)};
+}
+
+ExcludeIfPresent cachedir_tag_rule() {
+  return {"CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55"};
+}
 
 base::StatusOr<BackupResult> run_backup(repo::Repository& repo, base::Env& env,
                                         const BackupOptions& opts, BackupProgress* progress,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,11 +17,29 @@
 
 namespace kura::ops {
 
+// --exclude-if-present name[:header]: a directory holding a file `name` (that starts with
+// `header`, when one is given) is kept with that file only.
+struct ExcludeIfPresent {
+  std::string name;
+  std::string header;
+};
+
+// Parses "name" or "name:header" as restic does; an empty name is invalid_argument.
+base::StatusOr<ExcludeIfPresent> parse_exclude_if_present(const std::string& spec);
+// The CACHEDIR.TAG rule that --exclude-caches stands for.
+ExcludeIfPresent cachedir_tag_rule();
+
 struct BackupOptions {
-  std::vector<std::string> targets;  // as given on the command line
+  std::vector<std::string> targets;  // as given on the command line; all must exist
   const Filter* excludes = nullptr;
   bool one_file_system = false;
-  bool exclude_caches = false;
+  std::vector<ExcludeIfPresent> exclude_if_present;  // --exclude-caches adds cachedir_tag_rule()
+  std::optional<uint64_t> exclude_larger_than;       // files (not dirs) above this are skipped
+  // Which changes make a file with the parent's size and mtime "changed" (restic:
+  // --ignore-inode implies --ignore-ctime).
+  bool ignore_inode = false, ignore_ctime = false;
+  // The snapshot's time (--time, seconds since the epoch); also the newest parent allowed.
+  std::optional<int64_t> time;
   std::vector<std::string> tags;
   std::string hostname, username;
   uint32_t uid = 0, gid = 0;
@@ -29,17 +48,24 @@ struct BackupOptions {
   bool dry_run = false;            // read and hash, store nothing
   bool with_atime = false;
   int threads = 0;  // 0: number of CPUs
-  // Back up this stream as one file named stdin_filename instead of targets.
+  // Back up this stream as one file instead of targets. stdin_filename may hold directories
+  // ("db/x.sql": a directory node "db" holds "x.sql", as restic does); ".." cannot climb
+  // above the root. An empty stream is an error, and no snapshot is written.
   base::ReadableFile* stdin_file = nullptr;
   std::string stdin_filename = "stdin";
+  // Count the files and bytes below the targets ahead of the backup (a second, lstat-only
+  // walk, as restic's scanner), so a progress display can show a percentage and an ETA.
+  bool scan_totals = false;
 };
 
 struct BackupStats {
   uint64_t files_new = 0, files_changed = 0, files_unmodified = 0;
   uint64_t dirs_new = 0, dirs_changed = 0, dirs_unmodified = 0;
   uint64_t data_blobs = 0, tree_blobs = 0;
-  uint64_t data_added = 0;         // plaintext bytes of new blobs
-  uint64_t data_added_packed = 0;  // stored bytes of new packs
+  // restic's "Added to the repository": plaintext bytes of the new data and tree blobs.
+  uint64_t data_added = 0;
+  // Its "stored": bytes of the packs this backup wrote (compressed, encrypted, headers).
+  uint64_t data_added_packed = 0;
   uint64_t total_files_processed = 0, total_bytes_processed = 0;
 };
 
@@ -56,6 +82,10 @@ struct BackupError {
   std::string message;
 };
 
+// The snapshot path of a --stdin backup: "/" + name, cleaned ("../../x" -> "/x"). A name
+// that leaves nothing ("", "/", "..") is invalid_argument.
+base::StatusOr<std::string> stdin_snapshot_path(const std::string& name);
+
 struct BackupResult {
   repo::Id snapshot_id;  // zero for a dry run
   repo::Snapshot snapshot;
@@ -69,6 +99,9 @@ class BackupObserver {
   virtual ~BackupObserver() = default;
   // Called from any thread.
   virtual void on_error(const std::string& path, const base::Status& st) = 0;
+  // Something the user should know that is not an error (restic's warnings): a tag file with
+  // a wrong signature, for one.
+  virtual void on_warning(const std::string& message) { (void)message; }
 };
 
 // The repository must have its index loaded.

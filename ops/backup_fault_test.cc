@@ -146,6 +146,9 @@ TEST_F(BackupFaultTest, UnreadableFileIsReportedAndSnapshotIsWritten) {
   EXPECT_EQ(rec.seen[0].path, res->errors[0].path);
   EXPECT_FALSE(res->snapshot_id.is_zero());
   EXPECT_EQ(names(FileKind::kSnapshot), std::vector<std::string>{res->snapshot_id.hex()});
+  // Regression: the unreadable file was counted as new; restic counts only what it saved.
+  EXPECT_EQ(res->stats.files_new, files_.size() - 1);
+  EXPECT_EQ(res->stats.total_files_processed, files_.size() - 1);
   EXPECT_TRUE(check().ok());
   // restic leaves an unreadable file out of the snapshot; so must we (no empty stand-in).
   expect_restores(res->snapshot.tree, {"/data/src/secret.txt"});

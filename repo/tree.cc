@@ -279,6 +279,25 @@ base::Bytes encode_tree(const std::vector<Node>& nodes, const TreeEncodeOptions&
   return out;
 }
 
+base::StatusOr<base::Bytes> encode_valid_tree(const std::vector<Node>& nodes,
+                                              const TreeEncodeOptions& opts) {
+  std::vector<std::string_view> names;
+  names.reserve(nodes.size());
+  for (const Node& n : nodes) {
+    if (!is_safe_node_name(n.name)) {
+      return base::invalid_argument("tree: invalid node name \"" + go_quote(n.name) + "\"" +
+                                    ": a name must not be empty, \".\", \"..\" or hold '/' or NUL");
+    }
+    names.push_back(n.name);
+  }
+  std::sort(names.begin(), names.end());
+  auto dup = std::adjacent_find(names.begin(), names.end());
+  if (dup != names.end()) {
+    return base::invalid_argument("tree: two nodes named \"" + go_quote(*dup) + "\"");
+  }
+  return encode_tree(nodes, opts);
+}
+
 base::StatusOr<std::vector<Node>> decode_tree(base::ByteSpan json) {
   JsonReader r(base::as_chars(json));
   std::vector<Node> nodes;

@@ -32,6 +32,12 @@ struct TreeEncodeOptions {
 // duplicates when it builds a tree; so should the caller).
 base::Bytes encode_tree(const std::vector<Node>& nodes, const TreeEncodeOptions& opts = {});
 
+// encode_tree for a tree about to be stored: refuses what kura's and restic's restore refuse
+// (a name is_safe_node_name rejects, two nodes with one name) with invalid_argument naming the
+// node, so no command writes a snapshot that cannot be restored.
+base::StatusOr<base::Bytes> encode_valid_tree(const std::vector<Node>& nodes,
+                                              const TreeEncodeOptions& opts = {});
+
 // One node's JSON object, as it appears inside a tree.
 void append_node_json(base::Bytes& out, const Node& node, const TreeEncodeOptions& opts = {});
 
@@ -44,7 +50,7 @@ std::optional<NodeType> node_type_from_name(std::string_view name);
 
 // False for names a restorer must not create inside a directory: "", ".", "..", anything with a
 // '/' or a NUL. decode_tree only rejects "": restic checks the rest at restore time, and so
-// should kura's restorer.
+// should kura's restorer; writers check it with encode_valid_tree.
 bool is_safe_node_name(std::string_view name);
 
 // Go's zero time.Time (0001-01-01T00:00:00Z): what a missing time field decodes to.

@@ -302,5 +302,38 @@ TEST(GoMode, MatchesObservedResticValues) {
   }
 }
 
+
+// Regression: backup --stdin-filename dir/x.sql stored a node named "dir/x.sql" that neither
+// kura's nor restic's restore accepts; trees are now checked where they are built.
+TEST(EncodeValidTree, RefusesNamesRestoreRefuses) {
+  for (const std::string& bad : std::vector<std::string>{"dir/x.sql", "..", ".", "", "../x", std::string("a\0b", 3)}) {
+    Node n;
+    n.name = bad;
+    auto t = encode_valid_tree({n});
+    ASSERT_FALSE(t.ok()) << bad;
+    EXPECT_EQ(t.status().code(), base::Code::kInvalidArgument);
+    EXPECT_NE(t.status().message().find("invalid node name"), std::string::npos);
+  }
+}
+
+TEST(EncodeValidTree, RefusesDuplicateNames) {
+  Node a, b, c;
+  a.name = "x";
+  b.name = "y";
+  c.name = "x";
+  auto t = encode_valid_tree({a, b, c});
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("two nodes named \"x\""), std::string::npos);
+}
+
+TEST(EncodeValidTree, SameBytesAsEncodeTree) {
+  Node a, b;
+  a.name = "b";
+  b.name = "a\xff";
+  auto t = encode_valid_tree({a, b});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, encode_tree({a, b}));
+}
+
 }  // namespace
 }  // namespace kura::repo

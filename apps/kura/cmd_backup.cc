@@ -1,22 +1,53 @@
 // kura backup
 #include <unistd.h>
 
+#include <cstring>
+#include <ctime>
+
 #include "apps/kura/cli.h"
 #include "apps/kura/json_out.h"
 #include "apps/kura/progress.h"
 #include "ops/backup.h"
+#include "ops/prune.h"
+#include "ops/targets.h"
+#include "repo/snapshot.h"
 
 namespace kura::cli {
 namespace {
 
 struct BackupFlags {
   std::vector<std::string> paths;
-  std::vector<std::string> excludes, iexcludes, exclude_files, iexclude_files, files_from;
+  std::vector<std::string> excludes, iexcludes, exclude_files, iexclude_files;
+  std::vector<std::string> files_from, files_from_verbatim, files_from_raw, exclude_if_present;
+  std::string exclude_larger_than, time;
   bool one_file_system = false, exclude_caches = false, force = false, dry_run = false;
-  bool with_atime = false, use_stdin = false;
+  bool with_atime = false, use_stdin = false, ignore_inode = false, ignore_ctime = false;
+  bool use_fs_snapshot = false;
+  int read_concurrency = 0;
   std::vector<std::string> tags;
   std::string host, parent, stdin_filename = "stdin";
 };
+
+// Go's encoding of an error value, which restic puts in its JSON error messages: an
+// *os.PathError is {"Op":..,"Path":..,"Err":errno}; anything wrapped is {}.
+std::string go_error_json(const std::string& message) {
+  // Listing a directory fails inside restic's wrappers: no fields.
+  if (message.rfind("open directory ", 0) == 0 || message.rfind("read directory ", 0) == 0) return "{}";
+  for (std::string_view op : {"open ", "lstat ", "read ", "stat "}) {
+    if (message.rfind(op, 0) != 0) continue;
+    size_t colon = message.rfind(": ");
+    if (colon == std::string::npos || colon <= op.size()) break;
+    std::string reason = message.substr(colon + 2);
+    JsonObject o;
+    o.str("Op", std::string(op.substr(0, op.size() - 1)))
+        .str("Path", message.substr(op.size(), colon - op.size()));
+    for (int e = 1; e < 134; ++e) {
+      if (reason == std::strerror(e)) return o.num("Err", static_cast<uint64_t>(e)).done();
+    }
+    return o.raw("Err", "{}").done();  // an error Go does not spell out (no errno)
+  }
+  return "{}";
+}
 
 class ErrorPrinter : public ops::BackupObserver {
  public:
@@ -24,19 +55,101 @@ class ErrorPrinter : public ops::BackupObserver {
   void on_error(const std::string& path, const base::Status& st) override {
     std::lock_guard<std::mutex> l(mu_);
     if (cli_.g.json) {
+      // As restic: an object on stderr, so stdout stays the status and summary stream.
       JsonObject o;
-      o.str("message_type", "error").str("error", st.message()).str("during", "archival").str("item", path);
-      cli_.print_data(o.done() + "\n");
+      o.str("message_type", "error").raw("error", go_error_json(st.message()))
+          .str("during", "archival").str("item", path);
+      std::fflush(stdout);
+      std::string line = o.done() + "\n";
+      std::fwrite(line.data(), 1, line.size(), stderr);
     } else {
       if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
       cli_.error(cli_.tr("backup.error", st.message()));
     }
+  }
+  void on_warning(const std::string& message) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    cli_.error(message);
   }
 
  private:
   const Cli& cli_;
   std::mutex mu_;
 };
+
+// Reads a target list named by a --files-from* flag; "-" is standard input.
+base::StatusOr<std::string> read_list(Cli& cli, std::string_view flag, const std::string& file) {
+  if (file != "-") {
+    ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*cli.env, flag, file));
+    return std::string(data.begin(), data.end());
+  }
+  ASSIGN_OR_RETURN(auto in, base::open_stdin());
+  std::string text;
+  uint8_t buf[65536];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, in->read(buf));
+    if (n == 0) break;
+    text.append(reinterpret_cast<const char*>(buf), n);
+  }
+  return text;
+}
+
+// restic's collectTargets: the lists (patterns expanded), then the arguments; missing ones
+// are warned about and dropped; none left is an error.
+base::StatusOr<std::vector<std::string>> collect_targets(Cli& cli, const BackupFlags& f) {
+  std::vector<std::string> targets;
+  for (const auto& file : f.files_from) {
+    ASSIGN_OR_RETURN(std::string text, read_list(cli, "--files-from", file));
+    for (const auto& pattern : ops::files_from_patterns(text)) {
+      ASSIGN_OR_RETURN(auto expanded, ops::glob_paths(*cli.env, pattern));
+      if (expanded.empty()) cli.error(cli.tr("backup.pattern_no_match", ops::go_quoted(pattern)));
+      targets.insert(targets.end(), expanded.begin(), expanded.end());
+    }
+  }
+  for (const auto& file : f.files_from_verbatim) {
+    ASSIGN_OR_RETURN(std::string text, read_list(cli, "--files-from-verbatim", file));
+    auto lines = ops::files_from_verbatim(text);
+    targets.insert(targets.end(), lines.begin(), lines.end());
+  }
+  for (const auto& file : f.files_from_raw) {
+    ASSIGN_OR_RETURN(std::string data, read_list(cli, "--files-from-raw", file));
+    ASSIGN_OR_RETURN(auto names, ops::files_from_raw(data));
+    targets.insert(targets.end(), names.begin(), names.end());
+  }
+  targets.insert(targets.end(), f.paths.begin(), f.paths.end());
+  if (targets.empty()) return base::invalid_argument(cli.msg().get("err.no_paths"));
+  std::vector<std::string> existing;
+  for (const auto& t : targets) {
+    auto info = cli.env->lstat(t);
+    if (!info.ok() && info.status().code() == base::Code::kNotFound) {
+      cli.error(cli.tr("backup.target_missing", t));
+      continue;
+    }
+    existing.push_back(t);
+  }
+  if (existing.empty()) return base::not_found(cli.msg().get("backup.all_targets_missing"));
+  return existing;
+}
+
+// --time: "2006-01-02 15:04:05" in local time, as restic parses it.
+base::StatusOr<int64_t> parse_backup_time(const Cli& cli, const std::string& s) {
+  std::tm tm{};
+  const char* end = ::strptime(s.c_str(), "%Y-%m-%d %H:%M:%S", &tm);
+  if (!end || *end != '\0' || s.size() != 19) {
+    return base::invalid_argument(cli.tr("backup.bad_time", s));
+  }
+  tm.tm_isdst = -1;
+  std::time_t t = std::mktime(&tm);
+  if (t == static_cast<std::time_t>(-1)) return base::invalid_argument(cli.tr("backup.bad_time", s));
+  return static_cast<int64_t>(t);
+}
+
+// restic pads the sizes in its summary to 5 columns ("0 B   (0 B   stored)").
+std::string pad5(std::string s) {
+  if (s.size() < 5) s.resize(5, ' ');
+  return s;
+}
 
 std::vector<std::string> split_tags(const std::vector<std::string>& in) {
   std::vector<std::string> out;
@@ -52,41 +165,76 @@ std::vector<std::string> split_tags(const std::vector<std::string>& in) {
   return out;
 }
 
+// restic's option checks, before anything is read.
+base::Status check_flags(const Cli& cli, const BackupFlags& f) {
+  if (!f.use_stdin) return base::ok_status();
+  for (const auto& [flag, files] : {std::pair{"--files-from", &f.files_from},
+                                    std::pair{"--files-from-verbatim", &f.files_from_verbatim},
+                                    std::pair{"--files-from-raw", &f.files_from_raw}}) {
+    if (!files->empty()) return base::invalid_argument(cli.tr("backup.stdin_and_list", flag));
+  }
+  if (!f.paths.empty()) return base::invalid_argument(cli.msg().get("err.stdin_and_paths"));
+  return base::ok_status();
+}
+
+base::Status fill_filter(Cli& cli, const BackupFlags& f, ops::Filter& filter, ops::BackupOptions& o) {
+  for (const auto& p : f.excludes) RETURN_IF_ERROR(filter.add(p, false));
+  for (const auto& p : f.iexcludes) RETURN_IF_ERROR(filter.add(p, true));
+  for (const auto& file : f.exclude_files) RETURN_IF_ERROR(filter.add_file(*cli.env, file, false));
+  for (const auto& file : f.iexclude_files) RETURN_IF_ERROR(filter.add_file(*cli.env, file, true));
+  o.excludes = &filter;
+  if (f.exclude_caches) o.exclude_if_present.push_back(ops::cachedir_tag_rule());
+  for (const auto& spec : f.exclude_if_present) {
+    ASSIGN_OR_RETURN(auto rule, ops::parse_exclude_if_present(spec));
+    o.exclude_if_present.push_back(std::move(rule));
+  }
+  if (!f.exclude_larger_than.empty()) {
+    auto size = ops::parse_size(f.exclude_larger_than);
+    if (!size.ok()) return size.status().with_context("--exclude-larger-than");
+    o.exclude_larger_than = *size;
+  }
+  return base::ok_status();
+}
+
+std::string status_json(const ops::BackupProgress& p, double elapsed) {
+  // restic omits the counters that are still zero.
+  JsonObject j;
+  j.str("message_type", "status");
+  auto secs = static_cast<uint64_t>(elapsed);
+  if (secs) j.num("seconds_elapsed", secs);
+  uint64_t total = p.total_bytes, done = p.bytes_done;
+  if (p.scan_done && done > 0 && done < total) {
+    auto remaining = static_cast<uint64_t>(static_cast<double>(secs) / static_cast<double>(done) *
+                                           static_cast<double>(total - done));
+    if (remaining) j.num("seconds_remaining", remaining);
+  }
+  j.dbl("percent_done", total ? static_cast<double>(done) / static_cast<double>(total) : 0);
+  auto opt = [&](const char* k, uint64_t v) {
+    if (v) j.num(k, v);
+  };
+  opt("total_files", p.total_files);
+  opt("files_done", p.files_done);
+  opt("total_bytes", total);
+  opt("bytes_done", done);
+  opt("error_count", p.errors);
+  return j.done();
+}
+
 int run(Cli& cli, BackupFlags& f) {
+  if (auto st = check_flags(cli, f); !st.ok()) return cli.fail(st);
   ops::Filter filter;
-  for (const auto& p : f.excludes) {
-    if (auto st = filter.add(p, false); !st.ok()) return cli.fail(st);
+  ops::BackupOptions o;
+  if (auto st = fill_filter(cli, f, filter, o); !st.ok()) return cli.fail(st);
+  if (f.use_fs_snapshot) cli.error(cli.msg().get("backup.no_fs_snapshot"));
+  if (!f.time.empty()) {
+    auto t = parse_backup_time(cli, f.time);
+    if (!t.ok()) return cli.fail(t.status());
+    o.time = *t;
   }
-  for (const auto& p : f.iexcludes) {
-    if (auto st = filter.add(p, true); !st.ok()) return cli.fail(st);
-  }
-  for (const auto& file : f.exclude_files) {
-    if (auto st = filter.add_file(*cli.env, file, false); !st.ok()) return cli.fail(st);
-  }
-  for (const auto& file : f.iexclude_files) {
-    if (auto st = filter.add_file(*cli.env, file, true); !st.ok()) return cli.fail(st);
-  }
-  std::vector<std::string> targets = f.paths;
-  for (const auto& file : f.files_from) {
-    auto data = ops::read_flag_file(*cli.env, "--files-from", file);
-    if (!data.ok()) return cli.fail(data.status());
-    std::string text(data->begin(), data->end());
-    size_t i = 0;
-    while (i < text.size()) {
-      size_t j = text.find('\n', i);
-      if (j == std::string::npos) j = text.size();
-      std::string line = text.substr(i, j - i);
-      i = j + 1;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (!line.empty() && line[0] != '#') targets.push_back(line);
-    }
-  }
-  if (!f.use_stdin && targets.empty()) return cli.fail(base::invalid_argument(cli.msg().get("err.no_paths")));
-  if (f.use_stdin && !targets.empty()) return cli.fail(base::invalid_argument(cli.msg().get("err.stdin_and_paths")));
-  // Fail early and clearly on a target that does not exist (restic does too).
-  for (const auto& t : targets) {
-    auto info = cli.env->lstat(t);
-    if (!info.ok()) return cli.fail(info.status().with_context(cli.msg().get("err.backup_target")));
+  if (!f.use_stdin) {
+    auto targets = collect_targets(cli, f);
+    if (!targets.ok()) return cli.fail(targets.status());
+    o.targets = std::move(*targets);
   }
 
   auto r = cli.open_repo();
@@ -95,20 +243,19 @@ int run(Cli& cli, BackupFlags& f) {
   if (!lock.ok()) return cli.fail(lock.status());
   if (auto st = (*r)->load_index(); !st.ok()) return cli.fail(st);
 
-  ops::BackupOptions o;
-  o.targets = targets;
-  o.excludes = &filter;
-  o.one_file_system = f.one_file_system;
-  o.exclude_caches = f.exclude_caches;
   o.tags = split_tags(f.tags);
   o.hostname = f.host.empty() ? cli.hostname() : f.host;
   o.username = cli.username();
   o.uid = ::getuid();
   o.gid = ::getgid();
+  o.one_file_system = f.one_file_system;
+  o.ignore_inode = f.ignore_inode;
+  o.ignore_ctime = f.ignore_ctime;
   o.force = f.force;
   o.dry_run = f.dry_run;
   o.with_atime = f.with_atime;
-  o.threads = cli.g.threads;
+  o.threads = f.read_concurrency > 0 ? f.read_concurrency : cli.g.threads;
+  o.scan_totals = cli.show_progress() || cli.g.json;
   std::unique_ptr<base::ReadableFile> in;
   if (f.use_stdin) {
     auto s = base::open_stdin();
@@ -126,15 +273,7 @@ int run(Cli& cli, BackupFlags& f) {
   ops::BackupProgress progress;
   ErrorPrinter errors(cli);
   ProgressPrinter printer(cli, [&](double elapsed, bool json) {
-    if (json) {
-      JsonObject j;
-      double pct = progress.total_bytes ? static_cast<double>(progress.bytes_done) / progress.total_bytes : 0;
-      j.str("message_type", "status").num("seconds_elapsed", static_cast<uint64_t>(elapsed))
-          .dbl("percent_done", pct > 1 ? 1 : pct).num("total_files", progress.total_files)
-          .num("files_done", progress.files_done).num("total_bytes", progress.total_bytes)
-          .num("bytes_done", progress.bytes_done).num("error_count", progress.errors);
-      return j.done();
-    }
+    if (json) return status_json(progress, elapsed);
     return progress_line(cli, elapsed, progress.files_done, progress.bytes_done, progress.total_files,
                          progress.total_bytes, progress.errors, progress.scan_done);
   });
@@ -143,25 +282,30 @@ int run(Cli& cli, BackupFlags& f) {
   if (!result.ok()) return cli.fail(result.status());
   const ops::BackupStats& s = result->stats;
   double elapsed = printer.elapsed();
+  // A dry run has no snapshot file; restic names the one it would have written.
+  repo::Id id = f.dry_run ? repo::hash_id(repo::encode_snapshot(result->snapshot)) : result->snapshot_id;
   if (cli.g.json) {
     JsonObject j;
     j.str("message_type", "summary").num("files_new", s.files_new).num("files_changed", s.files_changed)
         .num("files_unmodified", s.files_unmodified).num("dirs_new", s.dirs_new)
         .num("dirs_changed", s.dirs_changed).num("dirs_unmodified", s.dirs_unmodified)
         .num("data_blobs", s.data_blobs).num("tree_blobs", s.tree_blobs).num("data_added", s.data_added)
-        .num("data_added_packed", s.data_added_packed)
         .num("total_files_processed", s.total_files_processed)
-        .num("total_bytes_processed", s.total_bytes_processed).dbl("total_duration", elapsed);
-    if (!f.dry_run) j.str("snapshot_id", result->snapshot_id.hex());
+        .num("total_bytes_processed", s.total_bytes_processed).dbl("total_duration", elapsed)
+        .str("snapshot_id", id.short_hex());
     if (f.dry_run) j.boolean("dry_run", true);
     cli.print_data(j.done() + "\n");
   } else {
     std::string out;
-    if (result->parent) out += cli.tr("backup.using_parent", result->parent->short_hex()) + "\n";
-    out += cli.tr("backup.files", s.files_new, s.files_changed, s.files_unmodified) + "\n";
+    if (!f.use_stdin) {
+      out += result->parent ? cli.tr("backup.using_parent", result->parent->short_hex())
+                            : cli.msg().get("backup.no_parent");
+      out += "\n";
+    }
+    out += "\n" + cli.tr("backup.files", s.files_new, s.files_changed, s.files_unmodified) + "\n";
     out += cli.tr("backup.dirs", s.dirs_new, s.dirs_changed, s.dirs_unmodified) + "\n";
-    out += cli.tr(f.dry_run ? "backup.would_add" : "backup.added", format_bytes(s.data_added),
-                  format_bytes(s.data_added_packed)) + "\n\n";
+    out += cli.tr(f.dry_run ? "backup.would_add" : "backup.added", pad5(format_bytes(s.data_added)),
+                  pad5(format_bytes(s.data_added_packed))) + "\n\n";
     out += cli.tr("backup.processed", s.total_files_processed, format_bytes(s.total_bytes_processed),
                   format_duration(elapsed)) + "\n";
     if (!f.dry_run) out += cli.tr("backup.saved", result->snapshot_id.short_hex()) + "\n";
@@ -185,6 +329,10 @@ void add_backup_command(CLI::App& app, Cli& cli) {
   cmd->add_option("--exclude-file", f->exclude_files, cli.msg().get("flag.exclude_file"));
   cmd->add_option("--iexclude-file", f->iexclude_files, cli.msg().get("flag.iexclude_file"));
   cmd->add_option("--files-from", f->files_from, cli.msg().get("flag.files_from"));
+  cmd->add_option("--files-from-verbatim", f->files_from_verbatim, cli.msg().get("backup.flag_files_from_verbatim"));
+  cmd->add_option("--files-from-raw", f->files_from_raw, cli.msg().get("backup.flag_files_from_raw"));
+  cmd->add_option("--exclude-if-present", f->exclude_if_present, cli.msg().get("backup.flag_exclude_if_present"));
+  cmd->add_option("--exclude-larger-than", f->exclude_larger_than, cli.msg().get("backup.flag_exclude_larger_than"));
   cmd->add_flag("-x,--one-file-system", f->one_file_system, cli.msg().get("flag.one_file_system"));
   cmd->add_flag("--exclude-caches", f->exclude_caches, cli.msg().get("flag.exclude_caches"));
   cmd->add_option("--tag", f->tags, cli.msg().get("flag.tag"));
@@ -193,6 +341,12 @@ void add_backup_command(CLI::App& app, Cli& cli) {
   cmd->add_flag("-f,--force", f->force, cli.msg().get("flag.force"));
   cmd->add_flag("-n,--dry-run", f->dry_run, cli.msg().get("flag.dry_run"));
   cmd->add_flag("--with-atime", f->with_atime, cli.msg().get("flag.with_atime"));
+  cmd->add_flag("--ignore-inode", f->ignore_inode, cli.msg().get("backup.flag_ignore_inode"));
+  cmd->add_flag("--ignore-ctime", f->ignore_ctime, cli.msg().get("backup.flag_ignore_ctime"));
+  cmd->add_option("--time", f->time, cli.msg().get("backup.flag_time"));
+  cmd->add_option("--read-concurrency", f->read_concurrency, cli.msg().get("backup.flag_read_concurrency"))
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--use-fs-snapshot", f->use_fs_snapshot, cli.msg().get("backup.flag_use_fs_snapshot"));
   cmd->add_flag("--stdin", f->use_stdin, cli.msg().get("flag.stdin"));
   cmd->add_option("--stdin-filename", f->stdin_filename, cli.msg().get("flag.stdin_filename"));
   cmd->callback([&cli, f] { exit_code() = run(cli, *f); });

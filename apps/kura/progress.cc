@@ -48,6 +48,11 @@ void ProgressPrinter::loop() {
 std::string progress_line(const Cli& cli, double elapsed, uint64_t files, uint64_t bytes,
                           uint64_t total_files, uint64_t total_bytes, uint64_t errors,
                           bool scan_done) {
+  if (total_files == 0 && !scan_done) {
+    // Nothing counted yet (restic's scanner has not reported): no totals to show.
+    return fmt::format("[{}] ", format_duration(elapsed)) +
+           cli.tr("progress.line_no_total", files, format_bytes(bytes), errors);
+  }
   double pct = total_bytes ? 100.0 * static_cast<double>(bytes) / static_cast<double>(total_bytes) : 0;
   if (pct > 100) pct = 100;
   std::string eta;
