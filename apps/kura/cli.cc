@@ -1,10 +1,14 @@
 #include "apps/kura/cli.h"
 
+#include "apps/kura/password.h"
+
 #include <pwd.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
@@ -30,54 +34,41 @@ const char* getenv_any(std::initializer_list<const char*> names) {
   return nullptr;
 }
 
-std::string trim_newline(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-// `source`: the flag or environment variable that named the file, for the error message.
-base::StatusOr<std::string> read_password_file(base::Env& env, std::string_view source,
-                                               const std::string& path) {
-  auto data = ops::read_flag_file(env, source, path);
-  if (!data.ok()) return data.status();
-  std::string s(data->begin(), data->end());
-  size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  return trim_newline(s);
-}
-
-base::StatusOr<std::string> run_password_command(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return base::internal_error("run password command: cannot start it");
-  std::string out;
-  char buf[256];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  if (rc != 0) return base::invalid_argument("password command failed (exit status " + std::to_string(rc) + ")");
-  return trim_newline(out);
-}
-
+// restic's readPasswordTerminal: the prompt on stderr, the line typed on the terminal (not
+// echoed) taken as it is.
 base::StatusOr<std::string> prompt_password(const std::string& prompt) {
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) return base::invalid_argument("cannot open terminal to ask for the password");
-  std::fputs(prompt.c_str(), tty);
-  std::fflush(tty);
-  int fd = fileno(tty);
+  std::fputs(prompt.c_str(), stderr);
+  std::fflush(stderr);
   struct termios old;
-  bool restore = tcgetattr(fd, &old) == 0;
+  bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
   if (restore) {
     struct termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
+    quiet.c_lflag |= ICANON | ISIG;
+    quiet.c_iflag |= ICRNL;
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
   std::string line;
-  int c;
-  while ((c = std::fgetc(tty)) != EOF && c != '\n') line += static_cast<char>(c);
-  if (restore) tcsetattr(fd, TCSAFLUSH, &old);
-  std::fputs("\n", tty);
-  std::fclose(tty);
-  return trim_newline(line);
+  char c;
+  ssize_t n;
+  while ((n = ::read(STDIN_FILENO, &c, 1)) == 1 && c != '\n') line += c;
+  if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::fputs("\n", stderr);
+  if (n < 0) return base::invalid_argument("unable to read password: " + std::string(std::strerror(errno)));
+  return line;
+}
+
+// restic's readPassword: the first line of a stdin that is not a terminal. Read byte by byte
+// so that nothing after the line is consumed.
+std::string read_stdin_line() {
+  std::string line;
+  char c;
+  ssize_t n;
+  while ((n = ::read(STDIN_FILENO, &c, 1)) == 1 || (n < 0 && errno == EINTR)) {
+    if (n == 1 && c == '\n') break;
+    if (n == 1) line += c;
+  }
+  return first_line(line);
 }
 
 }  // namespace
@@ -120,22 +111,53 @@ int Cli::fail(const base::Status& st) const {
   return kExitFatal;
 }
 
-base::StatusOr<std::string> Cli::password(bool new_repo) {
-  if (!g.password_file.empty()) return read_password_file(*env, "--password-file", g.password_file);
-  if (!g.password_command.empty()) return run_password_command(g.password_command);
+base::StatusOr<std::string> Cli::resolve_password() {
+  std::string file = g.password_file, command = g.password_command;
+  std::string file_source = "--password-file";
+  if (file.empty()) {
+    for (const char* var : {"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"}) {
+      const char* f = getenv_any({var});
+      if (f && file.empty()) {
+        file = f;
+        file_source = var;
+      }
+    }
+  }
+  if (command.empty()) {
+    if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) command = c;
+  }
+  if (!file.empty() && !command.empty()) return base::invalid_argument(msg().get("err.password_file_and_command"));
+  if (!command.empty()) return run_password_command(command);
+  if (!file.empty()) return read_password_file(*env, file_source, file);
   if (const char* p = getenv_any({"KURA_PASSWORD", "RESTIC_PASSWORD"})) return std::string(p);
-  for (const char* var : {"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"}) {
-    if (const char* f = getenv_any({var})) return read_password_file(*env, var, f);
+  return std::string();
+}
+
+base::StatusOr<std::string> Cli::read_password(const std::string& prompt) {
+  std::string pw;
+  if (::isatty(STDIN_FILENO)) {
+    ASSIGN_OR_RETURN(pw, prompt_password(prompt));
+  } else {
+    pw = read_stdin_line();
+    verbose(msg().get("password.from_stdin") + "\n");
   }
-  if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) {
-    return run_password_command(c);
-  }
-  if (!::isatty(STDIN_FILENO)) return base::invalid_argument(msg().get("err.no_password"));
-  if (!new_repo) return prompt_password(msg().get("prompt.password"));
-  ASSIGN_OR_RETURN(std::string a, prompt_password(msg().get("prompt.new_password")));
-  ASSIGN_OR_RETURN(std::string b, prompt_password(msg().get("prompt.password_again")));
+  if (pw.empty()) return base::invalid_argument(msg().get("err.empty_password"));
+  return pw;
+}
+
+base::StatusOr<std::string> Cli::read_password_twice(const std::string& prompt, const std::string& again) {
+  ASSIGN_OR_RETURN(std::string a, read_password(prompt));
+  if (!::isatty(STDIN_FILENO)) return a;
+  ASSIGN_OR_RETURN(std::string b, read_password(again));
   if (a != b) return base::invalid_argument(msg().get("err.password_mismatch"));
   return a;
+}
+
+base::StatusOr<std::string> Cli::password(bool new_repo) {
+  ASSIGN_OR_RETURN(std::string pw, resolve_password());
+  if (!pw.empty()) return pw;
+  if (new_repo) return read_password_twice(msg().get("prompt.new_password"), msg().get("prompt.password_again"));
+  return read_password(msg().get("prompt.password"));
 }
 
 base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {

@@ -62,7 +62,14 @@ class Cli {
   // Prints a fatal error for st and returns kExitFatal.
   int fail(const base::Status& st) const;
 
+  // The repository password as restic finds it: --password-command or --password-file (and
+  // their environment variables; both at once is an error), else KURA_PASSWORD /
+  // RESTIC_PASSWORD, else read_password (read_password_twice for a new repository).
   base::StatusOr<std::string> password(bool new_repo);
+  // Typed at the terminal, or the first line of stdin when it is not one; empty is an error.
+  base::StatusOr<std::string> read_password(const std::string& prompt);
+  // As restic's ReadPasswordTwice: asked twice (and compared) only on a terminal.
+  base::StatusOr<std::string> read_password_twice(const std::string& prompt, const std::string& again);
   base::StatusOr<std::unique_ptr<backend::Backend>> open_backend();
   // Opens the repository named by -r / KURA_REPOSITORY / RESTIC_REPOSITORY.
   base::StatusOr<std::unique_ptr<repo::Repository>> open_repo();
@@ -76,6 +83,9 @@ class Cli {
   backend::Backend* backend() const { return backend_.get(); }
 
  private:
+  // From the command, file or environment; "" when none gave one.
+  base::StatusOr<std::string> resolve_password();
+
   std::unique_ptr<base::Messages> messages_;
   std::unique_ptr<backend::Backend> backend_;
   bool stdout_tty_ = false;
