@@ -6,13 +6,16 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 
+#include "backend/limit_backend.h"
 #include "backend/local_backend.h"
 #include "backend/rest_backend.h"
 #include "backend/retry_backend.h"
@@ -160,40 +163,115 @@ base::StatusOr<std::string> Cli::password(bool new_repo) {
   return read_password(msg().get("prompt.password"));
 }
 
-base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+base::StatusOr<std::map<std::string, std::string>> parse_extended_options(
+    const std::vector<std::string>& options) {
+  std::map<std::string, std::string> out;
+  for (const auto& o : options) {
+    size_t eq = o.find('=');
+    std::string key = go_trim_space(o.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : go_trim_space(o.substr(eq + 1));
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key.empty()) return base::invalid_argument("empty key is not a valid option");
+    auto it = out.find(key);
+    if (it != out.end() && it->second != value) {
+      return base::invalid_argument("key \"" + key + "\" present more than once");
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+base::StatusOr<std::string> Cli::repository_spec() {
   std::string spec = g.repo;
   if (spec.empty()) {
     if (const char* r = getenv_any({"KURA_REPOSITORY", "RESTIC_REPOSITORY"})) spec = r;
   }
+  std::string file = g.repository_file, source = "--repository-file";
+  for (const char* var : {"KURA_REPOSITORY_FILE", "RESTIC_REPOSITORY_FILE"}) {
+    const char* f = getenv_any({var});
+    if (file.empty() && f) {
+      file = f;
+      source = var;
+    }
+  }
+  if (file.empty()) {
+    if (spec.empty()) return base::invalid_argument(msg().get("err.no_repository"));
+    return spec;
+  }
+  if (!spec.empty()) return base::invalid_argument(msg().get("err.repo_and_repository_file"));
+  ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*env, source, file));
+  spec = go_trim_space(decode_text(data));
   if (spec.empty()) return base::invalid_argument(msg().get("err.no_repository"));
-  std::unique_ptr<backend::Backend> inner;
+  return spec;
+}
+
+base::Status Cli::apply_extended_options(std::string_view scheme, backend::RestOptions* rest) {
+  ASSIGN_OR_RETURN(auto opts, parse_extended_options(g.options));
+  std::string prefix = std::string(scheme) + ".";
+  for (const auto& [key, value] : opts) {
+    // As restic: options of other backends are ignored, unknown ones of this backend are errors.
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string name = key.substr(prefix.size());
+    if (name == "connections") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || value.empty() || n > 1024) {
+        return base::invalid_argument(tr("err.option_value", key, value));
+      }
+      if (rest && n > 0) rest->connections = static_cast<int>(n);
+      continue;
+    }
+    if (scheme == "local" && name == "layout") {
+      if (value.empty() || value == "default") continue;
+      return base::invalid_argument(tr("err.option_value", key, value));
+    }
+    return base::invalid_argument(tr("err.option_unknown", key));
+  }
+  return base::ok_status();
+}
+
+base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+  ASSIGN_OR_RETURN(std::string spec, repository_spec());
+  backend::LimitOptions limits;
+  limits.upload_kib_per_s = g.limit_upload_kib;
+  limits.download_kib_per_s = g.limit_download_kib;
   if (spec.rfind("rest:", 0) == 0) {
     backend::RestOptions o;
     o.url = spec;
     o.cacert = g.cacert;
     o.tls_client_cert = g.tls_client_cert;
+    o.insecure_tls = g.insecure_tls;
     o.connections = g.connections;
+    RETURN_IF_ERROR(apply_extended_options("rest", &o));
     if (const char* u = getenv_any({"KURA_REST_USERNAME", "RESTIC_REST_USERNAME"})) o.username = u;
     if (const char* p = getenv_any({"KURA_REST_PASSWORD", "RESTIC_REST_PASSWORD"})) o.password = p;
-    ASSIGN_OR_RETURN(inner, backend::open_rest(o));
+    ASSIGN_OR_RETURN(auto inner, backend::open_rest(o));
     backend::RetryOptions ro;
     ro.on_retry = [this](const base::Status& e, int attempt, std::chrono::milliseconds d) {
       if (!g.quiet) error(tr("warn.retry", e.message(), attempt, format_duration(d.count() / 1000.0)));
     };
-    return std::unique_ptr<backend::Backend>(new backend::RetryBackend(std::move(inner), ro));
+    // As restic: the retries wrap the rate limit, which wraps the transport.
+    return std::unique_ptr<backend::Backend>(
+        new backend::RetryBackend(backend::limit_backend(std::move(inner), limits), ro));
   }
   if (spec.rfind("local:", 0) == 0) spec = spec.substr(6);
   if (spec.find("://") != std::string::npos || spec.rfind("s3:", 0) == 0 ||
       spec.rfind("sftp:", 0) == 0) {
     return base::invalid_argument(tr("err.unsupported_backend", spec));
   }
-  return backend::open_local(env, spec);
+  RETURN_IF_ERROR(apply_extended_options("local", nullptr));
+  ASSIGN_OR_RETURN(auto local, backend::open_local(env, spec));
+  return backend::limit_backend(std::move(local), limits);
 }
 
 base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
   ASSIGN_OR_RETURN(backend_, open_backend());
   ASSIGN_OR_RETURN(std::string pw, password(false));
-  ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw));
+  std::string hint = g.key_hint;
+  if (hint.empty()) {
+    if (const char* h = getenv_any({"KURA_KEY_HINT", "RESTIC_KEY_HINT"})) hint = h;
+  }
+  ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw, {}, hint));
   r->set_write_options(write_options());
   verbose(tr("repo.opened", r->config().id.substr(0, 8), r->version()) + "\n");
   return r;

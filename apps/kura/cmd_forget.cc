@@ -178,7 +178,7 @@ std::string forget_json(const std::vector<ops::ForgetGroupResult>& groups) {
   for (size_t i = 0; i < groups.size(); ++i) {
     const auto& g = groups[i];
     JsonObject o;
-    o.raw("tags", string_array(g.group.tags)).str("host", g.group.hostname);
+    o.raw("tags", string_array(g.group.tags)).raw("host", go_json_string(g.group.hostname));
     o.raw("paths", string_array(g.group.paths));
     o.raw("keep", snapshot_list_json(g.result.keep)).raw("remove", snapshot_list_json(g.result.remove));
     o.raw("reasons", reasons_json(g.result));

@@ -44,7 +44,7 @@ std::string snapshots_json(const std::vector<ops::SnapshotGroup>& groups, bool g
   for (const auto& g : groups) {
     if (grouped) {
       out += first ? "" : ",";
-      out += R"({"group_key":{"hostname":)" + json_string(g.hostname) +
+      out += R"({"group_key":{"hostname":)" + go_json_string(g.hostname) +
              ",\"paths\":" + json_string_array(g.paths, true) + ",\"tags\":" + json_string_array(g.tags, true) +
              R"(},"snapshots":[)";
       for (size_t i = 0; i < g.snapshots.size(); ++i) out += (i ? "," : "") + snapshot_json_with_id(g.snapshots[i]);

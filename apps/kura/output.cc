@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "apps/kura/cli.h"
+#include "repo/gojson.h"
 #include "repo/snapshot.h"
 
 namespace kura::cli {
@@ -130,10 +131,16 @@ std::string Table::line(const std::vector<std::string>& cells, const std::vector
   return out;
 }
 
+std::string go_json_string(std::string_view s) {
+  std::string out;
+  repo::append_json_string(out, s);
+  return out;
+}
+
 std::string json_string_array(const std::vector<std::string>& v, bool null_if_empty) {
   if (v.empty() && null_if_empty) return "null";
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + go_json_string(v[i]);
   return s + "]";
 }
 

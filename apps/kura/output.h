@@ -44,7 +44,10 @@ class Table {
   bool spaced_ = false;
 };
 
-// A JSON array of strings; `null` for an empty list when null_if_empty (Go's nil slice).
+// A JSON string literal as Go's encoding/json writes it (HTML characters escaped).
+std::string go_json_string(std::string_view s);
+
+// A JSON array of strings (Go's escaping); `null` for an empty list when null_if_empty (Go's nil slice).
 std::string json_string_array(const std::vector<std::string>& v, bool null_if_empty);
 
 // Go's json.MarshalIndent(v, "", "  ") layout of a compact JSON document: what restic prints

@@ -65,7 +65,8 @@ size_t last_rune(std::string_view s, size_t end, char32_t& cp) {
   for (size_t len = 1; len <= 4 && len <= end; ++len) {
     size_t got;
     char32_t r = rune_at(s, end - len, got);
-    if (got == len) {
+    bool valid = len > 1 || static_cast<unsigned char>(s[end - 1]) < 0x80;
+    if (got == len && valid) {
       cp = r;
       return len;
     }
