@@ -250,10 +250,7 @@ int run_ls(Cli& cli, const LsFlags& f) {
         if (cli.g.json) {
           cli.print_data(ls_node_json(path, n) + "\n");
         } else if (f.long_format) {
-          std::string target = n.type == repo::NodeType::kSymlink ? " -> " + n.linktarget : "";
-          cli.print_data(fmt::format("{} {:>5} {:>5} {:>6} {} {}{}\n", ops::go_file_mode_string(ops::display_mode(n)),
-                                     n.uid, n.gid, n.size, format_local_time(n.mtime.sec, n.mtime.offset), path,
-                                     target));
+          cli.print_data(long_node_line(path, n) + "\n");
         } else {
           cli.print_data(path + "\n");
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "apps/kura/cli.h"
+#include "ops/walk.h"
 #include "repo/gojson.h"
 #include "repo/snapshot.h"
 
@@ -203,6 +204,12 @@ base::StatusOr<std::string> json_indent(std::string_view json) {
   }
   if (in_string || depth != 0) return base::invalid_argument("malformed JSON: truncated document");
   return out;
+}
+
+std::string long_node_line(const std::string& path, const repo::Node& n) {
+  std::string target = n.type == repo::NodeType::kSymlink ? " -> " + n.linktarget : "";
+  return fmt::format("{} {:>5} {:>5} {:>6} {} {}{}", ops::go_file_mode_string(ops::display_mode(n)), n.uid, n.gid,
+                     n.size, format_local_time(n.mtime.sec, n.mtime.offset), path, target);
 }
 
 std::string snapshots_table(const Cli& cli, std::vector<ops::SnapshotEntry> list,

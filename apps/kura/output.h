@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "ops/forget.h"
 #include "ops/snapshots.h"
+#include "repo/node.h"
 
 namespace kura::cli {
 
@@ -57,6 +58,10 @@ std::string json_string_array(const std::vector<std::string>& v, bool null_if_em
 base::StatusOr<std::string> json_indent(std::string_view json);
 
 class Cli;
+
+// restic's formatNode with long=true (ls -l, find -l): mode, uid, gid, size, local mtime,
+// path and " -> target" for a symlink; no newline.
+std::string long_node_line(const std::string& path, const repo::Node& n);
 
 // restic's PrintSnapshots: the table of `snapshots` and `forget`, oldest first, times in this
 // machine's zone; with `reasons` (one list per snapshot of `list`) a Reasons column. Compact:
