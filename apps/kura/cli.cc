@@ -57,7 +57,7 @@ base::StatusOr<std::string> prompt_password(const std::string& prompt) {
   while ((n = ::read(STDIN_FILENO, &c, 1)) == 1 && c != '\n') line += c;
   if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &old);
   std::fputs("\n", stderr);
-  if (n < 0) return base::invalid_argument("unable to read password: " + std::string(std::strerror(errno)));
+  if (n < 0) return base::invalid_argument(std::strerror(errno));
   return line;
 }
 
@@ -130,7 +130,7 @@ base::StatusOr<std::string> Cli::resolve_password() {
     if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) command = c;
   }
   if (!file.empty() && !command.empty()) return base::invalid_argument(msg().get("err.password_file_and_command"));
-  if (!command.empty()) return run_password_command(command);
+  if (!command.empty()) return run_password_command(msg(), command);
   if (!file.empty()) return read_password_file(*env, file_source, file);
   if (const char* p = getenv_any({"KURA_PASSWORD", "RESTIC_PASSWORD"})) return std::string(p);
   return std::string();
@@ -164,18 +164,16 @@ base::StatusOr<std::string> Cli::password(bool new_repo) {
 }
 
 base::StatusOr<std::map<std::string, std::string>> parse_extended_options(
-    const std::vector<std::string>& options) {
+    const base::Messages& msg, const std::vector<std::string>& options) {
   std::map<std::string, std::string> out;
   for (const auto& o : options) {
     size_t eq = o.find('=');
     std::string key = go_trim_space(o.substr(0, eq));
     std::string value = eq == std::string::npos ? "" : go_trim_space(o.substr(eq + 1));
     for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (key.empty()) return base::invalid_argument("empty key is not a valid option");
+    if (key.empty()) return base::invalid_argument(msg.get("err.option_empty_key"));
     auto it = out.find(key);
-    if (it != out.end() && it->second != value) {
-      return base::invalid_argument("key \"" + key + "\" present more than once");
-    }
+    if (it != out.end() && it->second != value) return base::invalid_argument(msg.format("err.option_twice", key));
     out[key] = value;
   }
   return out;
@@ -206,7 +204,7 @@ base::StatusOr<std::string> Cli::repository_spec() {
 }
 
 base::Status Cli::apply_extended_options(std::string_view scheme, backend::RestOptions* rest) {
-  ASSIGN_OR_RETURN(auto opts, parse_extended_options(g.options));
+  ASSIGN_OR_RETURN(auto opts, parse_extended_options(msg(), g.options));
   std::string prefix = std::string(scheme) + ".";
   for (const auto& [key, value] : opts) {
     // As restic: options of other backends are ignored, unknown ones of this backend are errors.

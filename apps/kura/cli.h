@@ -107,7 +107,7 @@ class Cli {
 // restic's options.Parse: "key=value" (or "key"), keys lowercased, both sides trimmed; an
 // empty key, or one key given twice with different values, is an error.
 base::StatusOr<std::map<std::string, std::string>> parse_extended_options(
-    const std::vector<std::string>& options);
+    const base::Messages& msg, const std::vector<std::string>& options);
 
 std::string format_bytes(uint64_t n);     // "1.234 MiB", as restic prints sizes
 std::string format_duration(double secs);  // "1:02" or "1:02:03"

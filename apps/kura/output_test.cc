@@ -11,6 +11,11 @@ namespace {
 
 base::Bytes bytes(std::string_view s) { return base::Bytes(s.begin(), s.end()); }
 
+const base::Messages& msg() {
+  static Cli cli;
+  return cli.msg();
+}
+
 TEST(DisplayWidthTest, WideCharactersTakeTwoColumns) {
   EXPECT_EQ(display_width("abc"), 3u);
   EXPECT_EQ(display_width("日本語"), 6u);
@@ -81,21 +86,21 @@ TEST(PasswordTest, DecodeTextDropsBomsAndConvertsUtf16) {
 }
 
 TEST(PasswordTest, SplitShellStringsAsRestic) {
-  auto words = split_shell_strings("printf 'a b' \"c d\"  e");
+  auto words = split_shell_strings(msg(), "printf 'a b' \"c d\"  e");
   ASSERT_TRUE(words.ok());
   EXPECT_EQ(*words, (std::vector<std::string>{"printf", "a b", "c d", "e"}));
-  EXPECT_EQ(*split_shell_strings("a\\b"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_FALSE(split_shell_strings("echo 'open").ok());
-  EXPECT_FALSE(split_shell_strings("echo \"open").ok());
-  EXPECT_FALSE(split_shell_strings("   ").ok());
+  EXPECT_EQ(*split_shell_strings(msg(), "a\\b"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_FALSE(split_shell_strings(msg(), "echo 'open").ok());
+  EXPECT_FALSE(split_shell_strings(msg(), "echo \"open").ok());
+  EXPECT_FALSE(split_shell_strings(msg(), "   ").ok());
 }
 
 TEST(PasswordTest, CommandOutputIsTrimmedAndFailuresAreErrors) {
-  auto pw = run_password_command("printf ' secret \\n\\n'");
+  auto pw = run_password_command(msg(), "printf ' secret \\n\\n'");
   ASSERT_TRUE(pw.ok()) << pw.status().message();
   EXPECT_EQ(*pw, "secret");
-  EXPECT_FALSE(run_password_command("false").ok());
-  EXPECT_FALSE(run_password_command("/nonexistent/command").ok());
+  EXPECT_FALSE(run_password_command(msg(), "false").ok());
+  EXPECT_FALSE(run_password_command(msg(), "/nonexistent/command").ok());
 }
 
 TEST(PasswordTest, FirstLineDropsItsLineEnd) {
@@ -105,14 +110,14 @@ TEST(PasswordTest, FirstLineDropsItsLineEnd) {
 }
 
 TEST(ExtendedOptionsTest, ParsedAsRestic) {
-  auto o = parse_extended_options({"Rest.Connections = 4", "flag", "a=b=c"});
+  auto o = parse_extended_options(msg(), {"Rest.Connections = 4", "flag", "a=b=c"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->at("rest.connections"), "4");
   EXPECT_EQ(o->at("flag"), "");
   EXPECT_EQ(o->at("a"), "b=c");
-  EXPECT_FALSE(parse_extended_options({"=1"}).ok());
-  EXPECT_FALSE(parse_extended_options({"a=1", "a=2"}).ok());
-  EXPECT_TRUE(parse_extended_options({"a=1", "a=1"}).ok());
+  EXPECT_FALSE(parse_extended_options(msg(), {"=1"}).ok());
+  EXPECT_FALSE(parse_extended_options(msg(), {"a=1", "a=2"}).ok());
+  EXPECT_TRUE(parse_extended_options(msg(), {"a=1", "a=1"}).ok());
 }
 
 }  // namespace

@@ -122,7 +122,7 @@ std::string decode_text(base::ByteSpan data) {
   return out;
 }
 
-base::StatusOr<std::vector<std::string>> split_shell_strings(std::string_view s) {
+base::StatusOr<std::vector<std::string>> split_shell_strings(const base::Messages& msg, std::string_view s) {
   std::vector<std::string> words;
   char32_t quote = 0, last = 0;
   auto is_split = [&](char32_t c) {
@@ -153,9 +153,9 @@ base::StatusOr<std::vector<std::string>> split_shell_strings(std::string_view s)
     i += len;
   }
   if (start != std::string_view::npos) words.emplace_back(s.substr(start));
-  if (quote == '\'') return base::invalid_argument("single-quoted string not terminated");
-  if (quote == '"') return base::invalid_argument("double-quoted string not terminated");
-  if (words.empty()) return base::invalid_argument("command string is empty");
+  if (quote == '\'') return base::invalid_argument(msg.get("err.command_single_quote"));
+  if (quote == '"') return base::invalid_argument(msg.get("err.command_double_quote"));
+  if (words.empty()) return base::invalid_argument(msg.get("err.command_empty"));
   return words;
 }
 
@@ -165,14 +165,14 @@ base::StatusOr<std::string> read_password_file(base::Env& env, std::string_view 
   return go_trim_space(decode_text(data));
 }
 
-base::StatusOr<std::string> run_password_command(const std::string& command) {
-  auto words = split_shell_strings(command);
+base::StatusOr<std::string> run_password_command(const base::Messages& msg, const std::string& command) {
+  auto words = split_shell_strings(msg, command);
   if (!words.ok()) return words.status().with_context("--password-command");
   std::vector<char*> argv;
   for (auto& w : *words) argv.push_back(w.data());
   argv.push_back(nullptr);
   int fds[2];
-  if (::pipe(fds) != 0) return base::internal_error(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe(fds) != 0) return base::internal_error(msg.format("err.command_start", command, std::strerror(errno)));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
@@ -184,7 +184,7 @@ base::StatusOr<std::string> run_password_command(const std::string& command) {
   ::close(fds[1]);
   if (rc != 0) {
     ::close(fds[0]);
-    return base::invalid_argument("--password-command: exec " + (*words)[0] + ": " + std::strerror(rc));
+    return base::invalid_argument(msg.format("err.command_start", (*words)[0], std::strerror(rc)));
   }
   std::string out;
   char buf[4096];
@@ -199,9 +199,8 @@ base::StatusOr<std::string> run_password_command(const std::string& command) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::string how = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status))
-                                        : "signal " + std::to_string(WTERMSIG(status));
-    return base::invalid_argument("--password-command: " + (*words)[0] + " failed (" + how + ")");
+    if (WIFEXITED(status)) return base::invalid_argument(msg.format("err.command_exit", (*words)[0], WEXITSTATUS(status)));
+    return base::invalid_argument(msg.format("err.command_signal", (*words)[0], WTERMSIG(status)));
   }
   return go_trim_space(out);
 }

@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "base/env.h"
+#include "base/i18n.h"
 #include "base/status.h"
 
 namespace kura::cli {
@@ -27,8 +28,8 @@ std::string decode_text(base::ByteSpan data);
 
 // restic's backend.SplitShellStrings: words split at white space and unquoted backslashes,
 // '...' and "..." group words (the quotes are dropped). Fails on an unterminated quote or an
-// empty command.
-base::StatusOr<std::vector<std::string>> split_shell_strings(std::string_view s);
+// empty command (messages from `msg`).
+base::StatusOr<std::vector<std::string>> split_shell_strings(const base::Messages& msg, std::string_view s);
 
 // Reads `path` (named by `source`, a flag or environment variable, in errors) as a password:
 // decode_text, then go_trim_space.
@@ -38,7 +39,7 @@ base::StatusOr<std::string> read_password_file(base::Env& env, std::string_view 
 // Runs the command (split_shell_strings, no shell; its stderr is ours) and returns its
 // standard output, trimmed (go_trim_space). A failure to start it or a non-zero exit is an
 // error.
-base::StatusOr<std::string> run_password_command(const std::string& command);
+base::StatusOr<std::string> run_password_command(const base::Messages& msg, const std::string& command);
 
 // The first line of `data` without its "\n" or "\r\n" (Go's bufio.ScanLines).
 std::string first_line(std::string_view data);
