@@ -589,6 +589,10 @@ class RestBackend : public Backend {
       curl_easy_setopt(c, CURLOPT_PASSWORD, password_.c_str());
     }
     if (!options_.cacert.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.cacert.c_str());
+    if (options_.insecure_tls) {
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (!options_.tls_client_cert.empty()) {
       curl_easy_setopt(c, CURLOPT_SSLCERT, options_.tls_client_cert.c_str());
       curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");

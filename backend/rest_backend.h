@@ -29,6 +29,8 @@ struct RestOptions {
   std::string cacert;
   // PEM file holding the client certificate and its private key (restic's --tls-client-cert).
   std::string tls_client_cert;
+  // Accept any server certificate (restic's --insecure-tls; for testing only).
+  bool insecure_tls = false;
   // Requests in flight at once, each on its own kept-alive connection (restic's
   // rest.connections).
   int connections = 5;

@@ -490,10 +490,16 @@ base::StatusOr<RestoreResult> Restorer::run(const Id& tree) {
     result_.bytes += f->node.size;
     result_.files++;
   }
+  // Every further name of a hard-linked file is a file restored too (restic counts each).
+  result_.total_files += links_to_make_.size();
   for (const auto& [existing, link] : links_to_make_) {
     env_.remove_file(link).ignore();
     base::Status st = env_.make_hardlink(existing, link);
-    if (!st.ok()) report(link, st);
+    if (!st.ok()) {
+      report(link, st);
+      continue;
+    }
+    result_.files++;
   }
   if (opts_.verify) {
     for (auto& f : files_) {

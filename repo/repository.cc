@@ -77,7 +77,8 @@ base::StatusOr<std::unique_ptr<Repository>> Repository::init(backend::Backend* b
 
 base::StatusOr<std::unique_ptr<Repository>> Repository::open(backend::Backend* be,
                                                              std::string_view password,
-                                                             RepoDeps deps) {
+                                                             RepoDeps deps,
+                                                             std::string_view key_hint) {
   auto cfg_size = be->stat({FileKind::kConfig, ""});
   if (!cfg_size.ok()) {
     if (cfg_size.status().code() == base::Code::kNotFound) {
@@ -95,6 +96,17 @@ base::StatusOr<std::unique_ptr<Repository>> Repository::open(backend::Backend* b
   }));
   if (key_names.empty()) return base::unauthenticated("repository " + be->location() + " has no keys");
   int tried = 0;
+  if (!key_hint.empty()) {
+    std::vector<std::string>::iterator hinted = key_names.end();
+    int matches = 0;
+    for (auto it = key_names.begin(); it != key_names.end(); ++it) {
+      if (it->rfind(key_hint, 0) == 0 && ++matches == 1) hinted = it;
+    }
+    if (matches == 1) {
+      std::rotate(key_names.begin(), hinted, hinted + 1);
+      tried = -1;  // the hint is not counted
+    }
+  }
   base::Status last = base::unauthenticated("wrong password or no key found");
   for (const auto& name : key_names) {
     if (tried++ >= kMaxKeysTried) break;

@@ -69,10 +69,13 @@ class Repository {
                                                           std::string_view password,
                                                           const InitOptions& opts,
                                                           RepoDeps deps = {});
-  // Opens with the first of at most 20 key files the password opens.
+  // Opens with the first of at most 20 key files the password opens. A key_hint (restic's
+  // --key-hint: a key file name or unique prefix) is tried first and not counted among the 20;
+  // a hint that names no key is ignored, as restic does.
   static base::StatusOr<std::unique_ptr<Repository>> open(backend::Backend* be,
                                                           std::string_view password,
-                                                          RepoDeps deps = {});
+                                                          RepoDeps deps = {},
+                                                          std::string_view key_hint = {});
 
   backend::Backend* backend() const { return be_; }
   // From now on every read and write goes through a local cache (restic's UseCache); warn

@@ -180,8 +180,10 @@ corrupt_snapshot)
   flip_byte "$REPO/snapshots/$SNAP" 40
   expect_exit 1 kura -r "$REPO" restore "${SNAP:0:8}" --target "$WORK/r"
   err_names "${SNAP:0:8}"
-  expect_exit 1 kura -r "$REPO" ls "$SNAP"
+  # restic 0.14's ls warns about a snapshot it cannot load, lists nothing and exits 0.
+  expect_exit 0 kura -r "$REPO" ls "$SNAP"
   err_names "${SNAP:0:8}"
+  [ ! -s "$WORK/out" ] || fail "ls listed a snapshot it could not load"
   step "snapshots lists what it can and warns about the damaged one"
   rc=0
   kura -r "$REPO" snapshots > "$WORK/out" 2> "$WORK/err" || rc=$?
@@ -399,7 +401,7 @@ unknown_snapshot)
   expect_exit 1 kura -r "$REPO" restore deadbeef --target "$WORK/r"
   err_names "deadbeef"
   [ ! -e "$WORK/r" ] || [ -z "$(ls -A "$WORK/r")" ] || fail "restore of an unknown snapshot wrote files"
-  expect_exit 1 kura -r "$REPO" ls deadbeef
+  expect_exit 0 kura -r "$REPO" ls deadbeef  # restic 0.14's ls: a warning, exit 0
   err_names "deadbeef"
   expect_exit 1 kura -r "$REPO" restore latest --host no-such-host --target "$WORK/r"
   err_names "snapshot"

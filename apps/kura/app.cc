@@ -39,6 +39,12 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string("kura ") + KURA_VERSION);
   auto& g = cli.g;
   app.add_option("-r,--repo", g.repo, cli.msg().get("flag.repo"))->envname("KURA_REPOSITORY");
+  app.add_option("--repository-file", g.repository_file, cli.msg().get("flag.repository_file"));
+  app.add_option("--key-hint", g.key_hint, cli.msg().get("flag.key_hint"));
+  app.add_option("-o,--option", g.options, cli.msg().get("flag.option"))->allow_extra_args(false);
+  app.add_option("--limit-upload", g.limit_upload_kib, cli.msg().get("flag.limit_upload"));
+  app.add_option("--limit-download", g.limit_download_kib, cli.msg().get("flag.limit_download"));
+  app.add_flag("--insecure-tls", g.insecure_tls, cli.msg().get("flag.insecure_tls"));
   app.add_option("-p,--password-file", g.password_file, cli.msg().get("flag.password_file"));
   app.add_option("--password-command", g.password_command, cli.msg().get("flag.password_command"));
   app.add_flag("--json", g.json, cli.msg().get("flag.json"));

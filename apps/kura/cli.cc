@@ -1,14 +1,21 @@
 #include "apps/kura/cli.h"
 
+#include "apps/kura/password.h"
+
 #include <pwd.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 
+#include "backend/limit_backend.h"
 #include "backend/local_backend.h"
 #include "backend/rest_backend.h"
 #include "backend/retry_backend.h"
@@ -30,54 +37,41 @@ const char* getenv_any(std::initializer_list<const char*> names) {
   return nullptr;
 }
 
-std::string trim_newline(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-// `source`: the flag or environment variable that named the file, for the error message.
-base::StatusOr<std::string> read_password_file(base::Env& env, std::string_view source,
-                                               const std::string& path) {
-  auto data = ops::read_flag_file(env, source, path);
-  if (!data.ok()) return data.status();
-  std::string s(data->begin(), data->end());
-  size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  return trim_newline(s);
-}
-
-base::StatusOr<std::string> run_password_command(const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return base::internal_error("run password command: cannot start it");
-  std::string out;
-  char buf[256];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  if (rc != 0) return base::invalid_argument("password command failed (exit status " + std::to_string(rc) + ")");
-  return trim_newline(out);
-}
-
+// restic's readPasswordTerminal: the prompt on stderr, the line typed on the terminal (not
+// echoed) taken as it is.
 base::StatusOr<std::string> prompt_password(const std::string& prompt) {
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) return base::invalid_argument("cannot open terminal to ask for the password");
-  std::fputs(prompt.c_str(), tty);
-  std::fflush(tty);
-  int fd = fileno(tty);
+  std::fputs(prompt.c_str(), stderr);
+  std::fflush(stderr);
   struct termios old;
-  bool restore = tcgetattr(fd, &old) == 0;
+  bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
   if (restore) {
     struct termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
+    quiet.c_lflag |= ICANON | ISIG;
+    quiet.c_iflag |= ICRNL;
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
   }
   std::string line;
-  int c;
-  while ((c = std::fgetc(tty)) != EOF && c != '\n') line += static_cast<char>(c);
-  if (restore) tcsetattr(fd, TCSAFLUSH, &old);
-  std::fputs("\n", tty);
-  std::fclose(tty);
-  return trim_newline(line);
+  char c;
+  ssize_t n;
+  while ((n = ::read(STDIN_FILENO, &c, 1)) == 1 && c != '\n') line += c;
+  if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  std::fputs("\n", stderr);
+  if (n < 0) return base::invalid_argument(std::strerror(errno));
+  return line;
+}
+
+// restic's readPassword: the first line of a stdin that is not a terminal. Read byte by byte
+// so that nothing after the line is consumed.
+std::string read_stdin_line() {
+  std::string line;
+  char c;
+  ssize_t n;
+  while ((n = ::read(STDIN_FILENO, &c, 1)) == 1 || (n < 0 && errno == EINTR)) {
+    if (n == 1 && c == '\n') break;
+    if (n == 1) line += c;
+  }
+  return first_line(line);
 }
 
 }  // namespace
@@ -120,58 +114,162 @@ int Cli::fail(const base::Status& st) const {
   return kExitFatal;
 }
 
-base::StatusOr<std::string> Cli::password(bool new_repo) {
-  if (!g.password_file.empty()) return read_password_file(*env, "--password-file", g.password_file);
-  if (!g.password_command.empty()) return run_password_command(g.password_command);
+base::StatusOr<std::string> Cli::resolve_password() {
+  std::string file = g.password_file, command = g.password_command;
+  std::string file_source = "--password-file";
+  if (file.empty()) {
+    for (const char* var : {"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"}) {
+      const char* f = getenv_any({var});
+      if (f && file.empty()) {
+        file = f;
+        file_source = var;
+      }
+    }
+  }
+  if (command.empty()) {
+    if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) command = c;
+  }
+  if (!file.empty() && !command.empty()) return base::invalid_argument(msg().get("err.password_file_and_command"));
+  if (!command.empty()) return run_password_command(msg(), command);
+  if (!file.empty()) return read_password_file(*env, file_source, file);
   if (const char* p = getenv_any({"KURA_PASSWORD", "RESTIC_PASSWORD"})) return std::string(p);
-  for (const char* var : {"KURA_PASSWORD_FILE", "RESTIC_PASSWORD_FILE"}) {
-    if (const char* f = getenv_any({var})) return read_password_file(*env, var, f);
+  return std::string();
+}
+
+base::StatusOr<std::string> Cli::read_password(const std::string& prompt) {
+  std::string pw;
+  if (::isatty(STDIN_FILENO)) {
+    ASSIGN_OR_RETURN(pw, prompt_password(prompt));
+  } else {
+    pw = read_stdin_line();
+    verbose(msg().get("password.from_stdin") + "\n");
   }
-  if (const char* c = getenv_any({"KURA_PASSWORD_COMMAND", "RESTIC_PASSWORD_COMMAND"})) {
-    return run_password_command(c);
-  }
-  if (!::isatty(STDIN_FILENO)) return base::invalid_argument(msg().get("err.no_password"));
-  if (!new_repo) return prompt_password(msg().get("prompt.password"));
-  ASSIGN_OR_RETURN(std::string a, prompt_password(msg().get("prompt.new_password")));
-  ASSIGN_OR_RETURN(std::string b, prompt_password(msg().get("prompt.password_again")));
+  if (pw.empty()) return base::invalid_argument(msg().get("err.empty_password"));
+  return pw;
+}
+
+base::StatusOr<std::string> Cli::read_password_twice(const std::string& prompt, const std::string& again) {
+  ASSIGN_OR_RETURN(std::string a, read_password(prompt));
+  if (!::isatty(STDIN_FILENO)) return a;
+  ASSIGN_OR_RETURN(std::string b, read_password(again));
   if (a != b) return base::invalid_argument(msg().get("err.password_mismatch"));
   return a;
 }
 
-base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+base::StatusOr<std::string> Cli::password(bool new_repo) {
+  ASSIGN_OR_RETURN(std::string pw, resolve_password());
+  if (!pw.empty()) return pw;
+  if (new_repo) return read_password_twice(msg().get("prompt.new_password"), msg().get("prompt.password_again"));
+  return read_password(msg().get("prompt.password"));
+}
+
+base::StatusOr<std::map<std::string, std::string>> parse_extended_options(
+    const base::Messages& msg, const std::vector<std::string>& options) {
+  std::map<std::string, std::string> out;
+  for (const auto& o : options) {
+    size_t eq = o.find('=');
+    std::string key = go_trim_space(o.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : go_trim_space(o.substr(eq + 1));
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key.empty()) return base::invalid_argument(msg.get("err.option_empty_key"));
+    auto it = out.find(key);
+    if (it != out.end() && it->second != value) return base::invalid_argument(msg.format("err.option_twice", key));
+    out[key] = value;
+  }
+  return out;
+}
+
+base::StatusOr<std::string> Cli::repository_spec() {
   std::string spec = g.repo;
   if (spec.empty()) {
     if (const char* r = getenv_any({"KURA_REPOSITORY", "RESTIC_REPOSITORY"})) spec = r;
   }
+  std::string file = g.repository_file, source = "--repository-file";
+  for (const char* var : {"KURA_REPOSITORY_FILE", "RESTIC_REPOSITORY_FILE"}) {
+    const char* f = getenv_any({var});
+    if (file.empty() && f) {
+      file = f;
+      source = var;
+    }
+  }
+  if (file.empty()) {
+    if (spec.empty()) return base::invalid_argument(msg().get("err.no_repository"));
+    return spec;
+  }
+  if (!spec.empty()) return base::invalid_argument(msg().get("err.repo_and_repository_file"));
+  ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*env, source, file));
+  spec = go_trim_space(decode_text(data));
   if (spec.empty()) return base::invalid_argument(msg().get("err.no_repository"));
-  std::unique_ptr<backend::Backend> inner;
+  return spec;
+}
+
+base::Status Cli::apply_extended_options(std::string_view scheme, backend::RestOptions* rest) {
+  ASSIGN_OR_RETURN(auto opts, parse_extended_options(msg(), g.options));
+  std::string prefix = std::string(scheme) + ".";
+  for (const auto& [key, value] : opts) {
+    // As restic: options of other backends are ignored, unknown ones of this backend are errors.
+    if (key.rfind(prefix, 0) != 0) continue;
+    std::string name = key.substr(prefix.size());
+    if (name == "connections") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || value.empty() || n > 1024) {
+        return base::invalid_argument(tr("err.option_value", key, value));
+      }
+      if (rest && n > 0) rest->connections = static_cast<int>(n);
+      continue;
+    }
+    if (scheme == "local" && name == "layout") {
+      if (value.empty() || value == "default") continue;
+      return base::invalid_argument(tr("err.option_value", key, value));
+    }
+    return base::invalid_argument(tr("err.option_unknown", key));
+  }
+  return base::ok_status();
+}
+
+base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+  ASSIGN_OR_RETURN(std::string spec, repository_spec());
+  backend::LimitOptions limits;
+  limits.upload_kib_per_s = g.limit_upload_kib;
+  limits.download_kib_per_s = g.limit_download_kib;
   if (spec.rfind("rest:", 0) == 0) {
     backend::RestOptions o;
     o.url = spec;
     o.cacert = g.cacert;
     o.tls_client_cert = g.tls_client_cert;
+    o.insecure_tls = g.insecure_tls;
     o.connections = g.connections;
+    RETURN_IF_ERROR(apply_extended_options("rest", &o));
     if (const char* u = getenv_any({"KURA_REST_USERNAME", "RESTIC_REST_USERNAME"})) o.username = u;
     if (const char* p = getenv_any({"KURA_REST_PASSWORD", "RESTIC_REST_PASSWORD"})) o.password = p;
-    ASSIGN_OR_RETURN(inner, backend::open_rest(o));
+    ASSIGN_OR_RETURN(auto inner, backend::open_rest(o));
     backend::RetryOptions ro;
     ro.on_retry = [this](const base::Status& e, int attempt, std::chrono::milliseconds d) {
       if (!g.quiet) error(tr("warn.retry", e.message(), attempt, format_duration(d.count() / 1000.0)));
     };
-    return std::unique_ptr<backend::Backend>(new backend::RetryBackend(std::move(inner), ro));
+    // As restic: the retries wrap the rate limit, which wraps the transport.
+    return std::unique_ptr<backend::Backend>(
+        new backend::RetryBackend(backend::limit_backend(std::move(inner), limits), ro));
   }
   if (spec.rfind("local:", 0) == 0) spec = spec.substr(6);
   if (spec.find("://") != std::string::npos || spec.rfind("s3:", 0) == 0 ||
       spec.rfind("sftp:", 0) == 0) {
     return base::invalid_argument(tr("err.unsupported_backend", spec));
   }
-  return backend::open_local(env, spec);
+  RETURN_IF_ERROR(apply_extended_options("local", nullptr));
+  ASSIGN_OR_RETURN(auto local, backend::open_local(env, spec));
+  return backend::limit_backend(std::move(local), limits);
 }
 
 base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
   ASSIGN_OR_RETURN(backend_, open_backend());
   ASSIGN_OR_RETURN(std::string pw, password(false));
-  ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw));
+  std::string hint = g.key_hint;
+  if (hint.empty()) {
+    if (const char* h = getenv_any({"KURA_KEY_HINT", "RESTIC_KEY_HINT"})) hint = h;
+  }
+  ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw, {}, hint));
   r->set_write_options(write_options());
   attach_cache(*r);
   verbose(tr("repo.opened", r->config().id.substr(0, 8), r->version()) + "\n");

@@ -6,9 +6,12 @@
 
 #include <cstdio>
 #include <memory>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
+#include "backend/rest_backend.h"
 #include "base/env.h"
 #include "base/i18n.h"
 #include "repo/lock.h"
@@ -23,6 +26,12 @@ constexpr int kExitIncomplete = 3;  // snapshot created, but some source files w
 
 struct GlobalOptions {
   std::string repo;
+  std::string repository_file;  // restic's --repository-file: the repository named in a file
+  std::string key_hint;         // key file (id prefix) to try first
+  std::vector<std::string> options;  // -o key=value (restic's extended options)
+  uint64_t limit_upload_kib = 0;     // KiB/s, 0: unlimited
+  uint64_t limit_download_kib = 0;
+  bool insecure_tls = false;
   std::string password_file;
   std::string password_command;
   std::string cacert;
@@ -64,7 +73,14 @@ class Cli {
   // Prints a fatal error for st and returns kExitFatal.
   int fail(const base::Status& st) const;
 
+  // The repository password as restic finds it: --password-command or --password-file (and
+  // their environment variables; both at once is an error), else KURA_PASSWORD /
+  // RESTIC_PASSWORD, else read_password (read_password_twice for a new repository).
   base::StatusOr<std::string> password(bool new_repo);
+  // Typed at the terminal, or the first line of stdin when it is not one; empty is an error.
+  base::StatusOr<std::string> read_password(const std::string& prompt);
+  // As restic's ReadPasswordTwice: asked twice (and compared) only on a terminal.
+  base::StatusOr<std::string> read_password_twice(const std::string& prompt, const std::string& again);
   base::StatusOr<std::unique_ptr<backend::Backend>> open_backend();
   // Opens the repository named by -r / KURA_REPOSITORY / RESTIC_REPOSITORY.
   base::StatusOr<std::unique_ptr<repo::Repository>> open_repo();
@@ -80,10 +96,22 @@ class Cli {
   backend::Backend* backend() const { return backend_.get(); }
 
  private:
+  // -r / --repository-file (and their environment variables), as restic's ReadRepo.
+  base::StatusOr<std::string> repository_spec();
+  // Checks the -o options meant for this backend ("rest", "local") and applies them.
+  base::Status apply_extended_options(std::string_view scheme, backend::RestOptions* rest);
+  // From the command, file or environment; "" when none gave one.
+  base::StatusOr<std::string> resolve_password();
+
   std::unique_ptr<base::Messages> messages_;
   std::unique_ptr<backend::Backend> backend_;
   bool stdout_tty_ = false;
 };
+
+// restic's options.Parse: "key=value" (or "key"), keys lowercased, both sides trimmed; an
+// empty key, or one key given twice with different values, is an error.
+base::StatusOr<std::map<std::string, std::string>> parse_extended_options(
+    const base::Messages& msg, const std::vector<std::string>& options);
 
 std::string format_bytes(uint64_t n);     // "1.234 MiB", as restic prints sizes
 std::string format_duration(double secs);  // "1:02" or "1:02:03"

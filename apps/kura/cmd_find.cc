@@ -1,5 +1,6 @@
 // kura find
 #include "apps/kura/cli.h"
+#include "apps/kura/output.h"
 #include "ops/find.h"
 #include "repo/gojson.h"
 #include "repo/tree.h"
@@ -98,10 +99,7 @@ class Output {
       cli_.print_data(path + "\n");
       return;
     }
-    std::string target = n.type == repo::NodeType::kSymlink ? " -> " + n.linktarget : "";
-    cli_.print_data(fmt::format("{} {:>5} {:>5} {:>6} {} {}{}\n", ops::go_file_mode_string(ops::display_mode(n)),
-                                n.uid, n.gid, n.size, format_local_time(n.mtime.sec, n.mtime.offset), path,
-                                target));
+    cli_.print_data(long_node_line(path, n) + "\n");
   }
 
   void object(const ops::ObjectHit& hit) {

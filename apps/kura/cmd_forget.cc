@@ -4,7 +4,7 @@
 #include <mutex>
 
 #include "apps/kura/cli.h"
-#include "apps/kura/json_out.h"
+#include "apps/kura/output.h"
 #include "apps/kura/progress.h"
 #include "base/clock.h"
 #include "ops/forget.h"
@@ -54,106 +54,6 @@ base::StatusOr<ops::PruneOptions> prune_options(const Cli& cli, const PruneFlags
   o.threads = cli.g.threads;
   return o;
 }
-
-// --- text helpers ---
-
-// Terminal columns of a UTF-8 string (East Asian wide characters take two).
-size_t display_width(std::string_view s) {
-  size_t w = 0;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    uint32_t cp = c;
-    size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    if (len > 1 && i + len <= s.size()) {
-      cp = c & (0x7F >> len);
-      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    }
-    i += len;
-    bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000;
-    w += wide ? 2 : 1;
-  }
-  return w;
-}
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  size_t i = 0;
-  for (;;) {
-    size_t j = s.find('\n', i);
-    out.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
-    if (j == std::string::npos) return out;
-    i = j + 1;
-  }
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-  return s;
-}
-
-// restic's ui/table: columns padded to their widest cell and separated by two spaces, a rule
-// above and below the rows, cells may span several lines.
-class Table {
- public:
-  void add_column(std::string header, size_t min_width = 0) {
-    headers_.push_back(std::move(header));
-    min_widths_.push_back(min_width);
-  }
-  void add_row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
-  // A blank line between rows (restic does this when some row has several paths).
-  void set_spaced(bool spaced) { spaced_ = spaced; }
-
-  std::string render(const std::string& footer) const {
-    std::vector<size_t> widths(headers_.size());
-    for (size_t c = 0; c < headers_.size(); ++c) {
-      widths[c] = std::max(min_widths_[c], display_width(headers_[c]));
-      for (const auto& row : rows_) {
-        for (const auto& l : split_lines(row[c])) widths[c] = std::max(widths[c], display_width(l));
-      }
-    }
-    size_t total = 2 * (widths.size() - 1);
-    for (size_t w : widths) total += w;
-    std::string rule(total, '-');
-    std::string out = line(headers_, widths) + rule + "\n";
-    for (size_t r = 0; r < rows_.size(); ++r) {
-      if (spaced_ && r > 0) out += "\n";
-      out += line(rows_[r], widths);
-    }
-    return out + rule + "\n" + footer + "\n";
-  }
-
- private:
-  static std::string line(const std::vector<std::string>& cells, const std::vector<size_t>& widths) {
-    std::vector<std::vector<std::string>> parts;
-    size_t lines = 1;
-    for (const auto& c : cells) {
-      parts.push_back(split_lines(c));
-      lines = std::max(lines, parts.back().size());
-    }
-    std::string out;
-    for (size_t i = 0; i < lines; ++i) {
-      std::string s;
-      for (size_t c = 0; c < parts.size(); ++c) {
-        std::string v = i < parts[c].size() ? parts[c][i] : "";
-        size_t w = display_width(v);
-        if (w < widths[c]) v.append(widths[c] - w, ' ');
-        s += (c ? "  " : "") + v;
-      }
-      while (!s.empty() && s.back() == ' ') s.pop_back();
-      out += s + "\n";
-    }
-    return out;
-  }
-
-  std::vector<std::string> headers_;
-  std::vector<size_t> min_widths_;
-  std::vector<std::vector<std::string>> rows_;
-  bool spaced_ = false;
-};
 
 std::string reason_text(const Cli& cli, const ops::KeepMatch& m) {
   using R = ops::KeepRule;
@@ -214,55 +114,17 @@ std::string policy_text(const Cli& cli, const ops::ExpirePolicy& p) {
   return cli.tr("forget.policy", s);
 }
 
-// restic's PrintSnapshots: oldest first, with the reasons column when given.
-std::string snapshot_table(const Cli& cli, std::vector<ops::SnapshotEntry> list,
+// restic's PrintSnapshots with the reasons column.
+std::string snapshot_table(const Cli& cli, const std::vector<ops::SnapshotEntry>& list,
                            const std::vector<ops::KeepReason>* reasons, bool compact) {
-  std::vector<std::pair<ops::SnapshotEntry, std::vector<std::string>>> rows;
-  for (size_t i = 0; i < list.size(); ++i) {
-    std::vector<std::string> why;
-    if (reasons) {
-      for (const auto& m : (*reasons)[i].matches) why.push_back(reason_text(cli, m));
+  std::vector<std::vector<std::string>> why;
+  if (reasons) {
+    for (size_t i = 0; i < list.size() && i < reasons->size(); ++i) {
+      why.emplace_back();
+      for (const auto& m : (*reasons)[i].matches) why.back().push_back(reason_text(cli, m));
     }
-    rows.emplace_back(std::move(list[i]), std::move(why));
   }
-  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    const repo::NodeTime &x = a.first.sn.time, &y = b.first.sn.time;
-    return x.sec != y.sec ? x.sec < y.sec : x.nsec < y.nsec;
-  });
-  Table t;
-  t.add_column(cli.msg().get("col.id"));
-  t.add_column(cli.msg().get("col.time"));
-  t.add_column(cli.msg().get("col.host"), compact ? 0 : 10);
-  t.add_column(cli.msg().get("col.tags"), compact ? 6 : 10);
-  bool with_reasons = reasons && !reasons->empty() && !compact;
-  if (!compact) {
-    if (with_reasons) t.add_column(cli.msg().get("forget.col.reasons"));
-    t.add_column(cli.msg().get("col.paths"));
-  }
-  bool spaced = false;
-  for (const auto& [e, why] : rows) {
-    int64_t sec = e.sn.time.sec;
-    std::vector<std::string> cells = {e.id.short_hex(),
-                                      format_local_time(sec, base::system_clock()->utc_offset(sec)),
-                                      e.sn.hostname, join(e.sn.tags, compact ? "\n" : ",")};
-    if (!compact) {
-      if (with_reasons) cells.push_back(join(why, "\n"));
-      cells.push_back(join(e.sn.paths, "\n"));
-      spaced |= e.sn.paths.size() > 1;
-    }
-    t.add_row(std::move(cells));
-  }
-  t.set_spaced(spaced);
-  return t.render(cli.tr("snapshots.count", rows.size()));
-}
-
-std::string group_header(const Cli& cli, const ops::SnapshotGroup& g) {
-  std::vector<std::string> info;
-  if (!g.hostname.empty()) info.push_back(cli.tr("forget.group.host", g.hostname));
-  if (!g.tags.empty()) info.push_back(cli.tr("forget.group.tags", join(g.tags, ", ")));
-  if (!g.paths.empty()) info.push_back(cli.tr("forget.group.paths", join(g.paths, ", ")));
-  if (info.empty()) return "";
-  return cli.tr("forget.group", join(info, ", ")) + "\n";
+  return snapshots_table(cli, list, reasons && !reasons->empty() ? &why : nullptr, compact);
 }
 
 // restic's IDSet.String(): "{ab12cd34 ef56...}".
@@ -275,28 +137,17 @@ std::string short_id_set(const std::vector<repo::Id>& ids) {
 
 // --- JSON (restic's ForgetGroup) ---
 
-std::string string_array(const std::vector<std::string>& v) {
-  if (v.empty()) return "null";
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json_string(v[i]);
-  return s + "]";
-}
+std::string string_array(const std::vector<std::string>& v) { return json_string_array(v, true); }
 
 std::string snapshot_json(const repo::Snapshot& sn) {
   base::Bytes b = repo::encode_snapshot(sn);
   return std::string(b.begin(), b.end());
 }
 
-std::string snapshot_with_id_json(const ops::SnapshotEntry& e) {
-  std::string s = snapshot_json(e.sn);
-  s.pop_back();  // '}'
-  return s + ",\"id\":\"" + e.id.hex() + "\",\"short_id\":\"" + e.id.short_hex() + "\"}";
-}
-
 std::string snapshot_list_json(const std::vector<ops::SnapshotEntry>& v) {
   if (v.empty()) return "null";
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + snapshot_with_id_json(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + snapshot_json_with_id(v[i]);
   return s + "]";
 }
 
@@ -327,7 +178,7 @@ std::string forget_json(const std::vector<ops::ForgetGroupResult>& groups) {
   for (size_t i = 0; i < groups.size(); ++i) {
     const auto& g = groups[i];
     JsonObject o;
-    o.raw("tags", string_array(g.group.tags)).str("host", g.group.hostname);
+    o.raw("tags", string_array(g.group.tags)).raw("host", go_json_string(g.group.hostname));
     o.raw("paths", string_array(g.group.paths));
     o.raw("keep", snapshot_list_json(g.result.keep)).raw("remove", snapshot_list_json(g.result.remove));
     o.raw("reasons", reasons_json(g.result));
@@ -575,7 +426,7 @@ int run_forget(Cli& cli, ForgetFlags& f) {
     } else {
       cli.print(cli.tr("forget.applying", policy_text(cli, *policy)) + "\n");
       for (const auto& g : plan->groups) {
-        if (cli.g.verbose > 0) cli.print(group_header(cli, g.group));
+        if (cli.g.verbose > 0) cli.print(snapshot_group_header(cli, g.group));
         if (!g.result.keep.empty()) {
           cli.print(cli.tr("forget.keep", g.result.keep.size()) + "\n" +
                     snapshot_table(cli, g.result.keep, &g.result.reasons, f.compact) + "\n");

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "apps/kura/cli.h"
+#include "apps/kura/password.h"
 #include "chunker/chunker.h"
 #include "ops/filter.h"
 
@@ -84,26 +85,9 @@ void add_key_command(CLI::App& app, Cli& cli) {
   };
   auto o = std::make_shared<Opts>();
   auto new_password = [&cli, o]() -> base::StatusOr<std::string> {
-    if (!o->new_password_file.empty()) {
-      auto data = ops::read_flag_file(*cli.env, "--new-password-file", o->new_password_file);
-      if (!data.ok()) return data.status();
-      std::string s(data->begin(), data->end());
-      size_t nl = s.find('\n');
-      if (nl != std::string::npos) s.resize(nl);
-      if (!s.empty() && s.back() == '\r') s.pop_back();
-      return s;
-    }
-    if (!::isatty(STDIN_FILENO)) {
-      return base::invalid_argument(cli.msg().get("err.no_new_password"));
-    }
-    GlobalOptions saved = cli.g;
-    cli.g.password_file.clear();
-    cli.g.password_command.clear();
-    ::unsetenv("KURA_PASSWORD");
-    ::unsetenv("RESTIC_PASSWORD");
-    auto pw = cli.password(true);
-    cli.g = saved;
-    return pw;
+    // restic's getNewPassword: the file as a password file (decoded, trimmed), else asked.
+    if (!o->new_password_file.empty()) return read_password_file(*cli.env, "--new-password-file", o->new_password_file);
+    return cli.read_password_twice(cli.msg().get("prompt.new_key_password"), cli.msg().get("prompt.password_again"));
   };
 
   auto* list = cmd->add_subcommand("list", cli.msg().get("cmd.key_list"));

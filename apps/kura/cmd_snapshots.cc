@@ -1,6 +1,9 @@
 // kura snapshots, ls, cat
 #include "apps/kura/cli.h"
-#include "apps/kura/json_out.h"
+#include <algorithm>
+#include <map>
+
+#include "apps/kura/output.h"
 #include "crypto/keyfile.h"
 #include "ops/snapshots.h"
 #include "ops/walk.h"
@@ -11,166 +14,268 @@
 namespace kura::cli {
 namespace {
 
-std::string snapshot_json(const ops::SnapshotEntry& e) {
-  JsonObject j;
-  j.str("time", repo::format_go_time(e.sn.time));
-  if (e.sn.parent) j.str("parent", e.sn.parent->hex());
-  j.str("tree", e.sn.tree.hex());
-  std::string paths = "[";
-  for (size_t i = 0; i < e.sn.paths.size(); ++i) paths += (i ? "," : "") + json_string(e.sn.paths[i]);
-  j.raw("paths", paths + "]");
-  j.str("hostname", e.sn.hostname).str("username", e.sn.username).num("uid", e.sn.uid).num("gid", e.sn.gid);
-  if (!e.sn.tags.empty()) {
-    std::string tags = "[";
-    for (size_t i = 0; i < e.sn.tags.size(); ++i) tags += (i ? "," : "") + json_string(e.sn.tags[i]);
-    j.raw("tags", tags + "]");
+// restic's FilterLastestSnapshots: the newest `limit` snapshots of each host and path set.
+std::vector<ops::SnapshotEntry> keep_latest(std::vector<ops::SnapshotEntry> list, int limit) {
+  std::stable_sort(list.begin(), list.end(), [](const ops::SnapshotEntry& a, const ops::SnapshotEntry& b) {
+    const repo::NodeTime &x = a.sn.time, &y = b.sn.time;
+    return x.sec != y.sec ? x.sec > y.sec : x.nsec > y.nsec;
+  });
+  std::map<std::pair<std::string, std::string>, int> seen;
+  std::vector<ops::SnapshotEntry> out;
+  for (auto& e : list) {
+    std::vector<std::string> paths = e.sn.paths;
+    std::sort(paths.begin(), paths.end());
+    if (seen[{e.sn.hostname, join(paths, "|")}]++ < limit) out.push_back(std::move(e));
   }
-  j.str("id", e.id.hex()).str("short_id", e.id.short_hex());
-  return j.done();
+  return out;
 }
 
-std::string join(const std::vector<std::string>& v, const char* sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-  return s;
+void sort_oldest_first(std::vector<ops::SnapshotEntry>& list) {
+  std::stable_sort(list.begin(), list.end(), [](const ops::SnapshotEntry& a, const ops::SnapshotEntry& b) {
+    const repo::NodeTime &x = a.sn.time, &y = b.sn.time;
+    return x.sec != y.sec ? x.sec < y.sec : x.nsec < y.nsec;
+  });
+}
+
+// restic's printSnapshotGroupJSON: a plain array, or with --group-by one object per group.
+std::string snapshots_json(const std::vector<ops::SnapshotGroup>& groups, bool grouped) {
+  std::string out = "[";
+  bool first = true;
+  for (const auto& g : groups) {
+    if (grouped) {
+      out += first ? "" : ",";
+      out += R"({"group_key":{"hostname":)" + go_json_string(g.hostname) +
+             ",\"paths\":" + json_string_array(g.paths, true) + ",\"tags\":" + json_string_array(g.tags, true) +
+             R"(},"snapshots":[)";
+      for (size_t i = 0; i < g.snapshots.size(); ++i) out += (i ? "," : "") + snapshot_json_with_id(g.snapshots[i]);
+      out += "]}";
+      first = false;
+      continue;
+    }
+    for (const auto& e : g.snapshots) {
+      out += (first ? "" : ",") + snapshot_json_with_id(e);
+      first = false;
+    }
+  }
+  return out + "]\n";
+}
+
+struct SnapshotsFlags {
+  ops::SnapshotFilter filter;
+  std::vector<std::string> ids;
+  bool compact = false;
+  bool last = false;
+  int latest = 0;
+  std::string group_by;
+};
+
+int run_snapshots(Cli& cli, const SnapshotsFlags& f) {
+  auto group_by = ops::parse_group_by(f.group_by);
+  if (!group_by.ok()) return cli.fail(group_by.status());
+  auto r = cli.open_repo();
+  if (!r.ok()) return cli.fail(r.status());
+  auto lock = cli.lock(**r, false);
+  if (!lock.ok()) return cli.fail(lock.status());
+  // A damaged snapshot file does not hide the others: warn and list the rest (exit 0, as
+  // restic 0.14).
+  auto sel = ops::select_snapshots(**r, f.filter, f.ids);
+  if (!sel.ok()) return cli.fail(sel.status());
+  for (const auto& s : sel->skipped) cli.error(cli.tr("select.ignoring", s.ref, s.error.message()));
+  for (const auto& u : sel->unreadable) cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
+  if (sel->filter_ignored) cli.error(cli.msg().get("select.filters_ignored"));
+  bool grouped = group_by->host || group_by->paths || group_by->tags;
+  std::vector<ops::SnapshotGroup> groups = ops::group_snapshots(std::move(sel->snapshots), *group_by);
+  for (auto& g : groups) {
+    int limit = f.last ? 1 : f.latest;
+    if (limit > 0) g.snapshots = keep_latest(std::move(g.snapshots), limit);
+    sort_oldest_first(g.snapshots);
+  }
+  if (cli.g.json) {
+    cli.print_data(snapshots_json(groups, grouped));
+    return kExitOk;
+  }
+  std::string out;
+  for (const auto& g : groups) {
+    if (grouped) out += snapshot_group_header(cli, g);
+    out += snapshots_table(cli, g.snapshots, nullptr, f.compact);
+  }
+  cli.print_data(out);
+  return kExitOk;
 }
 
 }  // namespace
 
 void add_snapshots_command(CLI::App& app, Cli& cli) {
   auto* cmd = app.add_subcommand("snapshots", cli.msg().get("cmd.snapshots"));
-  struct Opts {
-    ops::SnapshotFilter filter;
-    std::vector<std::string> ids;
-    bool latest = false;
-  };
-  auto o = std::make_shared<Opts>();
-  cmd->add_option("ids", o->ids, cli.msg().get("arg.snapshot_ids"));
-  cmd->add_option("-H,--host", o->filter.hosts, cli.msg().get("flag.filter_host"));
-  cmd->add_option("--path", o->filter.paths, cli.msg().get("flag.filter_path"));
-  cmd->add_option("--tag", o->filter.tags, cli.msg().get("flag.filter_tag"));
-  cmd->callback([&cli, o] {
-    exit_code() = [&]() -> int {
-      auto r = cli.open_repo();
-      if (!r.ok()) return cli.fail(r.status());
-      // A damaged snapshot file does not hide the others: warn and list the rest (exit 0,
-      // as restic 0.14).
-      std::vector<ops::SnapshotLoadError> unreadable;
-      auto all = ops::load_snapshots(**r, &unreadable);
-      if (!all.ok()) return cli.fail(all.status());
-      auto wanted = [&](const repo::Id& id) {
-        if (o->ids.empty()) return true;
-        for (const auto& ref : o->ids) {
-          if (id.hex().rfind(ref, 0) == 0) return true;
-        }
-        return false;
-      };
-      for (const auto& u : unreadable) {
-        if (wanted(u.id)) cli.error(cli.tr("warn.snapshot_unreadable", u.id.short_hex(), u.error.message()));
-      }
-      std::vector<ops::SnapshotEntry> shown;
-      for (auto& e : *all) {
-        if (o->filter.matches(e.sn) && wanted(e.id)) shown.push_back(e);
-      }
-      if (cli.g.json) {
-        std::string out = "[";
-        for (size_t i = 0; i < shown.size(); ++i) out += (i ? "," : "") + snapshot_json(shown[i]);
-        cli.print_data(out + "]\n");
-        return kExitOk;
-      }
-      std::string out = fmt::format("{:<9} {:<19}  {:<12} {:<12} {}\n", cli.msg().get("col.id"),
-                                    cli.msg().get("col.time"), cli.msg().get("col.host"),
-                                    cli.msg().get("col.tags"), cli.msg().get("col.paths"));
-      std::string rule(80, '-');
-      out += rule + "\n";
-      for (const auto& e : shown) {
-        std::string first = e.sn.paths.empty() ? "" : e.sn.paths[0];
-        out += fmt::format("{:<9} {:<19}  {:<12} {:<12} {}\n", e.id.short_hex(),
-                           format_local_time(e.sn.time.sec, e.sn.time.offset), e.sn.hostname,
-                           join(e.sn.tags, ","), first);
-        for (size_t i = 1; i < e.sn.paths.size(); ++i) out += fmt::format("{:<57}{}\n", "", e.sn.paths[i]);
-      }
-      out += rule + "\n" + cli.tr("snapshots.count", shown.size()) + "\n";
-      cli.print_data(out);
-      return kExitOk;
-    }();
-  });
+  auto f = std::make_shared<SnapshotsFlags>();
+  cmd->add_option("ids", f->ids, cli.msg().get("arg.snapshot_ids"));
+  cmd->add_option("-H,--host", f->filter.hosts, cli.msg().get("flag.filter_host"));
+  cmd->add_option("--path", f->filter.paths, cli.msg().get("flag.filter_path"));
+  cmd->add_option("--tag", f->filter.tags, cli.msg().get("flag.filter_tag"));
+  cmd->add_flag("-c,--compact", f->compact, cli.msg().get("tools.flag.compact"));
+  cmd->add_flag("--last", f->last, cli.msg().get("tools.flag.last"))->group("");
+  cmd->add_option("--latest", f->latest, cli.msg().get("tools.flag.latest"))->check(CLI::NonNegativeNumber);
+  cmd->add_option("-g,--group-by", f->group_by, cli.msg().get("tools.flag.group_by"));
+  cmd->callback([&cli, f] { exit_code() = run_snapshots(cli, *f); });
 }
+
+namespace {
+
+// Go's path.Clean for the absolute, slash-separated paths ls compares.
+std::string clean_path(const std::string& p) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string part = p.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  return "/" + join(parts, "/");
+}
+
+// restic's fs.HasPathPrefix for absolute paths: base is p or one of its parents.
+bool has_path_prefix(const std::string& base, const std::string& p) {
+  std::string b = clean_path(base), q = clean_path(p);
+  if (b == q || b == "/") return true;
+  return q.size() > b.size() && q.compare(0, b.size(), b) == 0 && q[b.size()] == '/';
+}
+
+// Go's time.Time.String() of a snapshot time, as restic's ls header shows it:
+// "2006-01-02 15:04:05.999999999 -0700 MST".
+std::string go_time_string(const repo::NodeTime& t) {
+  time_t wall = static_cast<time_t>(t.sec + t.offset);
+  struct tm tm;
+  gmtime_r(&wall, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::string s = buf;
+  if (t.nsec) {
+    std::string frac = fmt::format("{:09}", t.nsec);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  int off = t.offset / 60;
+  std::string zone = fmt::format("{}{:02}{:02}", off < 0 ? '-' : '+', std::abs(off) / 60, std::abs(off) % 60);
+  // Go names the zone when the offset is UTC's or the local zone's; otherwise it repeats it.
+  std::string name = zone;
+  if (t.offset == 0) {
+    name = "UTC";
+  } else {
+    time_t at = static_cast<time_t>(t.sec);
+    struct tm local;
+    localtime_r(&at, &local);
+    if (local.tm_gmtoff == t.offset && local.tm_zone) name = local.tm_zone;
+  }
+  return s + " " + zone + " " + name;
+}
+
+// restic's lsNodeJSON: size only for files, mode only when set, permissions always.
+std::string ls_node_json(const std::string& path, const repo::Node& n) {
+  base::Bytes buf;
+  repo::JsonWriter w(buf);
+  w.raw('{');
+  w.key("name", true);
+  w.string(n.name);
+  w.key("type");
+  w.string(repo::node_type_name(n.type));
+  w.key("path");
+  w.string(path);
+  w.key("uid");
+  w.number(n.uid);
+  w.key("gid");
+  w.number(n.gid);
+  if (n.type == repo::NodeType::kFile) {
+    w.key("size");
+    w.number(n.size);
+  }
+  if (n.mode) {
+    w.key("mode");
+    w.number(n.mode);
+  }
+  w.key("permissions");
+  w.string(ops::go_file_mode_string(n.mode));
+  w.key("mtime");
+  w.time(n.mtime);
+  w.key("atime");
+  w.time(n.atime);
+  w.key("ctime");
+  w.time(n.ctime);
+  w.raw(R"(,"struct_type":"node"})");
+  return std::string(buf.begin(), buf.end());
+}
+
+struct LsFlags {
+  std::string snapshot;
+  std::vector<std::string> dirs;
+  bool long_format = false;
+  bool recursive = false;
+  ops::SnapshotFilter filter;
+};
+
+int run_ls(Cli& cli, const LsFlags& f) {
+  for (const auto& d : f.dirs) {
+    if (d.empty() || d[0] != '/') return cli.fail(base::invalid_argument(cli.msg().get("ls.err_relative_dir")));
+  }
+  // Listed: a node in (or one of) the dirs; entered: dirs on the way to one of them.
+  auto within = [&](const std::string& path) {
+    if (f.dirs.empty()) return true;
+    return std::any_of(f.dirs.begin(), f.dirs.end(), [&](const std::string& d) { return has_path_prefix(d, path); });
+  };
+  auto approaching = [&](const std::string& path) {
+    if (f.dirs.empty()) return true;
+    return std::any_of(f.dirs.begin(), f.dirs.end(), [&](const std::string& d) { return has_path_prefix(path, d); });
+  };
+  auto r = cli.open_repo();
+  if (!r.ok()) return cli.fail(r.status());
+  if (auto st = (*r)->load_index(); !st.ok()) return cli.fail(st);
+  auto sel = ops::select_snapshots(**r, f.filter, {f.snapshot});
+  if (!sel.ok()) return cli.fail(sel.status());
+  for (const auto& s : sel->skipped) cli.error(cli.tr("select.ignoring", s.ref, s.error.message()));
+  for (const auto& sn : sel->snapshots) {
+    if (cli.g.json) {
+      cli.print_data(snapshot_json_with_id(sn, R"("struct_type":"snapshot")") + "\n");
+    } else {
+      cli.print(cli.tr("ls.header", sn.id.short_hex(), "[" + join(sn.sn.paths, " ") + "]",
+                       "[" + join(f.dirs, " ") + "]", go_time_string(sn.sn.time)) + "\n");
+    }
+    base::Status st = ops::walk_tree(**r, sn.sn.tree, "", [&](const std::string& path, const repo::Node& n)
+                                                               -> base::StatusOr<ops::Visit> {
+      if (within(path)) {
+        if (cli.g.json) {
+          cli.print_data(ls_node_json(path, n) + "\n");
+        } else if (f.long_format) {
+          cli.print_data(long_node_line(path, n) + "\n");
+        } else {
+          cli.print_data(path + "\n");
+        }
+        if (f.recursive) return ops::Visit::kDescend;
+      }
+      return approaching(path) ? ops::Visit::kDescend : ops::Visit::kSkip;
+    });
+    if (!st.ok()) return cli.fail(st);
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void add_ls_command(CLI::App& app, Cli& cli) {
   auto* cmd = app.add_subcommand("ls", cli.msg().get("cmd.ls"));
-  struct Opts {
-    std::string snapshot;
-    std::vector<std::string> dirs;
-    bool long_format = false;
-    bool recursive = false;
-  };
-  auto o = std::make_shared<Opts>();
-  cmd->add_option("snapshot", o->snapshot, cli.msg().get("arg.snapshot"))->required();
-  cmd->add_option("dirs", o->dirs, cli.msg().get("arg.ls_dirs"));
-  cmd->add_flag("-l,--long", o->long_format, cli.msg().get("flag.long"));
-  cmd->add_flag("--recursive", o->recursive, cli.msg().get("flag.recursive"));
-  cmd->callback([&cli, o] {
-    exit_code() = [&]() -> int {
-      auto r = cli.open_repo();
-      if (!r.ok()) return cli.fail(r.status());
-      if (auto st = (*r)->load_index(); !st.ok()) return cli.fail(st);
-      auto sn = ops::find_snapshot(**r, o->snapshot);
-      if (!sn.ok()) return cli.fail(sn.status());
-      std::vector<std::string> dirs;
-      for (const auto& d : o->dirs) dirs.push_back(d.size() > 1 && d.back() == '/' ? d.substr(0, d.size() - 1) : d);
-      // A node is listed if no dirs were given, or it lies below one (recursive), or directly in one.
-      auto selected = [&](const std::string& path) {
-        if (dirs.empty()) return true;
-        for (const auto& d : dirs) {
-          if (path == d) return true;
-          if (path.rfind(d + "/", 0) == 0) {
-            if (o->recursive) return true;
-            if (path.find('/', d.size() + 1) == std::string::npos) return true;
-          }
-        }
-        return false;
-      };
-      auto may_contain = [&](const std::string& path) {
-        if (dirs.empty()) return true;
-        for (const auto& d : dirs) {
-          if (d.rfind(path + "/", 0) == 0 || path == d) return true;
-          if (o->recursive && path.rfind(d + "/", 0) == 0) return true;
-        }
-        return false;
-      };
-      if (cli.g.json) {
-        JsonObject j;
-        j.str("time", repo::format_go_time(sn->sn.time)).str("tree", sn->sn.tree.hex());
-        j.str("id", sn->id.hex()).str("short_id", sn->id.short_hex()).str("struct_type", "snapshot");
-        cli.print_data(j.done() + "\n");
-      } else {
-        cli.print(cli.tr("ls.header", sn->id.short_hex(), join(sn->sn.paths, " "),
-                         format_local_time(sn->sn.time.sec, sn->sn.time.offset)) + "\n");
-      }
-      base::Status st = ops::walk_tree(**r, sn->sn.tree, "", [&](const std::string& path, const repo::Node& n) -> base::StatusOr<ops::Visit> {
-        if (selected(path)) {
-          if (cli.g.json) {
-            JsonObject j;
-            j.str("name", n.name).str("type", std::string(repo::node_type_name(n.type))).str("path", path);
-            j.num("uid", n.uid).num("gid", n.gid).num("size", n.size).num("mode", n.mode);
-            j.str("mtime", repo::format_go_time(n.mtime)).str("atime", repo::format_go_time(n.atime));
-            j.str("ctime", repo::format_go_time(n.ctime)).str("struct_type", "node");
-            cli.print_data(j.done() + "\n");
-          } else if (o->long_format) {
-            cli.print_data(fmt::format("{} {:>5} {:>5} {:>12} {} {}{}\n", ops::go_file_mode_string(n.mode), n.uid, n.gid, n.size,
-                                       format_local_time(n.mtime.sec, n.mtime.offset), path,
-                                       n.type == repo::NodeType::kSymlink ? " -> " + n.linktarget : ""));
-          } else {
-            cli.print_data(path + "\n");
-          }
-        }
-        return may_contain(path) ? ops::Visit::kDescend : ops::Visit::kSkip;
-      });
-      if (!st.ok()) return cli.fail(st);
-      return kExitOk;
-    }();
-  });
+  auto f = std::make_shared<LsFlags>();
+  cmd->add_option("snapshot", f->snapshot, cli.msg().get("arg.snapshot"))->required();
+  cmd->add_option("dirs", f->dirs, cli.msg().get("arg.ls_dirs"));
+  cmd->add_flag("-l,--long", f->long_format, cli.msg().get("flag.long"));
+  cmd->add_flag("--recursive", f->recursive, cli.msg().get("flag.recursive"));
+  cmd->add_option("-H,--host", f->filter.hosts, cli.msg().get("ls.flag_host"));
+  cmd->add_option("--tag", f->filter.tags, cli.msg().get("ls.flag_tag"));
+  cmd->add_option("--path", f->filter.paths, cli.msg().get("ls.flag_path"));
+  cmd->callback([&cli, f] { exit_code() = run_ls(cli, *f); });
 }
 
 void add_cat_command(CLI::App& app, Cli& cli) {
@@ -193,42 +298,43 @@ void add_cat_command(CLI::App& app, Cli& cli) {
         return base::ok_status();
       };
       auto emit = [&](base::ByteSpan b) { cli.print_data(std::string(base::as_chars(b))); };
+      // restic prints the JSON documents as json.MarshalIndent does, then a newline.
+      auto emit_indented = [&](std::string_view json) -> int {
+        auto text = json_indent(json);
+        if (!text.ok()) return cli.fail(text.status());
+        cli.print_data(*text + "\n");
+        return kExitOk;
+      };
       if (o->type == "config") {
-        emit(repo::encode_config(repo.config()));
-        cli.print_data("\n");
-        return kExitOk;
+        base::Bytes b = repo::encode_config(repo.config());
+        return emit_indented(base::as_chars(b));
       }
-      if (o->type == "masterkey") {
-        cli.print_data(crypto::master_key_json(repo.key()) + "\n");
-        return kExitOk;
-      }
+      if (o->type == "masterkey") return emit_indented(crypto::master_key_json(repo.key()));
       if (auto st = need_id(); !st.ok()) return cli.fail(st);
       auto unpacked = [&](backend::FileKind kind) -> int {
         auto id = repo.find_id(kind, o->id);
         if (!id.ok()) return cli.fail(id.status());
         auto data = repo.load_unpacked(kind, *id);
         if (!data.ok()) return cli.fail(data.status());
-        emit(*data);
-        if (kind != backend::FileKind::kIndex) cli.print_data("\n");
-        return kExitOk;
+        if (kind == backend::FileKind::kIndex) {  // restic prints the index as stored
+          emit(*data);
+          cli.print_data("\n");
+          return kExitOk;
+        }
+        return emit_indented(base::as_chars(*data));
       };
       if (o->type == "index") return unpacked(backend::FileKind::kIndex);
       if (o->type == "snapshot") {
         auto sn = ops::find_snapshot(repo, o->id);
         if (!sn.ok()) return cli.fail(sn.status());
-        auto data = repo.load_unpacked(backend::FileKind::kSnapshot, sn->id);
-        if (!data.ok()) return cli.fail(data.status());
-        emit(*data);
-        cli.print_data("\n");
-        return kExitOk;
+        base::Bytes b = repo::encode_snapshot(sn->sn);  // restic re-encodes the loaded snapshot
+        return emit_indented(base::as_chars(b));
       }
       if (o->type == "lock") return unpacked(backend::FileKind::kLock);
       if (o->type == "key") {
         auto data = repo.backend()->load({backend::FileKind::kKey, o->id}, 0, 0);
         if (!data.ok()) return cli.fail(data.status());
-        emit(*data);
-        cli.print_data("\n");
-        return kExitOk;
+        return emit_indented(base::as_chars(*data));
       }
       if (o->type == "pack") {
         auto id = repo::Id::parse(o->id);
