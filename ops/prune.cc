@@ -8,6 +8,7 @@
 
 #include "base/thread_pool.h"
 #include "crypto/crypto.h"
+#include "ops/rebuild_index.h"
 #include "ops/walk.h"
 #include "repo/compress.h"
 #include "repo/pack.h"
@@ -23,10 +24,6 @@ using IdSet = std::unordered_set<Id, repo::IdHash>;
 
 // A pack's constant overhead: the header's crypto overhead and the 4-byte length field.
 constexpr uint64_t kPackHeaderOverhead = 4 + crypto::kCiphertextOverhead;
-
-// restic 0.14 starts a new index file after this many blobs (more in v2, whose index files
-// are compressed).
-size_t index_max_blobs(int version) { return version >= 2 ? 150000 : 50000; }
 
 uint64_t entry_size(const repo::PackedBlob& b) {
   return b.compressed() ? repo::kCompressedHeaderEntrySize : repo::kHeaderEntrySize;
@@ -268,25 +265,9 @@ base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
             [](const repo::IndexPack& a, const repo::IndexPack& b) { return a.id < b.id; });
   for (auto& p : extra) packs.push_back(std::move(p));
   if (prog) prog->total = packs.size();
-
-  size_t limit = index_max_blobs(repo.version());
-  std::vector<repo::IndexPack> chunk;
-  size_t chunk_blobs = 0;
-  auto write_chunk = [&]() -> base::Status {
-    if (chunk.empty()) return base::ok_status();
-    RETURN_IF_ERROR(repo.write_index(chunk).status().with_context("write index"));
-    ++res->index_files_written;
-    if (prog) prog->done += chunk.size();
-    chunk.clear();
-    chunk_blobs = 0;
-    return base::ok_status();
-  };
-  for (auto& p : packs) {
-    if (!chunk.empty() && chunk_blobs + p.blobs.size() > limit) RETURN_IF_ERROR(write_chunk());
-    chunk_blobs += p.blobs.size();
-    chunk.push_back(std::move(p));
-  }
-  return write_chunk();
+  ASSIGN_OR_RETURN(uint64_t files, write_index_files(repo, std::move(packs), prog ? &prog->done : nullptr));
+  res->index_files_written += files;
+  return base::ok_status();
 }
 
 }  // namespace

@@ -82,6 +82,7 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   add_key_command(app, cli);
   add_unlock_command(app, cli);
   add_version_command(app, cli);
+  add_repocmds_commands(app, cli);
 
   // "--tag a --tag b", never "--tag a b": a repeated flag takes one value per use, so that
   // "backup --tag t1 src" backs up src (as restic's flags behave).

@@ -103,6 +103,8 @@ void add_cat_command(CLI::App& app, Cli& cli);
 void add_key_command(CLI::App& app, Cli& cli);
 void add_unlock_command(CLI::App& app, Cli& cli);
 void add_version_command(CLI::App& app, Cli& cli);
+// tag, list, rebuild-index, recover, migrate, copy (apps/kura/repocmds.cc).
+void add_repocmds_commands(CLI::App& app, Cli& cli);
 
 // The exit code a command's handler set.
 int& exit_code();
