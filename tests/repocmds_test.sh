@@ -6,14 +6,14 @@ source "$(dirname "$0")/lib.sh"
 need_restic
 case_name="${1:?case}"
 
-# snap_json REPO TOOL: the snapshots as restic's JSON, sorted, without the ids (which differ
-# only because the encrypted bytes do).
+# snaps REPO TOOL: every snapshot file as TOOL lists and decodes it (list snapshots, cat
+# snapshot), as sorted JSON with its id: both programs must read the same.
 snaps() {
-  local repo=$1 tool=$2
-  "$tool" -r "$repo" snapshots --json | python3 -c 'import json,sys
-s=json.load(sys.stdin)
-out=[{k:v for k,v in x.items() if k not in ("id","short_id")} for x in s]
-print(json.dumps(sorted(out,key=lambda x:(x["time"],x["tree"])),sort_keys=True))'
+  local repo=$1 tool=$2 id
+  for id in $("$tool" -r "$repo" list snapshots); do
+    printf '%s ' "$id"
+    "$tool" -r "$repo" cat snapshot "$id" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin),sort_keys=True))'
+  done | sort
 }
 
 mk_src() {
