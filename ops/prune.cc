@@ -383,14 +383,11 @@ base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vecto
 
 // --- planning ---
 
-base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions& opts,
-                                     PruneObserver* obs, PruneProgress* prog) {
-  PrunePlan plan;
-  PruneStats& st = plan.stats;
-  int threads = thread_count(repo, opts.threads);
+namespace {
 
-  // 1. The trees of every snapshot.
-  start_phase(obs, prog, PrunePhase::kLoadingSnapshots, 0);
+// Step 1: the trees of every snapshot not being forgotten.
+base::StatusOr<std::vector<Id>> snapshot_trees(repo::Repository& repo, const PruneOptions& opts,
+                                               int threads) {
   ASSIGN_OR_RETURN(auto listed, repo.list_ids(FileKind::kSnapshot));
   IdSet ignore(opts.ignore_snapshots.begin(), opts.ignore_snapshots.end());
   std::vector<Id> ids;
@@ -398,49 +395,54 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
     if (!ignore.count(id)) ids.push_back(id);
   }
   std::vector<Id> trees(ids.size());
-  {
-    base::ThreadPool pool(threads);
-    base::TaskGroup group(&pool);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      group.run([&, i]() -> base::Status {
-        std::string what = "snapshot " + ids[i].hex();
-        auto json = repo.load_unpacked(FileKind::kSnapshot, ids[i]);
-        if (!json.ok()) return json.status().with_context("load " + what);
-        auto sn = repo::decode_snapshot(*json);
-        if (!sn.ok()) return sn.status().with_context(what);
-        trees[i] = sn->tree;
-        return base::ok_status();
-      });
-    }
-    RETURN_IF_ERROR(group.wait());
+  base::ThreadPool pool(threads);
+  base::TaskGroup group(&pool);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    group.run([&, i]() -> base::Status {
+      std::string what = "snapshot " + ids[i].hex();
+      auto json = repo.load_unpacked(FileKind::kSnapshot, ids[i]);
+      if (!json.ok()) return json.status().with_context("load " + what);
+      auto sn = repo::decode_snapshot(*json);
+      if (!sn.ok()) return sn.status().with_context(what);
+      trees[i] = sn->tree;
+      return base::ok_status();
+    });
   }
-  plan.snapshots = ids.size();
+  RETURN_IF_ERROR(group.wait());
+  return trees;
+}
 
-  // 2. Every blob they use.
-  start_phase(obs, prog, PrunePhase::kFindingUsedBlobs, ids.size());
-  auto used_or = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
-  if (!used_or.ok()) {
-    // A tree the snapshots need cannot be read: the repository is damaged, not the request.
-    base::Status st = used_or.status();
-    if (st.code() == base::Code::kNotFound) st = base::data_loss(st.message());
-    return st.with_context("find the data still in use");
-  }
-  BlobSet used = std::move(*used_or);
+// Step 2: every blob the trees use.
+base::StatusOr<BlobSet> used_blobs(repo::Repository& repo, const std::vector<Id>& trees, int threads,
+                                   PruneProgress* prog) {
+  auto used = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
+  if (used.ok()) return used;
+  // A tree the snapshots need cannot be read: the repository is damaged, not the request.
+  base::Status st = used.status();
+  if (st.code() == base::Code::kNotFound) st = base::data_loss(st.message());
+  return st.with_context("find the data still in use");
+}
 
-  // 3. Classify every indexed blob (restic's packInfoFromIndex).
-  start_phase(obs, prog, PrunePhase::kSearchingUsedPacks, 0);
-  BlobSet keep;
+// What step 3 learns about the indexed blobs.
+struct BlobUse {
+  BlobSet keep;  // used blobs
+  // used blobs stored more than once -> copies left to assign (255 at most)
   std::unordered_map<BlobHandle, uint8_t, BlobHandleHash> duplicates;
-  std::unordered_map<Id, PackInfo, repo::IdHash> packs;
+};
+
+// Step 3: every indexed blob is used, a duplicate of a used one, or unused (restic's
+// packInfoFromIndex, first pass). A used blob the index lacks stops the prune.
+base::StatusOr<BlobUse> classify_blobs(repo::Repository& repo, BlobSet used, PruneStats& st) {
+  BlobUse use;
   repo.with_index([&](const repo::Index& idx) {
     idx.for_each([&](const repo::IndexEntry& e) {
       BlobHandle h{e.id, e.type};
       if (used.erase(h)) {
-        keep.insert(h);
+        use.keep.insert(h);
         st.size.used += e.length;
         ++st.blobs.used;
-      } else if (keep.count(h)) {
-        auto [it, fresh] = duplicates.emplace(h, 2);  // this is already the second copy
+      } else if (use.keep.count(h)) {
+        auto [it, fresh] = use.duplicates.emplace(h, 2);  // this is already the second copy
         if (!fresh && it->second < 255) ++it->second;
         st.size.duplicate += e.length;
         ++st.blobs.duplicate;
@@ -457,6 +459,15 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
                            std::string(repo::blob_type_name(h.type)) + " " + h.id.hex() +
                            "): data seems to be missing; not pruning, to prevent further data loss");
   }
+  return use;
+}
+
+using PackInfos = std::unordered_map<Id, PackInfo, repo::IdHash>;
+
+// Step 4: used and unused blobs and bytes per pack. One copy of each duplicate counts as used,
+// preferably one in a pack that has used blobs anyway.
+PackInfos pack_infos(repo::Repository& repo, BlobUse& use) {
+  PackInfos packs;
   repo.with_index([&](const repo::Index& idx) {
     idx.for_each([&](const repo::IndexEntry& e) {
       PackInfo& p = packs[idx.pack_id(e.pack)];
@@ -465,9 +476,9 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       if (p.type == PackType::kUnset) p.type = t;
       if (p.type != t) p.type = PackType::kMixed;
       BlobHandle h{e.id, e.type};
-      if (duplicates.count(h)) {
+      if (use.duplicates.count(h)) {
         // decided below
-      } else if (keep.count(h)) {
+      } else if (use.keep.count(h)) {
         p.used_size += e.length;
         ++p.used_blobs;
       } else {
@@ -476,11 +487,10 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       }
       if (!e.blob().compressed()) p.uncompressed = true;
     });
-    if (duplicates.empty()) return;
-    // One copy of each duplicate counts as used: preferably in a pack that has used blobs.
+    if (use.duplicates.empty()) return;
     idx.for_each([&](const repo::IndexEntry& e) {
-      auto it = duplicates.find({e.id, e.type});
-      if (it == duplicates.end()) return;
+      auto it = use.duplicates.find({e.id, e.type});
+      if (it == use.duplicates.end()) return;
       PackInfo& p = packs[idx.pack_id(e.pack)];
       if (it->second == 0) {
         p.unused_size += e.length;
@@ -496,11 +506,22 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       }
     });
   });
+  return packs;
+}
 
-  // 4. Decide per pack (restic's decidePackAction).
-  start_phase(obs, prog, PrunePhase::kCollectingPacks, packs.size());
-  uint64_t target = opts.repack_small ? opts.pack_size / 5 * 4 : opts.pack_size / 25;
+// Packs that may be repacked, and small full ones (repacked only if there are enough).
+struct RepackCandidates {
   std::vector<Candidate> candidates, small;
+};
+
+// Step 5: each stored pack is unreferenced (deleted first), unused (deleted), kept, or a
+// candidate for repacking (restic's decidePackAction). Erases the stored ones from `packs`,
+// so what is left there is indexed but missing.
+base::StatusOr<RepackCandidates> sort_stored_packs(repo::Repository& repo, const PruneOptions& opts,
+                                                   uint64_t target, PackInfos& packs, PrunePlan& plan,
+                                                   PruneProgress* prog) {
+  PruneStats& st = plan.stats;
+  RepackCandidates out;
   RETURN_IF_ERROR(repo.backend()->list(FileKind::kPack, [&](const backend::FileEntry& fe) -> base::Status {
     auto id = Id::parse(fe.name);
     if (!id.ok()) return base::ok_status();
@@ -537,33 +558,40 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       if (fe.size >= target) {
         ++st.packs.keep;
       } else {
-        small.push_back({*id, p});
+        out.small.push_back({*id, p});
       }
     } else {
-      candidates.push_back({*id, p});
+      out.candidates.push_back({*id, p});
     }
     return base::ok_status();
   }));
+  return out;
+}
 
-  // Leftovers of interrupted uploads, old enough that no save can still be writing them.
+// Step 6: leftovers of interrupted uploads, old enough that no save can still be writing them.
+base::Status find_stale_temp_files(repo::Repository& repo, const PruneOptions& opts, PrunePlan& plan) {
   int64_t now = repo.deps().clock->now().sec;
   for (FileKind kind : backend::kListableKinds) {
     RETURN_IF_ERROR(repo.backend()->list_temp_files(kind, [&](const backend::TempFileEntry& f) {
       if (now - f.mtime_sec < opts.temp_file_min_age_sec) return base::ok_status();
       plan.stale_temp_files.push_back({kind, f});
-      ++st.stale_temp_files.count;
-      st.stale_temp_files.size += f.size;
+      ++plan.stats.stale_temp_files.count;
+      plan.stats.stale_temp_files.size += f.size;
       return base::ok_status();
     }).with_context("list temporary files"));
   }
+  return base::ok_status();
+}
 
-  // What is left was indexed but is not in the backend.
+// Step 7: packs indexed but not stored. Unneeded ones are dropped from the index; a needed
+// one stops the prune.
+base::Status handle_missing_packs(const PackInfos& missing, PrunePlan& plan, PruneObserver* obs) {
   std::vector<Id> missing_needed;
-  for (const auto& [id, p] : packs) {
+  for (const auto& [id, p] : missing) {
     if (p.used_blobs == 0) {
       plan.ignore_packs.push_back(id);
-      st.blobs.remove += p.unused_blobs;
-      st.size.remove += p.unused_size;
+      plan.stats.blobs.remove += p.unused_blobs;
+      plan.stats.size.remove += p.unused_size;
     } else {
       missing_needed.push_back(id);
     }
@@ -579,13 +607,19 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
   if (obs) {
     for (const Id& id : plan.ignore_packs) obs->on_forget_missing_pack(id);
   }
+  return base::ok_status();
+}
 
+// Step 8: which candidates to repack, within --max-unused and --max-repack-size.
+void choose_repacks(const PruneOptions& opts, uint64_t target, RepackCandidates c, PrunePlan& plan) {
+  PruneStats& st = plan.stats;
+  std::vector<Candidate>& candidates = c.candidates;
   // Too few small packs are not worth it, and this stops a lone small pack being repacked
   // by every run.
-  if (small.size() < 10) {
-    st.packs.keep += small.size();
+  if (c.small.size() < 10) {
+    st.packs.keep += c.small.size();
   } else {
-    candidates.insert(candidates.end(), small.begin(), small.end());
+    candidates.insert(candidates.end(), c.small.begin(), c.small.end());
   }
   // Tree and mixed packs first, then packs below target, then the highest unused share.
   std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
@@ -599,17 +633,17 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
     return a.id < b.id;
   });
   uint64_t max_unused_after = opts.max_unused.limit(st.size.used);
-  for (const Candidate& c : candidates) {
+  for (const Candidate& cand : candidates) {
     // Duplicates count as unused here (restic 0.14 left them out, which could underflow).
     bool reached_unused = st.unused_after() < max_unused_after;
     bool reached_repack = opts.max_repack_bytes == UINT64_MAX
                               ? false
-                              : st.size.repack + c.info.total() >= opts.max_repack_bytes;
-    bool large = c.info.total() >= target;
+                              : st.size.repack + cand.info.total() >= opts.max_repack_bytes;
+    bool large = cand.info.total() >= target;
     bool repack_it;
     if (reached_repack) {
       repack_it = false;
-    } else if (c.info.type != PackType::kData || c.info.uncompressed) {
+    } else if (cand.info.type != PackType::kData || cand.info.uncompressed) {
       repack_it = true;  // only limited by --max-repack-size
     } else {
       repack_it = !(reached_unused && large);
@@ -618,11 +652,11 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       ++st.packs.keep;
       continue;
     }
-    plan.repack_packs.push_back(c.id);
-    st.blobs.repack += c.info.unused_blobs + c.info.used_blobs;
-    st.size.repack += c.info.total();
-    st.blobs.repackrm += c.info.unused_blobs;
-    st.size.repackrm += c.info.unused_size;
+    plan.repack_packs.push_back(cand.id);
+    st.blobs.repack += cand.info.unused_blobs + cand.info.used_blobs;
+    st.size.repack += cand.info.total();
+    st.blobs.repackrm += cand.info.unused_blobs;
+    st.size.repackrm += cand.info.unused_size;
   }
   std::sort(plan.remove_packs_first.begin(), plan.remove_packs_first.end());
   std::sort(plan.remove_packs.begin(), plan.remove_packs.end());
@@ -630,19 +664,47 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
   st.packs.unref = plan.remove_packs_first.size();
   st.packs.repack = plan.repack_packs.size();
   st.packs.remove = plan.remove_packs.size();
+}
 
-  // Only blobs with no copy in a pack that stays need repacking.
-  if (!plan.repack_packs.empty()) {
-    IdSet gone(plan.remove_packs.begin(), plan.remove_packs.end());
-    gone.insert(plan.repack_packs.begin(), plan.repack_packs.end());
-    gone.insert(plan.ignore_packs.begin(), plan.ignore_packs.end());
-    repo.with_index([&](const repo::Index& idx) {
-      idx.for_each([&](const repo::IndexEntry& e) {
-        if (!gone.count(idx.pack_id(e.pack))) keep.erase({e.id, e.type});
-      });
+// Step 9: only used blobs with no copy in a pack that stays need repacking.
+BlobSet blobs_to_repack(repo::Repository& repo, const PrunePlan& plan, BlobSet keep) {
+  if (plan.repack_packs.empty()) return {};
+  IdSet gone(plan.remove_packs.begin(), plan.remove_packs.end());
+  gone.insert(plan.repack_packs.begin(), plan.repack_packs.end());
+  gone.insert(plan.ignore_packs.begin(), plan.ignore_packs.end());
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      if (!gone.count(idx.pack_id(e.pack))) keep.erase({e.id, e.type});
     });
-    plan.keep_blobs = std::move(keep);
-  }
+  });
+  return keep;
+}
+
+}  // namespace
+
+base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions& opts,
+                                     PruneObserver* obs, PruneProgress* prog) {
+  PrunePlan plan;
+  int threads = thread_count(repo, opts.threads);
+
+  start_phase(obs, prog, PrunePhase::kLoadingSnapshots, 0);
+  ASSIGN_OR_RETURN(std::vector<Id> trees, snapshot_trees(repo, opts, threads));
+  plan.snapshots = trees.size();
+
+  start_phase(obs, prog, PrunePhase::kFindingUsedBlobs, trees.size());
+  ASSIGN_OR_RETURN(BlobSet used, used_blobs(repo, trees, threads, prog));
+
+  start_phase(obs, prog, PrunePhase::kSearchingUsedPacks, 0);
+  ASSIGN_OR_RETURN(BlobUse use, classify_blobs(repo, std::move(used), plan.stats));
+  PackInfos packs = pack_infos(repo, use);
+
+  start_phase(obs, prog, PrunePhase::kCollectingPacks, packs.size());
+  uint64_t target = opts.repack_small ? opts.pack_size / 5 * 4 : opts.pack_size / 25;
+  ASSIGN_OR_RETURN(RepackCandidates candidates, sort_stored_packs(repo, opts, target, packs, plan, prog));
+  RETURN_IF_ERROR(find_stale_temp_files(repo, opts, plan));
+  RETURN_IF_ERROR(handle_missing_packs(packs, plan, obs));  // what is left was not stored
+  choose_repacks(opts, target, std::move(candidates), plan);
+  plan.keep_blobs = blobs_to_repack(repo, plan, std::move(use.keep));
   return plan;
 }
 
