@@ -92,95 +92,18 @@ base::Status delete_files(repo::Repository& repo, FileKind kind, const std::vect
   return group.wait();
 }
 
-// Collects blobs into new packs (one open pack per blob type, as restic never mixes them) and
-// uploads each as soon as it is full. Thread-safe.
-class PackWriter {
- public:
-  PackWriter(repo::Repository& repo, const PruneOptions& opts) : repo_(repo), opts_(opts) {}
+// Whether a blob stored uncompressed must be re-encoded when repacked: in v2, trees always
+// are compressed and data unless --compression off (restic re-encodes every blob it repacks).
+bool must_compress(const repo::Repository& repo, const PruneOptions& opts, BlobType type, size_t plain_size) {
+  return repo.version() >= 2 && plain_size > 0 &&
+         (type == BlobType::kTree || opts.compression != repo::CompressionMode::kOff);
+}
 
-  // Adds an already sealed blob (IV||ciphertext||MAC of the possibly compressed content).
-  base::Status add_sealed(const Id& id, BlobType type, base::ByteSpan sealed, uint32_t ulen) {
-    std::vector<std::unique_ptr<repo::PackBuilder>> full;
-    {
-      std::lock_guard<std::mutex> l(mu_[static_cast<int>(type)]);
-      auto& pb = open_[static_cast<int>(type)];
-      if (pb && pb->header_size() + repo::kCompressedHeaderEntrySize + kPackHeaderOverhead >
-                    repo::kMaxHeaderLength) {
-        full.push_back(std::move(pb));
-      }
-      if (!pb) pb = std::make_unique<repo::PackBuilder>();
-      pb->add(id, type, sealed, ulen);
-      if (pb->size() >= opts_.pack_size) full.push_back(std::move(pb));
-    }
-    for (auto& p : full) RETURN_IF_ERROR(upload(std::move(p)));
-    return base::ok_status();
-  }
-
-  // Compresses (v2) and encrypts a blob's plaintext, as Repository::save_blob does.
-  base::Status add_plain(const Id& id, BlobType type, base::ByteSpan plain) {
-    base::Bytes payload;
-    uint32_t ulen = 0;
-    base::ByteSpan body = plain;
-    if (compress(type, plain.size())) {
-      repo::CompressionMode mode = opts_.compression;
-      if (mode == repo::CompressionMode::kOff) mode = repo::CompressionMode::kAuto;  // trees
-      repo::zstd_compress(plain, repo::zstd_level(mode), payload);
-      ulen = static_cast<uint32_t>(plain.size());
-      body = payload;
-    }
-    base::Bytes sealed = crypto::seal(repo_.key(), body, *repo_.deps().random);
-    return add_sealed(id, type, sealed, ulen);
-  }
-
-  // Whether a blob stored uncompressed must be re-encoded: in v2, trees always are compressed
-  // and data unless --compression off (restic re-encodes every blob it repacks).
-  bool compress(BlobType type, size_t plain_size) const {
-    return repo_.version() >= 2 && plain_size > 0 &&
-           (type == BlobType::kTree || opts_.compression != repo::CompressionMode::kOff);
-  }
-
-  base::Status finish() {
-    for (int t = 0; t < 2; ++t) {
-      std::unique_ptr<repo::PackBuilder> pb;
-      {
-        std::lock_guard<std::mutex> l(mu_[t]);
-        pb = std::move(open_[t]);
-      }
-      if (pb && !pb->empty()) RETURN_IF_ERROR(upload(std::move(pb)));
-    }
-    return base::ok_status();
-  }
-
-  std::vector<repo::IndexPack> written() {
-    std::lock_guard<std::mutex> l(written_mu_);
-    return written_;
-  }
-
- private:
-  base::Status upload(std::unique_ptr<repo::PackBuilder> pb) {
-    std::vector<repo::PackedBlob> blobs = pb->blobs();
-    base::Bytes file = pb->finish(repo_.key(), *repo_.deps().random);
-    Id pack_id = repo::hash_id(file);
-    backend::Handle h{FileKind::kPack, pack_id.hex()};
-    RETURN_IF_ERROR(repo_.backend()->save(h, file).with_context("save " + h.to_string()));
-    std::lock_guard<std::mutex> l(written_mu_);
-    written_.push_back({pack_id, std::move(blobs)});
-    return base::ok_status();
-  }
-
-  repo::Repository& repo_;
-  const PruneOptions& opts_;
-  std::mutex mu_[2];
-  std::unique_ptr<repo::PackBuilder> open_[2];
-  std::mutex written_mu_;
-  std::vector<repo::IndexPack> written_;
-};
-
-// Copies the blobs of `keep` found in `packs` into new packs; erases what it copied from keep.
-base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
-                                                    const std::vector<Id>& packs, BlobSet& keep,
-                                                    const PruneOptions& opts, int threads,
-                                                    PruneProgress* prog) {
+// Copies the blobs of `keep` found in `packs` into new packs through the repository's pack
+// path (which indexes them in memory and writes index files for them on flush); erases what
+// it copied from keep. Returns the number of packs written.
+base::StatusOr<uint64_t> repack(repo::Repository& repo, const std::vector<Id>& packs, BlobSet& keep,
+                                const PruneOptions& opts, int threads, PruneProgress* prog) {
   std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> todo;
   for (const Id& p : packs) todo[p];
   repo.with_index([&](const repo::Index& idx) {
@@ -190,7 +113,12 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
     });
   });
 
-  PackWriter writer(repo, opts);
+  repo::WriteOptions w;
+  w.pack_size = opts.pack_size;
+  w.compression = opts.compression;
+  repo.set_write_options(w);
+  uint64_t packs_before = repo.added_packs();
+  const repo::SaveBlobOptions duplicate{true};  // the old copy is being deleted
   std::mutex keep_mu;
   {
     base::ThreadPool pool(threads);
@@ -227,10 +155,10 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
             std::lock_guard<std::mutex> l(keep_mu);
             if (keep.erase({b.id, b.type}) == 0) continue;  // another pack had it too
           }
-          if (verified && (b.compressed() || !writer.compress(b.type, plain->size()))) {
-            RETURN_IF_ERROR(writer.add_sealed(b.id, b.type, stored, b.uncompressed_length));
+          if (verified && (b.compressed() || !must_compress(repo, opts, b.type, plain->size()))) {
+            RETURN_IF_ERROR(repo.save_sealed_blob(b.type, b.id, stored, b.uncompressed_length, duplicate).status());
           } else {
-            RETURN_IF_ERROR(writer.add_plain(b.id, b.type, *plain));
+            RETURN_IF_ERROR(repo.save_blob(b.type, b.id, *plain, duplicate).status());
           }
         }
         tick(prog);
@@ -239,13 +167,13 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
     }
     RETURN_IF_ERROR(group.wait());
   }
-  RETURN_IF_ERROR(writer.finish());
-  return writer.written();
+  RETURN_IF_ERROR(repo.flush());
+  return repo.added_packs() - packs_before;
 }
 
-// Writes index files for every pack the in-memory index lists except `drop`, plus `extra`.
-base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
-                              std::vector<repo::IndexPack> extra, PruneProgress* prog,
+// Writes index files for every pack the in-memory index lists except `drop` (the new packs
+// of the repack are in it already).
+base::Status write_full_index(repo::Repository& repo, const IdSet& drop, PruneProgress* prog,
                               PruneResult* res) {
   std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> by_pack;
   repo.with_index([&](const repo::Index& idx) {
@@ -255,7 +183,7 @@ base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
     });
   });
   std::vector<repo::IndexPack> packs;
-  packs.reserve(by_pack.size() + extra.size());
+  packs.reserve(by_pack.size());
   for (auto& [id, blobs] : by_pack) {
     std::sort(blobs.begin(), blobs.end(),
               [](const repo::PackedBlob& a, const repo::PackedBlob& b) { return a.offset < b.offset; });
@@ -263,7 +191,6 @@ base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
   }
   std::sort(packs.begin(), packs.end(),
             [](const repo::IndexPack& a, const repo::IndexPack& b) { return a.id < b.id; });
-  for (auto& p : extra) packs.push_back(std::move(p));
   if (prog) prog->total = packs.size();
   ASSIGN_OR_RETURN(uint64_t files, write_index_files(repo, std::move(packs), prog ? &prog->done : nullptr));
   res->index_files_written += files;
@@ -737,11 +664,9 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
                                  obs, prog, &res));
   }
 
-  std::vector<repo::IndexPack> new_packs;
   if (!plan.repack_packs.empty()) {
     start_phase(obs, prog, PrunePhase::kRepacking, plan.repack_packs.size());
-    ASSIGN_OR_RETURN(new_packs, repack(repo, plan.repack_packs, plan.keep_blobs, opts, threads, prog));
-    res.packs_written = new_packs.size();
+    ASSIGN_OR_RETURN(res.packs_written, repack(repo, plan.repack_packs, plan.keep_blobs, opts, threads, prog));
     if (!plan.keep_blobs.empty()) {
       return base::internal_error("prune: " + std::to_string(plan.keep_blobs.size()) +
                                   " needed blob(s) were not repacked (e.g. " +
@@ -757,7 +682,7 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
     // all be gone before a pack they list is deleted.
     std::vector<Id> old_index = repo.index_files();
     start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
-    RETURN_IF_ERROR(write_full_index(repo, drop, std::move(new_packs), prog, &res));
+    RETURN_IF_ERROR(write_full_index(repo, drop, prog, &res));
     start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
     RETURN_IF_ERROR(delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
                         .with_context("delete old index files"));

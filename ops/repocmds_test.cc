@@ -217,5 +217,29 @@ TEST_F(RepoCmdsTest, CopyCopiesOnceAndDeduplicates) {
   EXPECT_EQ(snapshots(*fresh).size(), 2u);
 }
 
+TEST_F(RepoCmdsTest, SaveBlobStoresADuplicateOnlyWhenAsked) {
+  std::string text = "duplicate me";
+  repo::Id id = repo::hash_id(base::as_bytes(text));
+  auto first = repo_->save_blob(repo::BlobType::kData, id, base::as_bytes(text));
+  ASSERT_TRUE(first.ok() && *first);
+  ASSERT_TRUE(repo_->flush().ok());
+  auto again = repo_->save_blob(repo::BlobType::kData, id, base::as_bytes(text));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto dup = repo_->save_blob(repo::BlobType::kData, id, base::as_bytes(text), {true});
+  ASSERT_TRUE(dup.ok());
+  EXPECT_TRUE(*dup);
+  ASSERT_TRUE(repo_->flush().ok());
+  EXPECT_EQ(repo_->added_packs(), 2u);
+  auto r = reopen(be_.get());
+  ASSERT_TRUE(r);
+  size_t copies = 0;
+  r->with_index([&](const repo::Index& idx) { copies = idx.find_all(id, repo::BlobType::kData).size(); });
+  EXPECT_EQ(copies, 2u);
+  auto plain = r->load_blob(repo::BlobType::kData, id);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(std::string(plain->begin(), plain->end()), text);
+}
+
 }  // namespace
 }  // namespace kura::ops
