@@ -241,5 +241,30 @@ TEST_F(RepoCmdsTest, SaveBlobStoresADuplicateOnlyWhenAsked) {
   EXPECT_EQ(std::string(plain->begin(), plain->end()), text);
 }
 
+// restic's HeaderFull: a pack of many tiny blobs is closed before its header outgrows what a
+// reader accepts (16 MiB), even if the pack is far below its target size.
+TEST_F(RepoCmdsTest, TinyBlobsNeverOverfillAPackHeader) {
+  repo::WriteOptions w;
+  w.pack_size = 128ull << 20;
+  w.compression = repo::CompressionMode::kOff;
+  repo_->set_write_options(w);
+  const size_t n = repo::kMaxHeaderLength / repo::kHeaderEntrySize + 10;
+  for (size_t i = 0; i < n; ++i) {
+    std::string text = std::to_string(i);
+    auto st = repo_->save_blob(repo::BlobType::kData, repo::hash_id(base::as_bytes(text)), base::as_bytes(text));
+    ASSERT_TRUE(st.ok()) << st.status().message();
+  }
+  ASSERT_TRUE(repo_->flush().ok());
+  EXPECT_EQ(repo_->added_packs(), 2u);
+  auto r = reopen(be_.get());
+  ASSERT_TRUE(r);
+  auto packs = r->list_ids(FileKind::kPack);
+  ASSERT_TRUE(packs.ok());
+  for (const auto& p : *packs) {
+    auto header = r->read_pack_header(p, 0);
+    EXPECT_TRUE(header.ok()) << header.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace kura::ops

@@ -359,10 +359,12 @@ base::StatusOr<bool> Repository::save_sealed_blob(BlobType type, const Id& id, b
 
 base::Status Repository::append_blob(BlobType type, const Id& id, base::ByteSpan blob, uint32_t ulen) {
   int t = static_cast<int>(type);
-  std::unique_ptr<PackWriter> full;
+  std::unique_ptr<PackWriter> full, header_full;
   {
     std::lock_guard<std::mutex> l(pack_mu_[t]);
     base::Status st;
+    // Many tiny blobs fill the header before the pack reaches its size.
+    if (packers_[t] && packers_[t]->header_full()) header_full = std::move(packers_[t]);
     if (!packers_[t]) {
       auto file = be_->stage(FileKind::kPack);
       if (file.ok()) {
@@ -381,6 +383,7 @@ base::Status Repository::append_blob(BlobType type, const Id& id, base::ByteSpan
     }
     if (packers_[t]->size() >= wopts_.pack_size) full = std::move(packers_[t]);
   }
+  if (header_full) RETURN_IF_ERROR(upload_pack(type, std::move(header_full)));
   if (full) RETURN_IF_ERROR(upload_pack(type, std::move(full)));
   return base::ok_status();
 }
