@@ -8,6 +8,7 @@
 
 #include "base/thread_pool.h"
 #include "crypto/crypto.h"
+#include "ops/rebuild_index.h"
 #include "ops/walk.h"
 #include "repo/compress.h"
 #include "repo/pack.h"
@@ -23,10 +24,6 @@ using IdSet = std::unordered_set<Id, repo::IdHash>;
 
 // A pack's constant overhead: the header's crypto overhead and the 4-byte length field.
 constexpr uint64_t kPackHeaderOverhead = 4 + crypto::kCiphertextOverhead;
-
-// restic 0.14 starts a new index file after this many blobs (more in v2, whose index files
-// are compressed).
-size_t index_max_blobs(int version) { return version >= 2 ? 150000 : 50000; }
 
 uint64_t entry_size(const repo::PackedBlob& b) {
   return b.compressed() ? repo::kCompressedHeaderEntrySize : repo::kHeaderEntrySize;
@@ -95,95 +92,18 @@ base::Status delete_files(repo::Repository& repo, FileKind kind, const std::vect
   return group.wait();
 }
 
-// Collects blobs into new packs (one open pack per blob type, as restic never mixes them) and
-// uploads each as soon as it is full. Thread-safe.
-class PackWriter {
- public:
-  PackWriter(repo::Repository& repo, const PruneOptions& opts) : repo_(repo), opts_(opts) {}
+// Whether a blob stored uncompressed must be re-encoded when repacked: in v2, trees always
+// are compressed and data unless --compression off (restic re-encodes every blob it repacks).
+bool must_compress(const repo::Repository& repo, const PruneOptions& opts, BlobType type, size_t plain_size) {
+  return repo.version() >= 2 && plain_size > 0 &&
+         (type == BlobType::kTree || opts.compression != repo::CompressionMode::kOff);
+}
 
-  // Adds an already sealed blob (IV||ciphertext||MAC of the possibly compressed content).
-  base::Status add_sealed(const Id& id, BlobType type, base::ByteSpan sealed, uint32_t ulen) {
-    std::vector<std::unique_ptr<repo::PackBuilder>> full;
-    {
-      std::lock_guard<std::mutex> l(mu_[static_cast<int>(type)]);
-      auto& pb = open_[static_cast<int>(type)];
-      if (pb && pb->header_size() + repo::kCompressedHeaderEntrySize + kPackHeaderOverhead >
-                    repo::kMaxHeaderLength) {
-        full.push_back(std::move(pb));
-      }
-      if (!pb) pb = std::make_unique<repo::PackBuilder>();
-      pb->add(id, type, sealed, ulen);
-      if (pb->size() >= opts_.pack_size) full.push_back(std::move(pb));
-    }
-    for (auto& p : full) RETURN_IF_ERROR(upload(std::move(p)));
-    return base::ok_status();
-  }
-
-  // Compresses (v2) and encrypts a blob's plaintext, as Repository::save_blob does.
-  base::Status add_plain(const Id& id, BlobType type, base::ByteSpan plain) {
-    base::Bytes payload;
-    uint32_t ulen = 0;
-    base::ByteSpan body = plain;
-    if (compress(type, plain.size())) {
-      repo::CompressionMode mode = opts_.compression;
-      if (mode == repo::CompressionMode::kOff) mode = repo::CompressionMode::kAuto;  // trees
-      repo::zstd_compress(plain, repo::zstd_level(mode), payload);
-      ulen = static_cast<uint32_t>(plain.size());
-      body = payload;
-    }
-    base::Bytes sealed = crypto::seal(repo_.key(), body, *repo_.deps().random);
-    return add_sealed(id, type, sealed, ulen);
-  }
-
-  // Whether a blob stored uncompressed must be re-encoded: in v2, trees always are compressed
-  // and data unless --compression off (restic re-encodes every blob it repacks).
-  bool compress(BlobType type, size_t plain_size) const {
-    return repo_.version() >= 2 && plain_size > 0 &&
-           (type == BlobType::kTree || opts_.compression != repo::CompressionMode::kOff);
-  }
-
-  base::Status finish() {
-    for (int t = 0; t < 2; ++t) {
-      std::unique_ptr<repo::PackBuilder> pb;
-      {
-        std::lock_guard<std::mutex> l(mu_[t]);
-        pb = std::move(open_[t]);
-      }
-      if (pb && !pb->empty()) RETURN_IF_ERROR(upload(std::move(pb)));
-    }
-    return base::ok_status();
-  }
-
-  std::vector<repo::IndexPack> written() {
-    std::lock_guard<std::mutex> l(written_mu_);
-    return written_;
-  }
-
- private:
-  base::Status upload(std::unique_ptr<repo::PackBuilder> pb) {
-    std::vector<repo::PackedBlob> blobs = pb->blobs();
-    base::Bytes file = pb->finish(repo_.key(), *repo_.deps().random);
-    Id pack_id = repo::hash_id(file);
-    backend::Handle h{FileKind::kPack, pack_id.hex()};
-    RETURN_IF_ERROR(repo_.backend()->save(h, file).with_context("save " + h.to_string()));
-    std::lock_guard<std::mutex> l(written_mu_);
-    written_.push_back({pack_id, std::move(blobs)});
-    return base::ok_status();
-  }
-
-  repo::Repository& repo_;
-  const PruneOptions& opts_;
-  std::mutex mu_[2];
-  std::unique_ptr<repo::PackBuilder> open_[2];
-  std::mutex written_mu_;
-  std::vector<repo::IndexPack> written_;
-};
-
-// Copies the blobs of `keep` found in `packs` into new packs; erases what it copied from keep.
-base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
-                                                    const std::vector<Id>& packs, BlobSet& keep,
-                                                    const PruneOptions& opts, int threads,
-                                                    PruneProgress* prog) {
+// Copies the blobs of `keep` found in `packs` into new packs through the repository's pack
+// path (which indexes them in memory and writes index files for them on flush); erases what
+// it copied from keep. Returns the number of packs written.
+base::StatusOr<uint64_t> repack(repo::Repository& repo, const std::vector<Id>& packs, BlobSet& keep,
+                                const PruneOptions& opts, int threads, PruneProgress* prog) {
   std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> todo;
   for (const Id& p : packs) todo[p];
   repo.with_index([&](const repo::Index& idx) {
@@ -193,7 +113,12 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
     });
   });
 
-  PackWriter writer(repo, opts);
+  repo::WriteOptions w;
+  w.pack_size = opts.pack_size;
+  w.compression = opts.compression;
+  repo.set_write_options(w);
+  uint64_t packs_before = repo.added_packs();
+  const repo::SaveBlobOptions duplicate{true};  // the old copy is being deleted
   std::mutex keep_mu;
   {
     base::ThreadPool pool(threads);
@@ -230,10 +155,10 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
             std::lock_guard<std::mutex> l(keep_mu);
             if (keep.erase({b.id, b.type}) == 0) continue;  // another pack had it too
           }
-          if (verified && (b.compressed() || !writer.compress(b.type, plain->size()))) {
-            RETURN_IF_ERROR(writer.add_sealed(b.id, b.type, stored, b.uncompressed_length));
+          if (verified && (b.compressed() || !must_compress(repo, opts, b.type, plain->size()))) {
+            RETURN_IF_ERROR(repo.save_sealed_blob(b.type, b.id, stored, b.uncompressed_length, duplicate).status());
           } else {
-            RETURN_IF_ERROR(writer.add_plain(b.id, b.type, *plain));
+            RETURN_IF_ERROR(repo.save_blob(b.type, b.id, *plain, duplicate).status());
           }
         }
         tick(prog);
@@ -242,13 +167,13 @@ base::StatusOr<std::vector<repo::IndexPack>> repack(repo::Repository& repo,
     }
     RETURN_IF_ERROR(group.wait());
   }
-  RETURN_IF_ERROR(writer.finish());
-  return writer.written();
+  RETURN_IF_ERROR(repo.flush());
+  return repo.added_packs() - packs_before;
 }
 
-// Writes index files for every pack the in-memory index lists except `drop`, plus `extra`.
-base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
-                              std::vector<repo::IndexPack> extra, PruneProgress* prog,
+// Writes index files for every pack the in-memory index lists except `drop` (the new packs
+// of the repack are in it already).
+base::Status write_full_index(repo::Repository& repo, const IdSet& drop, PruneProgress* prog,
                               PruneResult* res) {
   std::unordered_map<Id, std::vector<repo::PackedBlob>, repo::IdHash> by_pack;
   repo.with_index([&](const repo::Index& idx) {
@@ -258,7 +183,7 @@ base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
     });
   });
   std::vector<repo::IndexPack> packs;
-  packs.reserve(by_pack.size() + extra.size());
+  packs.reserve(by_pack.size());
   for (auto& [id, blobs] : by_pack) {
     std::sort(blobs.begin(), blobs.end(),
               [](const repo::PackedBlob& a, const repo::PackedBlob& b) { return a.offset < b.offset; });
@@ -266,27 +191,10 @@ base::Status write_full_index(repo::Repository& repo, const IdSet& drop,
   }
   std::sort(packs.begin(), packs.end(),
             [](const repo::IndexPack& a, const repo::IndexPack& b) { return a.id < b.id; });
-  for (auto& p : extra) packs.push_back(std::move(p));
   if (prog) prog->total = packs.size();
-
-  size_t limit = index_max_blobs(repo.version());
-  std::vector<repo::IndexPack> chunk;
-  size_t chunk_blobs = 0;
-  auto write_chunk = [&]() -> base::Status {
-    if (chunk.empty()) return base::ok_status();
-    RETURN_IF_ERROR(repo.write_index(chunk).status().with_context("write index"));
-    ++res->index_files_written;
-    if (prog) prog->done += chunk.size();
-    chunk.clear();
-    chunk_blobs = 0;
-    return base::ok_status();
-  };
-  for (auto& p : packs) {
-    if (!chunk.empty() && chunk_blobs + p.blobs.size() > limit) RETURN_IF_ERROR(write_chunk());
-    chunk_blobs += p.blobs.size();
-    chunk.push_back(std::move(p));
-  }
-  return write_chunk();
+  ASSIGN_OR_RETURN(uint64_t files, write_index_files(repo, std::move(packs), prog ? &prog->done : nullptr));
+  res->index_files_written += files;
+  return base::ok_status();
 }
 
 }  // namespace
@@ -402,14 +310,11 @@ base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vecto
 
 // --- planning ---
 
-base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions& opts,
-                                     PruneObserver* obs, PruneProgress* prog) {
-  PrunePlan plan;
-  PruneStats& st = plan.stats;
-  int threads = thread_count(repo, opts.threads);
+namespace {
 
-  // 1. The trees of every snapshot.
-  start_phase(obs, prog, PrunePhase::kLoadingSnapshots, 0);
+// Step 1: the trees of every snapshot not being forgotten.
+base::StatusOr<std::vector<Id>> snapshot_trees(repo::Repository& repo, const PruneOptions& opts,
+                                               int threads) {
   ASSIGN_OR_RETURN(auto listed, repo.list_ids(FileKind::kSnapshot));
   IdSet ignore(opts.ignore_snapshots.begin(), opts.ignore_snapshots.end());
   std::vector<Id> ids;
@@ -417,49 +322,54 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
     if (!ignore.count(id)) ids.push_back(id);
   }
   std::vector<Id> trees(ids.size());
-  {
-    base::ThreadPool pool(threads);
-    base::TaskGroup group(&pool);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      group.run([&, i]() -> base::Status {
-        std::string what = "snapshot " + ids[i].hex();
-        auto json = repo.load_unpacked(FileKind::kSnapshot, ids[i]);
-        if (!json.ok()) return json.status().with_context("load " + what);
-        auto sn = repo::decode_snapshot(*json);
-        if (!sn.ok()) return sn.status().with_context(what);
-        trees[i] = sn->tree;
-        return base::ok_status();
-      });
-    }
-    RETURN_IF_ERROR(group.wait());
+  base::ThreadPool pool(threads);
+  base::TaskGroup group(&pool);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    group.run([&, i]() -> base::Status {
+      std::string what = "snapshot " + ids[i].hex();
+      auto json = repo.load_unpacked(FileKind::kSnapshot, ids[i]);
+      if (!json.ok()) return json.status().with_context("load " + what);
+      auto sn = repo::decode_snapshot(*json);
+      if (!sn.ok()) return sn.status().with_context(what);
+      trees[i] = sn->tree;
+      return base::ok_status();
+    });
   }
-  plan.snapshots = ids.size();
+  RETURN_IF_ERROR(group.wait());
+  return trees;
+}
 
-  // 2. Every blob they use.
-  start_phase(obs, prog, PrunePhase::kFindingUsedBlobs, ids.size());
-  auto used_or = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
-  if (!used_or.ok()) {
-    // A tree the snapshots need cannot be read: the repository is damaged, not the request.
-    base::Status st = used_or.status();
-    if (st.code() == base::Code::kNotFound) st = base::data_loss(st.message());
-    return st.with_context("find the data still in use");
-  }
-  BlobSet used = std::move(*used_or);
+// Step 2: every blob the trees use.
+base::StatusOr<BlobSet> used_blobs(repo::Repository& repo, const std::vector<Id>& trees, int threads,
+                                   PruneProgress* prog) {
+  auto used = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
+  if (used.ok()) return used;
+  // A tree the snapshots need cannot be read: the repository is damaged, not the request.
+  base::Status st = used.status();
+  if (st.code() == base::Code::kNotFound) st = base::data_loss(st.message());
+  return st.with_context("find the data still in use");
+}
 
-  // 3. Classify every indexed blob (restic's packInfoFromIndex).
-  start_phase(obs, prog, PrunePhase::kSearchingUsedPacks, 0);
-  BlobSet keep;
+// What step 3 learns about the indexed blobs.
+struct BlobUse {
+  BlobSet keep;  // used blobs
+  // used blobs stored more than once -> copies left to assign (255 at most)
   std::unordered_map<BlobHandle, uint8_t, BlobHandleHash> duplicates;
-  std::unordered_map<Id, PackInfo, repo::IdHash> packs;
+};
+
+// Step 3: every indexed blob is used, a duplicate of a used one, or unused (restic's
+// packInfoFromIndex, first pass). A used blob the index lacks stops the prune.
+base::StatusOr<BlobUse> classify_blobs(repo::Repository& repo, BlobSet used, PruneStats& st) {
+  BlobUse use;
   repo.with_index([&](const repo::Index& idx) {
     idx.for_each([&](const repo::IndexEntry& e) {
       BlobHandle h{e.id, e.type};
       if (used.erase(h)) {
-        keep.insert(h);
+        use.keep.insert(h);
         st.size.used += e.length;
         ++st.blobs.used;
-      } else if (keep.count(h)) {
-        auto [it, fresh] = duplicates.emplace(h, 2);  // this is already the second copy
+      } else if (use.keep.count(h)) {
+        auto [it, fresh] = use.duplicates.emplace(h, 2);  // this is already the second copy
         if (!fresh && it->second < 255) ++it->second;
         st.size.duplicate += e.length;
         ++st.blobs.duplicate;
@@ -476,6 +386,15 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
                            std::string(repo::blob_type_name(h.type)) + " " + h.id.hex() +
                            "): data seems to be missing; not pruning, to prevent further data loss");
   }
+  return use;
+}
+
+using PackInfos = std::unordered_map<Id, PackInfo, repo::IdHash>;
+
+// Step 4: used and unused blobs and bytes per pack. One copy of each duplicate counts as used,
+// preferably one in a pack that has used blobs anyway.
+PackInfos pack_infos(repo::Repository& repo, BlobUse& use) {
+  PackInfos packs;
   repo.with_index([&](const repo::Index& idx) {
     idx.for_each([&](const repo::IndexEntry& e) {
       PackInfo& p = packs[idx.pack_id(e.pack)];
@@ -484,9 +403,9 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       if (p.type == PackType::kUnset) p.type = t;
       if (p.type != t) p.type = PackType::kMixed;
       BlobHandle h{e.id, e.type};
-      if (duplicates.count(h)) {
+      if (use.duplicates.count(h)) {
         // decided below
-      } else if (keep.count(h)) {
+      } else if (use.keep.count(h)) {
         p.used_size += e.length;
         ++p.used_blobs;
       } else {
@@ -495,11 +414,10 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       }
       if (!e.blob().compressed()) p.uncompressed = true;
     });
-    if (duplicates.empty()) return;
-    // One copy of each duplicate counts as used: preferably in a pack that has used blobs.
+    if (use.duplicates.empty()) return;
     idx.for_each([&](const repo::IndexEntry& e) {
-      auto it = duplicates.find({e.id, e.type});
-      if (it == duplicates.end()) return;
+      auto it = use.duplicates.find({e.id, e.type});
+      if (it == use.duplicates.end()) return;
       PackInfo& p = packs[idx.pack_id(e.pack)];
       if (it->second == 0) {
         p.unused_size += e.length;
@@ -515,11 +433,22 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       }
     });
   });
+  return packs;
+}
 
-  // 4. Decide per pack (restic's decidePackAction).
-  start_phase(obs, prog, PrunePhase::kCollectingPacks, packs.size());
-  uint64_t target = opts.repack_small ? opts.pack_size / 5 * 4 : opts.pack_size / 25;
+// Packs that may be repacked, and small full ones (repacked only if there are enough).
+struct RepackCandidates {
   std::vector<Candidate> candidates, small;
+};
+
+// Step 5: each stored pack is unreferenced (deleted first), unused (deleted), kept, or a
+// candidate for repacking (restic's decidePackAction). Erases the stored ones from `packs`,
+// so what is left there is indexed but missing.
+base::StatusOr<RepackCandidates> sort_stored_packs(repo::Repository& repo, const PruneOptions& opts,
+                                                   uint64_t target, PackInfos& packs, PrunePlan& plan,
+                                                   PruneProgress* prog) {
+  PruneStats& st = plan.stats;
+  RepackCandidates out;
   RETURN_IF_ERROR(repo.backend()->list(FileKind::kPack, [&](const backend::FileEntry& fe) -> base::Status {
     auto id = Id::parse(fe.name);
     if (!id.ok()) return base::ok_status();
@@ -556,33 +485,40 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       if (fe.size >= target) {
         ++st.packs.keep;
       } else {
-        small.push_back({*id, p});
+        out.small.push_back({*id, p});
       }
     } else {
-      candidates.push_back({*id, p});
+      out.candidates.push_back({*id, p});
     }
     return base::ok_status();
   }));
+  return out;
+}
 
-  // Leftovers of interrupted uploads, old enough that no save can still be writing them.
+// Step 6: leftovers of interrupted uploads, old enough that no save can still be writing them.
+base::Status find_stale_temp_files(repo::Repository& repo, const PruneOptions& opts, PrunePlan& plan) {
   int64_t now = repo.deps().clock->now().sec;
   for (FileKind kind : backend::kListableKinds) {
     RETURN_IF_ERROR(repo.backend()->list_temp_files(kind, [&](const backend::TempFileEntry& f) {
       if (now - f.mtime_sec < opts.temp_file_min_age_sec) return base::ok_status();
       plan.stale_temp_files.push_back({kind, f});
-      ++st.stale_temp_files.count;
-      st.stale_temp_files.size += f.size;
+      ++plan.stats.stale_temp_files.count;
+      plan.stats.stale_temp_files.size += f.size;
       return base::ok_status();
     }).with_context("list temporary files"));
   }
+  return base::ok_status();
+}
 
-  // What is left was indexed but is not in the backend.
+// Step 7: packs indexed but not stored. Unneeded ones are dropped from the index; a needed
+// one stops the prune.
+base::Status handle_missing_packs(const PackInfos& missing, PrunePlan& plan, PruneObserver* obs) {
   std::vector<Id> missing_needed;
-  for (const auto& [id, p] : packs) {
+  for (const auto& [id, p] : missing) {
     if (p.used_blobs == 0) {
       plan.ignore_packs.push_back(id);
-      st.blobs.remove += p.unused_blobs;
-      st.size.remove += p.unused_size;
+      plan.stats.blobs.remove += p.unused_blobs;
+      plan.stats.size.remove += p.unused_size;
     } else {
       missing_needed.push_back(id);
     }
@@ -598,13 +534,19 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
   if (obs) {
     for (const Id& id : plan.ignore_packs) obs->on_forget_missing_pack(id);
   }
+  return base::ok_status();
+}
 
+// Step 8: which candidates to repack, within --max-unused and --max-repack-size.
+void choose_repacks(const PruneOptions& opts, uint64_t target, RepackCandidates c, PrunePlan& plan) {
+  PruneStats& st = plan.stats;
+  std::vector<Candidate>& candidates = c.candidates;
   // Too few small packs are not worth it, and this stops a lone small pack being repacked
   // by every run.
-  if (small.size() < 10) {
-    st.packs.keep += small.size();
+  if (c.small.size() < 10) {
+    st.packs.keep += c.small.size();
   } else {
-    candidates.insert(candidates.end(), small.begin(), small.end());
+    candidates.insert(candidates.end(), c.small.begin(), c.small.end());
   }
   // Tree and mixed packs first, then packs below target, then the highest unused share.
   std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
@@ -618,17 +560,17 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
     return a.id < b.id;
   });
   uint64_t max_unused_after = opts.max_unused.limit(st.size.used);
-  for (const Candidate& c : candidates) {
+  for (const Candidate& cand : candidates) {
     // Duplicates count as unused here (restic 0.14 left them out, which could underflow).
     bool reached_unused = st.unused_after() < max_unused_after;
     bool reached_repack = opts.max_repack_bytes == UINT64_MAX
                               ? false
-                              : st.size.repack + c.info.total() >= opts.max_repack_bytes;
-    bool large = c.info.total() >= target;
+                              : st.size.repack + cand.info.total() >= opts.max_repack_bytes;
+    bool large = cand.info.total() >= target;
     bool repack_it;
     if (reached_repack) {
       repack_it = false;
-    } else if (c.info.type != PackType::kData || c.info.uncompressed) {
+    } else if (cand.info.type != PackType::kData || cand.info.uncompressed) {
       repack_it = true;  // only limited by --max-repack-size
     } else {
       repack_it = !(reached_unused && large);
@@ -637,11 +579,11 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
       ++st.packs.keep;
       continue;
     }
-    plan.repack_packs.push_back(c.id);
-    st.blobs.repack += c.info.unused_blobs + c.info.used_blobs;
-    st.size.repack += c.info.total();
-    st.blobs.repackrm += c.info.unused_blobs;
-    st.size.repackrm += c.info.unused_size;
+    plan.repack_packs.push_back(cand.id);
+    st.blobs.repack += cand.info.unused_blobs + cand.info.used_blobs;
+    st.size.repack += cand.info.total();
+    st.blobs.repackrm += cand.info.unused_blobs;
+    st.size.repackrm += cand.info.unused_size;
   }
   std::sort(plan.remove_packs_first.begin(), plan.remove_packs_first.end());
   std::sort(plan.remove_packs.begin(), plan.remove_packs.end());
@@ -649,19 +591,47 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
   st.packs.unref = plan.remove_packs_first.size();
   st.packs.repack = plan.repack_packs.size();
   st.packs.remove = plan.remove_packs.size();
+}
 
-  // Only blobs with no copy in a pack that stays need repacking.
-  if (!plan.repack_packs.empty()) {
-    IdSet gone(plan.remove_packs.begin(), plan.remove_packs.end());
-    gone.insert(plan.repack_packs.begin(), plan.repack_packs.end());
-    gone.insert(plan.ignore_packs.begin(), plan.ignore_packs.end());
-    repo.with_index([&](const repo::Index& idx) {
-      idx.for_each([&](const repo::IndexEntry& e) {
-        if (!gone.count(idx.pack_id(e.pack))) keep.erase({e.id, e.type});
-      });
+// Step 9: only used blobs with no copy in a pack that stays need repacking.
+BlobSet blobs_to_repack(repo::Repository& repo, const PrunePlan& plan, BlobSet keep) {
+  if (plan.repack_packs.empty()) return {};
+  IdSet gone(plan.remove_packs.begin(), plan.remove_packs.end());
+  gone.insert(plan.repack_packs.begin(), plan.repack_packs.end());
+  gone.insert(plan.ignore_packs.begin(), plan.ignore_packs.end());
+  repo.with_index([&](const repo::Index& idx) {
+    idx.for_each([&](const repo::IndexEntry& e) {
+      if (!gone.count(idx.pack_id(e.pack))) keep.erase({e.id, e.type});
     });
-    plan.keep_blobs = std::move(keep);
-  }
+  });
+  return keep;
+}
+
+}  // namespace
+
+base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions& opts,
+                                     PruneObserver* obs, PruneProgress* prog) {
+  PrunePlan plan;
+  int threads = thread_count(repo, opts.threads);
+
+  start_phase(obs, prog, PrunePhase::kLoadingSnapshots, 0);
+  ASSIGN_OR_RETURN(std::vector<Id> trees, snapshot_trees(repo, opts, threads));
+  plan.snapshots = trees.size();
+
+  start_phase(obs, prog, PrunePhase::kFindingUsedBlobs, trees.size());
+  ASSIGN_OR_RETURN(BlobSet used, used_blobs(repo, trees, threads, prog));
+
+  start_phase(obs, prog, PrunePhase::kSearchingUsedPacks, 0);
+  ASSIGN_OR_RETURN(BlobUse use, classify_blobs(repo, std::move(used), plan.stats));
+  PackInfos packs = pack_infos(repo, use);
+
+  start_phase(obs, prog, PrunePhase::kCollectingPacks, packs.size());
+  uint64_t target = opts.repack_small ? opts.pack_size / 5 * 4 : opts.pack_size / 25;
+  ASSIGN_OR_RETURN(RepackCandidates candidates, sort_stored_packs(repo, opts, target, packs, plan, prog));
+  RETURN_IF_ERROR(find_stale_temp_files(repo, opts, plan));
+  RETURN_IF_ERROR(handle_missing_packs(packs, plan, obs));  // what is left was not stored
+  choose_repacks(opts, target, std::move(candidates), plan);
+  plan.keep_blobs = blobs_to_repack(repo, plan, std::move(use.keep));
   return plan;
 }
 
@@ -694,11 +664,9 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
                                  obs, prog, &res));
   }
 
-  std::vector<repo::IndexPack> new_packs;
   if (!plan.repack_packs.empty()) {
     start_phase(obs, prog, PrunePhase::kRepacking, plan.repack_packs.size());
-    ASSIGN_OR_RETURN(new_packs, repack(repo, plan.repack_packs, plan.keep_blobs, opts, threads, prog));
-    res.packs_written = new_packs.size();
+    ASSIGN_OR_RETURN(res.packs_written, repack(repo, plan.repack_packs, plan.keep_blobs, opts, threads, prog));
     if (!plan.keep_blobs.empty()) {
       return base::internal_error("prune: " + std::to_string(plan.keep_blobs.size()) +
                                   " needed blob(s) were not repacked (e.g. " +
@@ -714,7 +682,7 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
     // all be gone before a pack they list is deleted.
     std::vector<Id> old_index = repo.index_files();
     start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
-    RETURN_IF_ERROR(write_full_index(repo, drop, std::move(new_packs), prog, &res));
+    RETURN_IF_ERROR(write_full_index(repo, drop, prog, &res));
     start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
     RETURN_IF_ERROR(delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
                         .with_context("delete old index files"));

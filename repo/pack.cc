@@ -69,6 +69,7 @@ base::Status PackWriter::add(const Id& id, BlobType type, base::ByteSpan sealed,
   b.uncompressed_length = uncompressed_length;
   RETURN_IF_ERROR(write(sealed));
   blobs_.push_back(b);
+  header_entries_ += uncompressed_length ? kCompressedHeaderEntrySize : kHeaderEntrySize;
   return base::ok_status();
 }
 

@@ -60,6 +60,11 @@ class PackWriter {
   uint64_t size() const { return written_ + batch_.size(); }
   bool empty() const { return blobs_.empty(); }
   const std::vector<PackedBlob>& blobs() const { return blobs_; }
+  // Whether the header has room for one more entry (restic's HeaderFull): a header above
+  // kMaxHeaderLength could not be read back.
+  bool header_full() const {
+    return header_entries_ + kCompressedHeaderEntrySize + crypto::kCiphertextOverhead > kMaxHeaderLength;
+  }
   // Appends the header; returns the pack's id (the SHA-256 of the whole file).
   base::StatusOr<Id> finish(const crypto::Key& key, crypto::RandomSource& random);
   backend::StagedFile& file() { return *file_; }
@@ -72,6 +77,7 @@ class PackWriter {
   crypto::Sha256 hash_;
   base::Bytes batch_;  // appended in large writes: one syscall per batch, not per blob
   uint64_t written_ = 0;
+  uint64_t header_entries_ = 0;  // bytes of header entries so far
   std::vector<PackedBlob> blobs_;
 };
 

@@ -324,16 +324,21 @@ bool Repository::has_blob(BlobType type, const Id& id) const {
   return index_.has(id, type);
 }
 
-base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::ByteSpan plain) {
+base::StatusOr<bool> Repository::claim_blob(BlobType type, const Id& id, SaveBlobOptions opts) {
   int t = static_cast<int>(type);
   {
     std::unique_lock<std::shared_mutex> l(index_mu_);
-    if (index_.has(id, type) || !in_flight_[t].insert(id).second) return false;
+    if ((!opts.store_duplicate && index_.has(id, type)) || !in_flight_[t].insert(id).second) return false;
   }
-  {
-    std::lock_guard<std::mutex> l(upload_mu_);
-    if (!upload_error_.ok()) return upload_error_;
-  }
+  std::lock_guard<std::mutex> l(upload_mu_);
+  if (!upload_error_.ok()) return upload_error_;
+  return true;
+}
+
+base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::ByteSpan plain,
+                                           SaveBlobOptions opts) {
+  ASSIGN_OR_RETURN(bool claimed, claim_blob(type, id, opts));
+  if (!claimed) return false;
 
   // One buffer per thread: the blob is compressed straight to where its ciphertext goes and
   // encrypted in place (IV || body || MAC). Not zero-filled: only what is written is touched.
@@ -357,11 +362,32 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
   base::MutableByteSpan blob(sealed.data(), body + crypto::kCiphertextOverhead);
   crypto::seal(key_, base::ByteSpan(room.data(), body), blob, *deps_.random);
   added_bytes_ += plain.size();
+  base::Status st = append_blob(type, id, blob, ulen);
+  // The rare chunk of several MiB does not pin its buffer in every thread that met one.
+  sealed.trim(kKeepBufferBytes);
+  RETURN_IF_ERROR(st);
+  return true;
+}
 
-  std::unique_ptr<PackWriter> full;
+base::StatusOr<bool> Repository::save_sealed_blob(BlobType type, const Id& id, base::ByteSpan sealed,
+                                                  uint32_t uncompressed_length, SaveBlobOptions opts) {
+  ASSIGN_OR_RETURN(bool claimed, claim_blob(type, id, opts));
+  if (!claimed) return false;
+  if (sealed.size() >= crypto::kCiphertextOverhead) {
+    added_bytes_ += uncompressed_length ? uncompressed_length : sealed.size() - crypto::kCiphertextOverhead;
+  }
+  RETURN_IF_ERROR(append_blob(type, id, sealed, uncompressed_length));
+  return true;
+}
+
+base::Status Repository::append_blob(BlobType type, const Id& id, base::ByteSpan blob, uint32_t ulen) {
+  int t = static_cast<int>(type);
+  std::unique_ptr<PackWriter> full, header_full;
   {
     std::lock_guard<std::mutex> l(pack_mu_[t]);
     base::Status st;
+    // Many tiny blobs fill the header before the pack reaches its size.
+    if (packers_[t] && packers_[t]->header_full()) header_full = std::move(packers_[t]);
     if (!packers_[t]) {
       auto file = be_->stage(FileKind::kPack);
       if (file.ok()) {
@@ -371,8 +397,6 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
       }
     }
     if (st.ok()) st = packers_[t]->add(id, type, blob, ulen);
-    // The rare chunk of several MiB does not pin its buffer in every thread that met one.
-    sealed.trim(kKeepBufferBytes);
     if (!st.ok()) {
       // The pack is lost with the blobs already in it: the whole save fails.
       packers_[t].reset();
@@ -382,8 +406,9 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
     }
     if (packers_[t]->size() >= wopts_.pack_size) full = std::move(packers_[t]);
   }
+  if (header_full) RETURN_IF_ERROR(upload_pack(type, std::move(header_full)));
   if (full) RETURN_IF_ERROR(upload_pack(type, std::move(full)));
-  return true;
+  return base::ok_status();
 }
 
 base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackWriter> pack) {
@@ -409,6 +434,7 @@ base::Status Repository::upload_pack(BlobType type, std::unique_ptr<PackWriter> 
     if (st.ok()) st = be_->save_staged({FileKind::kPack, pack_id->hex(), type == BlobType::kTree}, shared->file());
     if (st.ok()) {
       added_packed_ += size;
+      ++added_packs_;
       {
         std::unique_lock<std::shared_mutex> l(index_mu_);
         uint32_t n = index_.intern_pack(*pack_id);

@@ -54,6 +54,12 @@ struct WriteOptions {
   int upload_threads = 0;  // 0: backend->parallelism()
 };
 
+struct SaveBlobOptions {
+  // Store it even if the index has it already (prune moves blobs out of packs it is about to
+  // delete). A blob in an open or uploading pack is still stored once.
+  bool store_duplicate = false;
+};
+
 struct KeyInfo {
   std::string id;  // file name
   std::string username, hostname, created;
@@ -129,12 +135,18 @@ class Repository {
   // --- blobs (thread-safe) ---
   // Stores a blob unless the index or an in-flight pack already has it. `id` must be the
   // SHA-256 of `plain`. Returns true if this call stored it.
-  base::StatusOr<bool> save_blob(BlobType type, const Id& id, base::ByteSpan plain);
+  base::StatusOr<bool> save_blob(BlobType type, const Id& id, base::ByteSpan plain,
+                                 SaveBlobOptions opts = {});
+  // The same for a blob as a pack holds it, encrypted with this repository's key (IV ||
+  // ciphertext || MAC) and compressed if uncompressed_length > 0: stored without re-encoding.
+  base::StatusOr<bool> save_sealed_blob(BlobType type, const Id& id, base::ByteSpan sealed,
+                                        uint32_t uncompressed_length, SaveBlobOptions opts = {});
   // Finishes open packs, waits for uploads and writes the index for everything saved.
   base::Status flush();
   // Bytes and packs added by save_blob since open.
   uint64_t added_bytes() const { return added_bytes_.load(); }      // plaintext
   uint64_t added_packed_bytes() const { return added_packed_.load(); }  // stored
+  uint64_t added_packs() const { return added_packs_.load(); }
 
   // Loads, decrypts, decompresses and verifies a blob, trying every known location.
   base::StatusOr<base::Bytes> load_blob(BlobType type, const Id& id);
@@ -152,6 +164,10 @@ class Repository {
  private:
   Repository(backend::Backend* be, RepoDeps deps) : be_(be), deps_(deps) {}
   base::Status upload_pack(BlobType type, std::unique_ptr<PackWriter> pack);
+  // Reserves (type, id) for this caller: false if it is stored or being stored already.
+  base::StatusOr<bool> claim_blob(BlobType type, const Id& id, SaveBlobOptions opts);
+  // Appends a sealed blob to the open pack of its type; uploads the pack once full.
+  base::Status append_blob(BlobType type, const Id& id, base::ByteSpan sealed, uint32_t ulen);
   base::Status write_pending_index(bool all);
 
   backend::Backend* be_;
@@ -181,7 +197,7 @@ class Repository {
   std::vector<IndexPack> pending_index_;
   size_t pending_index_blobs_ = 0;
 
-  std::atomic<uint64_t> added_bytes_{0}, added_packed_{0};
+  std::atomic<uint64_t> added_bytes_{0}, added_packed_{0}, added_packs_{0};
 };
 
 }  // namespace kura::repo

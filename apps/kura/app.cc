@@ -94,6 +94,7 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   add_help_command(app, cli);
   add_mount_command(app, cli);
   add_cache_command(app, cli);
+  add_repocmds_commands(app, cli);
 
   // "--tag a --tag b", never "--tag a b": a repeated flag takes one value per use, so that
   // "backup --tag t1 src" backs up src (as restic's flags behave).

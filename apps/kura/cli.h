@@ -149,6 +149,8 @@ void add_generate_command(CLI::App& app, Cli& cli);
 void add_help_command(CLI::App& app, Cli& cli);
 void add_mount_command(CLI::App& app, Cli& cli);
 void add_cache_command(CLI::App& app, Cli& cli);
+// tag, list, rebuild-index, recover, migrate, copy (apps/kura/repocmds.cc).
+void add_repocmds_commands(CLI::App& app, Cli& cli);
 
 // The exit code a command's handler set.
 int& exit_code();

@@ -3,6 +3,7 @@
 
 #include "apps/kura/cli.h"
 #include "apps/kura/password.h"
+#include "apps/kura/repocmds.h"
 #include "chunker/chunker.h"
 #include "ops/filter.h"
 
@@ -13,11 +14,15 @@ void add_init_command(CLI::App& app, Cli& cli) {
   struct Opts {
     std::string version = "2";
     std::string polynomial;
+    bool copy_chunker_params = false;
+    SecondaryRepoFlags from;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("--repository-version", o->version, cli.msg().get("flag.repository_version"))
       ->check(CLI::IsMember({"1", "2", "latest", "stable"}));
   cmd->add_option("--chunker-polynomial", o->polynomial, cli.msg().get("flag.chunker_polynomial"));
+  cmd->add_flag("--copy-chunker-params", o->copy_chunker_params, cli.msg().get("init.flag.copy_chunker_params"));
+  add_secondary_repo_flags(cmd, cli, o->from, cli.msg().get("init.from_usage"));
   cmd->callback([&cli, o] {
     exit_code() = [&]() -> int {
       auto be = cli.open_backend();
@@ -33,6 +38,9 @@ void add_init_command(CLI::App& app, Cli& cli) {
         if (!pol.ok()) return cli.fail(pol.status());
         io.chunker_polynomial = *pol;
       }
+      auto copied = chunker_polynomial_from(cli, o->copy_chunker_params, o->from);
+      if (!copied.ok()) return cli.fail(copied.status());
+      if (*copied) io.chunker_polynomial = *copied;
       auto pw = cli.password(true);
       if (!pw.ok()) return cli.fail(pw.status());
       if (pw->empty()) return cli.fail(base::invalid_argument(cli.msg().get("err.empty_password")));

@@ -1,0 +1,114 @@
+// kura copy
+#include <ctime>
+
+#include "apps/kura/cli.h"
+#include "apps/kura/repocmds.h"
+#include "ops/copy.h"
+#include "ops/snapshots.h"
+
+namespace kura::cli {
+namespace {
+
+struct CopyFlags {
+  std::vector<std::string> snapshots;
+  SecondaryRepoFlags from;
+  ops::SnapshotFilter filter;
+};
+
+// Go's time.Time.String() of a parsed snapshot time: "2006-01-02 15:04:05.5 +0000 UTC"
+// (a zone other than UTC is named by its offset).
+std::string go_time_string(const repo::NodeTime& t) {
+  time_t local = static_cast<time_t>(t.sec + t.offset);
+  struct tm tm;
+  gmtime_r(&local, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::string s = buf;
+  if (t.nsec != 0) {
+    std::string frac = fmt::format("{:09}", t.nsec);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  int32_t off = t.offset < 0 ? -t.offset : t.offset;
+  std::string zone = fmt::format("{}{:02}{:02}", t.offset < 0 ? '-' : '+', off / 3600, off / 60 % 60);
+  return s + " " + zone + " " + (t.offset == 0 ? "UTC" : zone);
+}
+
+std::string go_string_list(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
+  return s + "]";
+}
+
+class Reporter : public ops::CopyObserver {
+ public:
+  Reporter(const Cli& cli, ops::CopyProgress& prog) : cli_(cli), prog_(prog) {}
+  void on_snapshot(const ops::SnapshotEntry& e) override {
+    cli_.print("\n" + cli_.tr("copy.snapshot", e.id.short_hex(), go_string_list(e.sn.paths), go_time_string(e.sn.time)) + "\n");
+  }
+  void on_already_copied(const ops::SnapshotEntry& e, const repo::Id& copy) override {
+    cli_.print(cli_.tr("copy.skipping", e.id.short_hex(), copy.short_hex()) + "\n");
+  }
+  void on_copy_started(const ops::SnapshotEntry&) override {
+    cli_.print(cli_.msg().get("copy.started") + "\n");
+    bar_ = counter_bar(cli_, prog_.blobs_done, prog_.blobs_total, "copy.progress.blobs");
+  }
+  void on_saved(const ops::SnapshotEntry&, const repo::Id& id) override {
+    bar_.reset();
+    cli_.print(cli_.tr("copy.saved", id.short_hex()) + "\n");
+  }
+
+ private:
+  const Cli& cli_;
+  ops::CopyProgress& prog_;
+  std::unique_ptr<ProgressPrinter> bar_;
+};
+
+int run_copy(Cli& cli, const CopyFlags& f) {
+  if (!has_secondary_repo(f.from)) {
+    return cli.fail(base::invalid_argument(cli.msg().get("repocmds.err.no_from_repo")));
+  }
+  auto src = open_secondary_repo(cli, f.from, "source");
+  if (!src.ok()) return cli.fail(src.status());
+  auto dst = cli.open_repo();
+  if (!dst.ok()) return cli.fail(dst.status());
+  repo::Repository& from = *src->repo;
+  repo::Repository& to = **dst;
+
+  std::unique_ptr<repo::RepoLock> src_lock;
+  if (!cli.g.no_lock) {
+    auto l = repo::RepoLock::acquire(from, false, cli.owner());
+    if (!l.ok()) return cli.fail(l.status().with_context(cli.msg().get("err.lock")));
+    src_lock = std::move(*l);
+  }
+  // The destination is written to: locked even with --no-lock, as restic does.
+  auto dst_lock = repo::RepoLock::acquire(to, false, cli.owner());
+  if (!dst_lock.ok()) return cli.fail(dst_lock.status().with_context(cli.msg().get("err.lock")));
+
+  if (auto st = from.load_index(); !st.ok()) return cli.fail(st);
+  if (auto st = to.load_index(); !st.ok()) return cli.fail(st);
+  auto existing = ops::select_snapshots(to, f.filter, {});
+  if (!existing.ok()) return cli.fail(existing.status());
+  auto sel = ops::select_snapshots(from, f.filter, f.snapshots);
+  if (!sel.ok()) return cli.fail(sel.status());
+  report_selection(cli, *sel);
+
+  ops::CopyProgress prog;
+  Reporter reporter(cli, prog);
+  auto res = ops::copy_snapshots(from, to, sel->snapshots, existing->snapshots, cli.g.threads, &reporter, &prog);
+  if (!res.ok()) return cli.fail(res.status());
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_copy_command(CLI::App& app, Cli& cli) {
+  auto* cmd = app.add_subcommand("copy", cli.msg().get("cmd.copy"));
+  auto f = std::make_shared<CopyFlags>();
+  cmd->add_option("snapshots", f->snapshots, cli.msg().get("copy.arg.snapshots"));
+  add_secondary_repo_flags(cmd, cli, f->from, cli.msg().get("copy.from_usage"));
+  add_snapshot_filter_flags(cmd, cli, f->filter);
+  cmd->callback([&cli, f] { exit_code() = run_copy(cli, *f); });
+}
+
+}  // namespace kura::cli

@@ -1,0 +1,72 @@
+// Pieces shared by the repository commands (tag, list, rebuild-index, recover, migrate, copy,
+// and init's --from-repo): snapshot filter flags, selection warnings, and the second
+// repository of copy and init (--from-repo and friends, restic's secondary repository).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "apps/kura/cli.h"
+#include "ops/snapshots.h"
+
+namespace kura::cli {
+
+// Each in its cmd_<name>.cc; registered together by add_repocmds_commands.
+void add_tag_command(CLI::App& app, Cli& cli);
+void add_list_command(CLI::App& app, Cli& cli);
+void add_rebuild_index_command(CLI::App& app, Cli& cli);
+void add_recover_command(CLI::App& app, Cli& cli);
+void add_migrate_command(CLI::App& app, Cli& cli);
+void add_copy_command(CLI::App& app, Cli& cli);
+
+// -H/--host, --tag, --path, restic's "only consider snapshots ... when no snapshot ID is given".
+void add_snapshot_filter_flags(CLI::App* cmd, const Cli& cli, ops::SnapshotFilter& filter);
+
+// Warnings for refs that matched nothing, unreadable snapshots and ignored filters.
+void report_selection(const Cli& cli, const ops::SnapshotSelection& sel);
+
+// Takes the lock (printing restic's "create [exclusive] lock for repository" first).
+base::StatusOr<std::unique_ptr<repo::RepoLock>> lock_repo(Cli& cli, repo::Repository& r, bool exclusive);
+
+// restic's "from" repository flags (copy's source, init's --copy-chunker-params).
+struct SecondaryRepoFlags {
+  std::string repo, repository_file, password_file, password_command, key_hint;
+};
+void add_secondary_repo_flags(CLI::App* cmd, const Cli& cli, SecondaryRepoFlags& f,
+                              const std::string& repo_usage);
+
+// An opened secondary repository with the backend it lives on.
+struct SecondaryRepo {
+  std::unique_ptr<backend::Backend> backend;
+  std::unique_ptr<repo::Repository> repo;
+};
+// Opens it: the location from --from-repo or --from-repository-file (or the RESTIC_FROM_*
+// variables), the password from --from-password-command, --from-password-file,
+// RESTIC_FROM_PASSWORD, or a prompt on a terminal. `prefix`: "source" or "secondary".
+base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoFlags& f,
+                                                  const std::string& prefix);
+// Whether any location for a secondary repository was given.
+bool has_secondary_repo(const SecondaryRepoFlags& f);
+
+}  // namespace kura::cli
+
+#include <atomic>
+
+#include "apps/kura/progress.h"
+
+namespace kura::cli {
+
+// restic's counter bar ("[0:01] 50.00%  1 / 2 packs") on a terminal; nothing otherwise.
+// `unit_key`: the catalog key of the "{} / {} packs" text.
+std::unique_ptr<ProgressPrinter> counter_bar(const Cli& cli, const std::atomic<uint64_t>& done,
+                                             const std::atomic<uint64_t>& total, std::string unit_key);
+
+}  // namespace kura::cli
+
+namespace kura::cli {
+
+// init --copy-chunker-params: the polynomial of the --from-repo repository (0 without the
+// flag). A secondary repository without the flag is an error, as in restic.
+base::StatusOr<uint64_t> chunker_polynomial_from(Cli& cli, bool copy, const SecondaryRepoFlags& f);
+
+}  // namespace kura::cli
