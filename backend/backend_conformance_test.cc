@@ -48,6 +48,8 @@ struct Target {
   std::string name;
   std::function<void(Fixture*)> make;
 };
+// ctest shows each case's parameter: its name, not the struct's raw bytes.
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
 
 void make_rest(Fixture* f, bool tls) {
   if (!testing::file_exists(testing::kRclone)) {

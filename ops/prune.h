@@ -59,6 +59,10 @@ struct PruneOptions {
   // Temporary files of interrupted uploads are deleted once unchanged for this long (measured
   // with the repository's clock against the files' modification times).
   int64_t temp_file_min_age_sec = 24 * 60 * 60;
+  // restic's --unsafe-recover-no-free-space: for a repository whose disk is full, the old
+  // index files and packs are deleted *before* the new index is written (freeing space
+  // first). A crash in between leaves a repository that needs rebuild-index.
+  bool unsafe_recovery = false;
 };
 
 struct BlobHandle {

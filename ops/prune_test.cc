@@ -596,6 +596,26 @@ TEST_F(PruneTest, FailedIndexDeleteStopsBeforePacks) {
   expect_intact(mem_.get());
 }
 
+TEST_F(PruneTest, UnsafeRecoveryDeletesBeforeWritingTheNewIndex) {
+  PruneOptions o = options();
+  o.max_unused = *parse_max_unused("0");
+  o.unsafe_recovery = true;
+  auto old_index = names(*mem_, FileKind::kIndex);
+  RecordingObserver obs;
+  auto res = prune(mem_.get(), o, &obs);
+  ASSERT_TRUE(res.ok()) << res.status().message();
+  // restic's order with --unsafe-recover-no-free-space: old index files, then packs, then the
+  // new index, so space is freed before anything new is written.
+  auto at = [&](PrunePhase p) {
+    return std::find(obs.phases.begin(), obs.phases.end(), p) - obs.phases.begin();
+  };
+  EXPECT_LT(at(PrunePhase::kDeletingIndex), at(PrunePhase::kRemovingPacks));
+  EXPECT_LT(at(PrunePhase::kRemovingPacks), at(PrunePhase::kRebuildingIndex));
+  EXPECT_LT(at(PrunePhase::kRebuildingIndex), static_cast<long>(obs.phases.size()));
+  for (const auto& f : old_index) EXPECT_FALSE(names(*mem_, FileKind::kIndex).count(f)) << f;
+  expect_intact(mem_.get());
+}
+
 TEST_F(PruneTest, CorruptPackDuringRepackStopsBeforeDeleting) {
   backend::FaultBackend fault(mem_.get());
   // Every read of the packs being repacked returns corrupted bytes: verification must catch it

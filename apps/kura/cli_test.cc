@@ -218,5 +218,33 @@ TEST_F(CliTest, UsageErrorsExitOneNamingTheWord) {
   EXPECT_NE(r.err.find("no-such-flag"), std::string::npos) << r.err;
 }
 
+// restic's key --host/--user: the names recorded in the new key file.
+TEST_F(CliTest, KeyAddRecordsTheGivenHostAndUser) {
+  make_repo(1);
+  ASSERT_TRUE(env_.write_file("/newpw", base::as_bytes("second password\n")).ok());
+  Output r = kura({"-r", "/repo", "key", "add", "--new-password-file", "/newpw", "--host", "reception-pc",
+                   "--user", "nurse"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = kura({"-r", "/repo", "--json", "key", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"userName\":\"nurse\",\"hostName\":\"reception-pc\""), std::string::npos) << r.out;
+}
+
+// --unsafe-recover-no-free-space takes the repository's id and nothing else (restic's check).
+TEST_F(CliTest, UnsafeRecoveryNeedsTheRepositoryId) {
+  make_repo(1);
+  Output r = kura({"-r", "/repo", "prune", "--unsafe-recover-no-free-space", "wrong"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("must pass id '"), std::string::npos) << r.err;
+  auto cfg = kura({"-r", "/repo", "cat", "config"});
+  ASSERT_EQ(cfg.code, 0) << cfg.err;
+  size_t at = cfg.out.find("\"id\": \"");
+  ASSERT_NE(at, std::string::npos) << cfg.out;
+  std::string id = cfg.out.substr(at + 7, 64);
+  r = kura({"-r", "/repo", "prune", "--unsafe-recover-no-free-space", id});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(kura({"-r", "/repo", "check"}).code, 0);
+}
+
 }  // namespace
 }  // namespace kura::cli

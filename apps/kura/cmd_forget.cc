@@ -490,15 +490,24 @@ void add_forget_command(CLI::App& app, Cli& cli) {
 void add_prune_command(CLI::App& app, Cli& cli) {
   auto* cmd = app.add_subcommand("prune", cli.msg().get("cmd.prune"));
   auto f = std::make_shared<PruneFlags>();
+  auto unsafe_id = std::make_shared<std::string>();
   cmd->add_flag("-n,--dry-run", f->dry_run, cli.msg().get("prune.flag.dry_run"));
   add_prune_flags(cmd, cli, *f);
-  cmd->callback([&cli, f] {
+  cmd->add_option("--unsafe-recover-no-free-space", *unsafe_id, cli.msg().get("prune.flag.unsafe_recovery"));
+  cmd->callback([&cli, f, unsafe_id] {
     exit_code() = [&]() -> int {
       auto opts = prune_options(cli, *f);
       if (!opts.ok()) return cli.fail(opts.status());
       if (cli.g.no_lock && !f->dry_run) return cli.fail(base::invalid_argument(cli.tr("prune.err.no_lock")));
       auto r = cli.open_repo();
       if (!r.ok()) return cli.fail(r.status());
+      if (!unsafe_id->empty()) {
+        // The repository's id as the flag's value: proof that the user means this repository.
+        if (*unsafe_id != (*r)->config().id) {
+          return cli.fail(base::invalid_argument(cli.tr("prune.err.unsafe_id", (*r)->config().id)));
+        }
+        opts->unsafe_recovery = true;
+      }
       auto lock = cli.lock(**r, true);
       if (!lock.ok()) return cli.fail(lock.status());
       return run_prune(cli, **r, *opts, f->dry_run);

@@ -89,6 +89,7 @@ void add_key_command(CLI::App& app, Cli& cli) {
   cmd->require_subcommand(1);
   struct Opts {
     std::string new_password_file;
+    std::string host, user;  // recorded in new key files (default: this machine's)
     std::string id;
   };
   auto o = std::make_shared<Opts>();
@@ -129,13 +130,16 @@ void add_key_command(CLI::App& app, Cli& cli) {
 
   auto* add = cmd->add_subcommand("add", cli.msg().get("cmd.key_add"));
   add->add_option("--new-password-file", o->new_password_file, cli.msg().get("flag.new_password_file"));
-  add->callback([&cli, new_password] {
+  add->add_option("--host", o->host, cli.msg().get("flag.key_host"));
+  add->add_option("--user", o->user, cli.msg().get("flag.key_user"));
+  add->callback([&cli, new_password, o] {
     exit_code() = [&]() -> int {
       auto r = cli.open_repo();
       if (!r.ok()) return cli.fail(r.status());
       auto pw = new_password();
       if (!pw.ok()) return cli.fail(pw.status());
-      auto id = (*r)->add_key(*pw, repo::KdfParams{}, cli.username(), cli.hostname());
+      auto id = (*r)->add_key(*pw, repo::KdfParams{}, o->user.empty() ? cli.username() : o->user,
+                                 o->host.empty() ? cli.hostname() : o->host);
       if (!id.ok()) return cli.fail(id.status());
       cli.print(cli.tr("key.added", id->substr(0, 8)) + "\n");
       return kExitOk;
@@ -144,14 +148,17 @@ void add_key_command(CLI::App& app, Cli& cli) {
 
   auto* passwd = cmd->add_subcommand("passwd", cli.msg().get("cmd.key_passwd"));
   passwd->add_option("--new-password-file", o->new_password_file, cli.msg().get("flag.new_password_file"));
-  passwd->callback([&cli, new_password] {
+  passwd->add_option("--host", o->host, cli.msg().get("flag.key_host"));
+  passwd->add_option("--user", o->user, cli.msg().get("flag.key_user"));
+  passwd->callback([&cli, new_password, o] {
     exit_code() = [&]() -> int {
       auto r = cli.open_repo();
       if (!r.ok()) return cli.fail(r.status());
       auto pw = new_password();
       if (!pw.ok()) return cli.fail(pw.status());
       std::string old = (*r)->key_id();
-      auto id = (*r)->add_key(*pw, repo::KdfParams{}, cli.username(), cli.hostname());
+      auto id = (*r)->add_key(*pw, repo::KdfParams{}, o->user.empty() ? cli.username() : o->user,
+                                 o->host.empty() ? cli.hostname() : o->host);
       if (!id.ok()) return cli.fail(id.status());
       // Remove the old key only once the new one is stored.
       base::Status st = (*r)->backend()->remove({backend::FileKind::kKey, old});

@@ -1,78 +1,40 @@
 #include "apps/kura/repocmds.h"
 
-#include <termios.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 
+#include "apps/kura/password.h"
 #include "ops/filter.h"
 
 namespace kura::cli {
 namespace {
 
-std::string first_line(std::string s) {
-  size_t nl = s.find('\n');
-  if (nl != std::string::npos) s.resize(nl);
-  while (!s.empty() && s.back() == '\r') s.pop_back();
-  return s;
-}
-
-base::StatusOr<std::string> run_command(const Cli& cli, const std::string& cmd) {
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return base::internal_error(cli.tr("repocmds.err.password_command", cmd, -1));
-  std::string out;
-  char buf[256];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = ::pclose(p);
-  if (rc != 0) return base::invalid_argument(cli.tr("repocmds.err.password_command", cmd, rc));
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-base::StatusOr<std::string> prompt(const Cli& cli, const std::string& text) {
-  if (!::isatty(STDIN_FILENO)) return base::invalid_argument(cli.msg().get("repocmds.err.no_from_password"));
-  FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) return base::invalid_argument(cli.msg().get("repocmds.err.no_from_password"));
-  std::fputs(text.c_str(), tty);
-  std::fflush(tty);
-  int fd = fileno(tty);
-  struct termios old;
-  bool restore = tcgetattr(fd, &old) == 0;
-  if (restore) {
-    struct termios quiet = old;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(fd, TCSAFLUSH, &quiet);
-  }
-  std::string line;
-  int c;
-  while ((c = std::fgetc(tty)) != EOF && c != '\n') line += static_cast<char>(c);
-  if (restore) tcsetattr(fd, TCSAFLUSH, &old);
-  std::fputs("\n", tty);
-  std::fclose(tty);
-  return first_line(line);
-}
-
 // restic's resolvePassword + ReadPassword for the secondary repository.
-base::StatusOr<std::string> secondary_password(const Cli& cli, const SecondaryRepoFlags& f,
+base::StatusOr<std::string> secondary_password(Cli& cli, const SecondaryRepoFlags& f,
                                                const std::string& prefix) {
   if (!f.password_file.empty() && !f.password_command.empty()) {
     return base::invalid_argument(cli.msg().get("repocmds.err.password_file_and_command"));
   }
+  // The same rules as the main repository's password (apps/kura/password.h), so a file that
+  // opens a repository as --password-file opens it as --from-password-file too.
   std::string pw;
   if (!f.password_command.empty()) {
-    ASSIGN_OR_RETURN(pw, run_command(cli, f.password_command));
+    ASSIGN_OR_RETURN(pw, run_password_command(cli.msg(), f.password_command));
   } else if (!f.password_file.empty()) {
-    ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*cli.env, "--from-password-file", f.password_file));
-    pw = first_line(std::string(data.begin(), data.end()));
+    ASSIGN_OR_RETURN(pw, read_password_file(*cli.env, "--from-password-file", f.password_file));
   } else if (const char* env = std::getenv("RESTIC_FROM_PASSWORD")) {
     pw = env;
   }
   if (!pw.empty()) return pw;
-  ASSIGN_OR_RETURN(pw, prompt(cli, cli.tr("repocmds.prompt.from_password", cli.msg().get("repocmds.prefix." + prefix)) + " "));
-  if (pw.empty()) return base::invalid_argument(cli.msg().get("repocmds.err.empty_from_password"));
-  return pw;
+  auto typed = cli.read_password(
+      cli.tr("repocmds.prompt.from_password", cli.msg().get("repocmds.prefix." + prefix)) + " ");
+  if (!typed.ok()) {
+    return base::invalid_argument(cli.msg().get(::isatty(STDIN_FILENO) ? "repocmds.err.empty_from_password"
+                                                                       : "repocmds.err.no_from_password"));
+  }
+  return typed;
 }
 
 }  // namespace
@@ -127,8 +89,7 @@ base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoF
   std::string location = f.repo;
   if (location.empty()) {
     ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*cli.env, "--from-repository-file", f.repository_file));
-    location = first_line(std::string(data.begin(), data.end()));
-    while (!location.empty() && (location.back() == ' ' || location.back() == '\t')) location.pop_back();
+    location = go_trim_space(decode_text(data));
   }
   ASSIGN_OR_RETURN(std::string pw, secondary_password(cli, f, prefix));
   SecondaryRepo out;
@@ -139,7 +100,7 @@ base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoF
   cli.g.repo = saved;
   if (!be.ok()) return be.status();
   out.backend = std::move(*be);
-  ASSIGN_OR_RETURN(out.repo, repo::Repository::open(out.backend.get(), pw));
+  ASSIGN_OR_RETURN(out.repo, repo::Repository::open(out.backend.get(), pw, {}, f.key_hint));
   out.repo->set_write_options(cli.write_options());
   return out;
 }
