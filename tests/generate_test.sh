@@ -18,7 +18,8 @@ kura generate --man "$WORK/no-such-dir" > /dev/null 2>&1 && fail "--man into a m
 step "man pages"
 if command -v mandoc > /dev/null; then
   [ -z "$(mandoc -T lint -W warning "$out"/man/*.1 2>&1)" ] || fail "mandoc warnings"
-  mandoc -T utf8 "$out/man/kura-backup.1" | grep -q -- "--exclude" || fail "backup page lacks --exclude"
+  page=$(mandoc -T ascii "$out/man/kura-backup.1")
+  grep -q -- "--exclude" <<< "$page" || fail "backup page lacks --exclude"
 else
   echo "mandoc not installed: man page lint skipped" >&2
 fi
@@ -51,8 +52,9 @@ if command -v fish > /dev/null; then
 fi
 
 step "help"
-kura help backup | grep -q "Usage: kura backup" || fail "kura help backup"
-kura help key add | grep -q "Usage: kura key add" || fail "kura help key add"
-kura help | grep -q "SUBCOMMAND" || fail "kura help"
+# Whole outputs first: `| grep -q` would stop reading early, and pipefail would see SIGPIPE.
+help=$(kura help backup); grep -q "Usage: kura backup" <<< "$help" || fail "kura help backup"
+help=$(kura help key add); grep -q "Usage: kura key add" <<< "$help" || fail "kura help key add"
+help=$(kura help); grep -q "SUBCOMMAND" <<< "$help" || fail "kura help"
 kura help no-such-command > /dev/null 2>&1 && fail "help of an unknown command must fail"
 echo "ok"
