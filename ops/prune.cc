@@ -637,28 +637,6 @@ base::StatusOr<PrunePlan> plan_prune(repo::Repository& repo, const PruneOptions&
 
 // --- doing it ---
 
-namespace {
-
-// The order restic 0.14 uses with --unsafe-recover-no-free-space: every old index file, then
-// the packs, and only then the new index (from the in-memory index, which still has it all).
-base::StatusOr<PruneResult> execute_unsafe_recovery(repo::Repository& repo, const PrunePlan& plan,
-                                                    const IdSet& drop, int threads, PruneObserver* obs,
-                                                    PruneProgress* prog, PruneResult res) {
-  std::vector<Id> old_index = repo.index_files();
-  start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
-  RETURN_IF_ERROR(delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
-                      .with_context("delete old index files"));
-  if (!plan.remove_packs.empty()) {
-    start_phase(obs, prog, PrunePhase::kRemovingPacks, plan.remove_packs.size());
-    RETURN_IF_ERROR(delete_files(repo, FileKind::kPack, plan.remove_packs, false, threads, obs, prog, &res));
-  }
-  start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
-  RETURN_IF_ERROR(write_full_index(repo, drop, prog, &res));
-  start_phase(obs, prog, PrunePhase::kDone, 0);
-  return res;
-}
-
-}  // namespace
 
 base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan,
                                           const PruneOptions& opts, PruneObserver* obs,
@@ -700,21 +678,35 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
 
   IdSet drop(plan.ignore_packs.begin(), plan.ignore_packs.end());
   drop.insert(plan.remove_packs.begin(), plan.remove_packs.end());
-  if (opts.unsafe_recovery) return execute_unsafe_recovery(repo, plan, drop, threads, obs, prog, std::move(res));
-  if (!drop.empty()) {
+  std::vector<Id> old_index = repo.index_files();
+  auto write_new_index = [&]() -> base::Status {
+    start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
+    return write_full_index(repo, drop, prog, &res);
+  };
+  auto delete_old_index = [&]() -> base::Status {
+    start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
+    return delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
+        .with_context("delete old index files");
+  };
+  auto remove_packs = [&]() -> base::Status {
+    if (plan.remove_packs.empty()) return base::ok_status();
+    start_phase(obs, prog, PrunePhase::kRemovingPacks, plan.remove_packs.size());
+    return delete_files(repo, FileKind::kPack, plan.remove_packs, false, threads, obs, prog, &res);
+  };
+  if (opts.unsafe_recovery) {
+    // restic's --unsafe-recover-no-free-space: free the space first; the in-memory index still
+    // has everything the new index needs.
+    RETURN_IF_ERROR(delete_old_index());
+    RETURN_IF_ERROR(remove_packs());
+    RETURN_IF_ERROR(write_new_index());
+  } else {
     // The new index must be complete before any old index file goes, and the old ones must
     // all be gone before a pack they list is deleted.
-    std::vector<Id> old_index = repo.index_files();
-    start_phase(obs, prog, PrunePhase::kRebuildingIndex, 0);
-    RETURN_IF_ERROR(write_full_index(repo, drop, prog, &res));
-    start_phase(obs, prog, PrunePhase::kDeletingIndex, old_index.size());
-    RETURN_IF_ERROR(delete_files(repo, FileKind::kIndex, old_index, true, threads, obs, prog, &res)
-                        .with_context("delete old index files"));
-  }
-
-  if (!plan.remove_packs.empty()) {
-    start_phase(obs, prog, PrunePhase::kRemovingPacks, plan.remove_packs.size());
-    RETURN_IF_ERROR(delete_files(repo, FileKind::kPack, plan.remove_packs, false, threads, obs, prog, &res));
+    if (!drop.empty()) {
+      RETURN_IF_ERROR(write_new_index());
+      RETURN_IF_ERROR(delete_old_index());
+    }
+    RETURN_IF_ERROR(remove_packs());
   }
   start_phase(obs, prog, PrunePhase::kDone, 0);
   return res;

@@ -8,16 +8,14 @@
 #include <vector>
 
 #include "apps/kura/app.h"
+#include "apps/kura/cli_testing.h"
 #include "base/mem_env.h"
 #include "ops/testing.h"
 
 namespace kura::cli {
 namespace {
 
-struct Output {
-  int code = -1;
-  std::string out, err;
-};
+using Output = testing::CliRun;
 
 class BackupCliTest : public ::testing::Test {
  protected:
@@ -30,23 +28,7 @@ class BackupCliTest : public ::testing::Test {
     ASSERT_EQ(kura({"-r", "/repo", "init"}).code, 0);
   }
 
-  Output kura(std::initializer_list<std::string> args) {
-    std::vector<std::string> words = {"kura"};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& w : words) argv.push_back(w.c_str());
-    Cli cli;
-    cli.env = &env_;
-    Output r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = run_kura(cli, static_cast<int>(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Output kura(std::initializer_list<std::string> args) { return testing::run_captured(&env_, args); }
 
   size_t snapshots() {
     auto names = env_.list_dir("/repo/snapshots");

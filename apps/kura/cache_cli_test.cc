@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/kura/app.h"
+#include "apps/kura/cli_testing.h"
 #include "backend/local_backend.h"
 #include "base/clock.h"
 #include "base/mem_env.h"
@@ -16,10 +17,7 @@
 namespace kura::cli {
 namespace {
 
-struct Output {
-  int code = -1;
-  std::string out, err;
-};
+using Output = testing::CliRun;
 
 class CacheCliTest : public ::testing::Test {
  protected:
@@ -48,23 +46,7 @@ class CacheCliTest : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("KURA_CACHE_DIR"); }
 
-  Output kura(std::initializer_list<std::string> args) {
-    std::vector<std::string> words = {"kura"};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& w : words) argv.push_back(w.c_str());
-    Cli cli;
-    cli.env = &env_;
-    Output r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = run_kura(cli, static_cast<int>(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Output kura(std::initializer_list<std::string> args) { return testing::run_captured(&env_, args); }
 
   base::MemEnv env_;
   std::string snapshot_, repo_id_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/kura/app.h"
+#include "apps/kura/cli_testing.h"
 #include "backend/local_backend.h"
 #include "base/clock.h"
 #include "ops/testing.h"
@@ -17,10 +18,7 @@ namespace {
 
 using backend::FileKind;
 
-struct Output {
-  int code = -1;
-  std::string out, err;
-};
+using Output = testing::CliRun;
 
 class CliTest : public ::testing::Test {
  protected:
@@ -34,23 +32,7 @@ class CliTest : public ::testing::Test {
     ::setenv("KURA_PASSWORD", ops::testing::kPassword, 1);
   }
 
-  Output kura(std::initializer_list<std::string> args) {
-    std::vector<std::string> words = {"kura"};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& w : words) argv.push_back(w.c_str());
-    Cli cli;
-    cli.env = &env_;
-    Output r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = run_kura(cli, static_cast<int>(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Output kura(std::initializer_list<std::string> args) { return testing::run_captured(&env_, args); }
 
   // A repository at /repo with `n` snapshots of /data/src (one more file each time).
   void make_repo(int n) {

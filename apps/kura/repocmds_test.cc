@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/kura/app.h"
+#include "apps/kura/cli_testing.h"
 #include "backend/local_backend.h"
 #include "base/clock.h"
 #include "ops/testing.h"
@@ -15,10 +16,7 @@
 namespace kura::cli {
 namespace {
 
-struct Output {
-  int code = -1;
-  std::string out, err;
-};
+using Output = testing::CliRun;
 
 class RepoCmdsCliTest : public ::testing::Test {
  protected:
@@ -36,23 +34,7 @@ class RepoCmdsCliTest : public ::testing::Test {
     ASSERT_TRUE(env_.write_file("/etc/pw", base::as_bytes(std::string(ops::testing::kPassword) + "\n")).ok());
   }
 
-  Output kura(std::initializer_list<std::string> args) {
-    std::vector<std::string> words = {"kura"};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& w : words) argv.push_back(w.c_str());
-    Cli cli;
-    cli.env = &env_;
-    Output r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = run_kura(cli, static_cast<int>(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Output kura(std::initializer_list<std::string> args) { return testing::run_captured(&env_, args); }
 
   // A repository at `path` with `n` snapshots of /data/src.
   void make_repo(const std::string& path, int n, int version = 2) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "apps/kura/app.h"
+#include "apps/kura/cli_testing.h"
 #include "backend/local_backend.h"
 #include "base/clock.h"
 #include "base/mem_env.h"
@@ -16,10 +17,7 @@
 namespace kura::cli {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using Result = testing::CliRun;
 
 class ToolsCliTest : public ::testing::Test {
  protected:
@@ -49,23 +47,7 @@ class ToolsCliTest : public ::testing::Test {
     ASSERT_TRUE(env_.write_file(path, base::Bytes(text.begin(), text.end())).ok());
   }
 
-  Result kura(std::initializer_list<std::string> args) {
-    std::vector<std::string> words = {"kura"};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<const char*> argv;
-    for (const auto& w : words) argv.push_back(w.c_str());
-    Cli cli;
-    cli.env = &env_;
-    Result r;
-    ::testing::internal::CaptureStdout();
-    ::testing::internal::CaptureStderr();
-    r.code = run_kura(cli, static_cast<int>(argv.size()), argv.data());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    r.out = ::testing::internal::GetCapturedStdout();
-    r.err = ::testing::internal::GetCapturedStderr();
-    return r;
-  }
+  Result kura(std::initializer_list<std::string> args) { return testing::run_captured(&env_, args); }
 
   base::MemEnv env_;
 };
