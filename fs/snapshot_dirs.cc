@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "fs/go_time.h"
+#include "ops/filter.h"
 
 namespace kura::fs {
 namespace {
@@ -23,31 +24,6 @@ bool time_before(const repo::NodeTime& a, const repo::NodeTime& b) {
 
 std::vector<std::string> default_path_templates() {
   return {"ids/%i", "snapshots/%T", "hosts/%h/%T", "tags/%t/%T"};
-}
-
-std::string clean_path(const std::string& p) {
-  if (p.empty()) return ".";
-  bool rooted = p[0] == '/';
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string::npos) j = p.size();
-    std::string part = p.substr(i, j - i);
-    if (part == "..") {
-      if (!parts.empty() && parts.back() != "..") parts.pop_back();
-      else if (!rooted) parts.push_back(part);
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  std::string out = rooted ? "/" : "";
-  for (size_t k = 0; k < parts.size(); ++k) {
-    if (k > 0) out += '/';
-    out += parts[k];
-  }
-  return out.empty() ? "." : out;
 }
 
 std::string static_prefix(const std::string& path_template) {
@@ -129,7 +105,7 @@ SnapshotDirs::SnapshotDirs(std::vector<ops::SnapshotEntry> snapshots,
   mount("", nullptr, "", "", nullptr);
   for (const auto& t : path_templates) {
     std::string p = static_prefix(t);
-    if (!p.empty()) mount(clean_path("/" + p), nullptr, "", "", nullptr);
+    if (!p.empty()) mount(ops::clean_path("/" + p), nullptr, "", "", nullptr);
   }
   std::map<std::string, repo::NodeTime> latest_time;
   for (const auto& sn : snapshots_) {
@@ -140,11 +116,11 @@ SnapshotDirs::SnapshotDirs(std::vector<ops::SnapshotEntry> snapshots,
         // restic's uniqueName: "-1", "-2", ... after a name already taken.
         std::string suffix = tp.time_suffix;
         for (int i = 1; entries_.count(p + suffix); ++i) suffix = tp.time_suffix + "-" + std::to_string(i);
-        mount(clean_path(p + suffix), &sn, "", "", nullptr);
+        mount(ops::clean_path(p + suffix), &sn, "", "", nullptr);
         if (tp.time_suffix.empty()) continue;
         auto lt = latest_time.find(p);
         if (lt == latest_time.end() || !time_before(sn.sn.time, lt->second)) {
-          mount(clean_path(p + "/latest"), &sn, suffix, "", nullptr);
+          mount(ops::clean_path(p + "/latest"), &sn, suffix, "", nullptr);
           latest_time[p] = sn.sn.time;
         }
       }

@@ -45,8 +45,6 @@ class SnapshotDirs {
   std::map<std::string, VirtualEntry> entries_;  // node addresses stay put
 };
 
-// Go's path.Clean.
-std::string clean_path(const std::string& p);
 // The part of a template before its first verb's directory ("tags" for "tags/%t/%T").
 std::string static_prefix(const std::string& path_template);
 // The names a template gives a snapshot, and the time suffix when it ends in %T.

@@ -5,6 +5,7 @@
 
 #include "apps/kura/output.h"
 #include "crypto/keyfile.h"
+#include "ops/filter.h"
 #include "ops/snapshots.h"
 #include "ops/walk.h"
 #include "repo/gojson.h"
@@ -121,27 +122,11 @@ void add_snapshots_command(CLI::App& app, Cli& cli) {
 
 namespace {
 
-// Go's path.Clean for the absolute, slash-separated paths ls compares.
-std::string clean_path(const std::string& p) {
-  std::vector<std::string> parts;
-  size_t i = 0;
-  while (i <= p.size()) {
-    size_t j = p.find('/', i);
-    if (j == std::string::npos) j = p.size();
-    std::string part = p.substr(i, j - i);
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!part.empty() && part != ".") {
-      parts.push_back(part);
-    }
-    i = j + 1;
-  }
-  return "/" + join(parts, "/");
-}
-
 // restic's fs.HasPathPrefix for absolute paths: base is p or one of its parents.
 bool has_path_prefix(const std::string& base, const std::string& p) {
-  std::string b = clean_path(base), q = clean_path(p);
+  // Absolute, slash-separated paths, cleaned as Go's path.Clean.
+  auto abs_clean = [](const std::string& x) { return ops::clean_path(x.empty() || x[0] != '/' ? "/" + x : x); };
+  std::string b = abs_clean(base), q = abs_clean(p);
   if (b == q || b == "/") return true;
   return q.size() > b.size() && q.compare(0, b.size(), b) == 0 && q[b.size()] == '/';
 }
