@@ -18,4 +18,10 @@ inline constexpr char kDefaultTimeTemplate[] = "2006-01-02T15:04:05Z07:00";
 // time into time.Local), otherwise "-0700" as Go prints an unnamed zone.
 std::string format_go_layout(const repo::NodeTime& t, std::string_view layout);
 
+// Go's time.Time.String() ("2006-01-02 15:04:05.999999999 -0700 MST"), as restic prints a
+// snapshot's time in `ls` headers and `copy` lines.
+inline std::string go_time_string(const repo::NodeTime& t) {
+  return format_go_layout(t, "2006-01-02 15:04:05.999999999 -0700 MST");
+}
+
 }  // namespace kura::fs

@@ -36,6 +36,12 @@ TEST(GoTimeTest, FractionsOfSeconds) {
   EXPECT_EQ(format_go_layout({kT, 0, 0}, "05.999"), "20");
 }
 
+// time.Time.String(), as restic's ls header and copy lines print a snapshot's time.
+TEST(GoTimeTest, TimeString) {
+  EXPECT_NE(go_time_string({kT, 120000000, 0}).find(":20.12 +0000 UTC"), std::string::npos);
+  EXPECT_NE(go_time_string({kT, 0, 0}).find(":20 +0000 UTC"), std::string::npos);
+}
+
 TEST(GoTimeTest, ZoneForms) {
   repo::NodeTime t{kT, 0, 3600};
   EXPECT_EQ(format_go_layout(t, "-0700 -07 Z0700"), "+0100 +01 +0100");

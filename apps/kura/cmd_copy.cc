@@ -1,8 +1,8 @@
 // kura copy
-#include <ctime>
 
 #include "apps/kura/cli.h"
 #include "apps/kura/repocmds.h"
+#include "fs/go_time.h"
 #include "ops/copy.h"
 #include "ops/snapshots.h"
 
@@ -15,25 +15,6 @@ struct CopyFlags {
   ops::SnapshotFilter filter;
 };
 
-// Go's time.Time.String() of a parsed snapshot time: "2006-01-02 15:04:05.5 +0000 UTC"
-// (a zone other than UTC is named by its offset).
-std::string go_time_string(const repo::NodeTime& t) {
-  time_t local = static_cast<time_t>(t.sec + t.offset);
-  struct tm tm;
-  gmtime_r(&local, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  std::string s = buf;
-  if (t.nsec != 0) {
-    std::string frac = fmt::format("{:09}", t.nsec);
-    while (frac.back() == '0') frac.pop_back();
-    s += "." + frac;
-  }
-  int32_t off = t.offset < 0 ? -t.offset : t.offset;
-  std::string zone = fmt::format("{}{:02}{:02}", t.offset < 0 ? '-' : '+', off / 3600, off / 60 % 60);
-  return s + " " + zone + " " + (t.offset == 0 ? "UTC" : zone);
-}
-
 std::string go_string_list(const std::vector<std::string>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i];
@@ -44,7 +25,7 @@ class Reporter : public ops::CopyObserver {
  public:
   Reporter(const Cli& cli, ops::CopyProgress& prog) : cli_(cli), prog_(prog) {}
   void on_snapshot(const ops::SnapshotEntry& e) override {
-    cli_.print("\n" + cli_.tr("copy.snapshot", e.id.short_hex(), go_string_list(e.sn.paths), go_time_string(e.sn.time)) + "\n");
+    cli_.print("\n" + cli_.tr("copy.snapshot", e.id.short_hex(), go_string_list(e.sn.paths), fs::go_time_string(e.sn.time)) + "\n");
   }
   void on_already_copied(const ops::SnapshotEntry& e, const repo::Id& copy) override {
     cli_.print(cli_.tr("copy.skipping", e.id.short_hex(), copy.short_hex()) + "\n");

@@ -5,6 +5,7 @@
 
 #include "apps/kura/output.h"
 #include "crypto/keyfile.h"
+#include "fs/go_time.h"
 #include "ops/filter.h"
 #include "ops/snapshots.h"
 #include "ops/walk.h"
@@ -131,35 +132,6 @@ bool has_path_prefix(const std::string& base, const std::string& p) {
   return q.size() > b.size() && q.compare(0, b.size(), b) == 0 && q[b.size()] == '/';
 }
 
-// Go's time.Time.String() of a snapshot time, as restic's ls header shows it:
-// "2006-01-02 15:04:05.999999999 -0700 MST".
-std::string go_time_string(const repo::NodeTime& t) {
-  time_t wall = static_cast<time_t>(t.sec + t.offset);
-  struct tm tm;
-  gmtime_r(&wall, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  std::string s = buf;
-  if (t.nsec) {
-    std::string frac = fmt::format("{:09}", t.nsec);
-    while (frac.back() == '0') frac.pop_back();
-    s += "." + frac;
-  }
-  int off = t.offset / 60;
-  std::string zone = fmt::format("{}{:02}{:02}", off < 0 ? '-' : '+', std::abs(off) / 60, std::abs(off) % 60);
-  // Go names the zone when the offset is UTC's or the local zone's; otherwise it repeats it.
-  std::string name = zone;
-  if (t.offset == 0) {
-    name = "UTC";
-  } else {
-    time_t at = static_cast<time_t>(t.sec);
-    struct tm local;
-    localtime_r(&at, &local);
-    if (local.tm_gmtoff == t.offset && local.tm_zone) name = local.tm_zone;
-  }
-  return s + " " + zone + " " + name;
-}
-
 // restic's lsNodeJSON: size only for files, mode only when set, permissions always.
 std::string ls_node_json(const std::string& path, const repo::Node& n) {
   base::Bytes buf;
@@ -227,7 +199,7 @@ int run_ls(Cli& cli, const LsFlags& f) {
       cli.print_data(snapshot_json_with_id(sn, R"("struct_type":"snapshot")") + "\n");
     } else {
       cli.print(cli.tr("ls.header", sn.id.short_hex(), "[" + join(sn.sn.paths, " ") + "]",
-                       "[" + join(f.dirs, " ") + "]", go_time_string(sn.sn.time)) + "\n");
+                       "[" + join(f.dirs, " ") + "]", fs::go_time_string(sn.sn.time)) + "\n");
     }
     base::Status st = ops::walk_tree(**r, sn.sn.tree, "", [&](const std::string& path, const repo::Node& n)
                                                                -> base::StatusOr<ops::Visit> {
