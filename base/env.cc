@@ -5,6 +5,37 @@
 #include <cstdio>
 
 namespace kura::base {
+namespace {
+
+// Env::open_directory's default: every lookup goes through the Env's path calls.
+class PathDirectory : public Directory {
+ public:
+  PathDirectory(Env* env, std::string path) : env_(env), path_(std::move(path)) {}
+  StatusOr<std::vector<DirEntry>> list() override { return env_->list_dir(path_); }
+  StatusOr<FileInfo> lstat(const std::string& name) override {
+    return env_->lstat(path_join(path_, name));
+  }
+
+ private:
+  Env* env_;
+  std::string path_;
+};
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> ReadableFile::list_xattrs() {
+  return unimplemented("extended attributes are not supported here");
+}
+
+StatusOr<Bytes> ReadableFile::get_xattr(const std::string& name) {
+  return unimplemented("extended attribute " + name + ": not supported here");
+}
+
+StatusOr<std::unique_ptr<Directory>> Env::open_directory(const std::string& path) {
+  // Nothing to open: list() reports a missing or unreadable directory as list_dir does.
+  return std::unique_ptr<Directory>(new PathDirectory(this, path));
+}
+
 
 StatusOr<Bytes> Env::read_file(const std::string& path) {
   ASSIGN_OR_RETURN(auto file, open_read(path));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,19 @@ class ReadableFile {
   // Sequential read from the current position.
   virtual StatusOr<size_t> read(MutableByteSpan buf) = 0;
   virtual StatusOr<FileInfo> stat() = 0;
+  // The open file's extended attributes (names in the file system's order, and one value),
+  // without a path lookup. unimplemented where the file has none to offer (e.g. a pipe).
+  virtual StatusOr<std::vector<std::string>> list_xattrs();
+  virtual StatusOr<Bytes> get_xattr(const std::string& name);
+};
+
+// An open directory whose entries are looked up by name (fstatat), not by walking the whole
+// path again for each of them. Errors name the entry's full path, as Env's calls do.
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  virtual StatusOr<std::vector<DirEntry>> list() = 0;
+  virtual StatusOr<FileInfo> lstat(const std::string& name) = 0;
 };
 
 class WritableFile {
@@ -78,6 +92,9 @@ class Env {
   virtual StatusOr<FileInfo> lstat(const std::string& path) = 0;
   virtual StatusOr<FileInfo> stat(const std::string& path) = 0;
   virtual StatusOr<std::vector<DirEntry>> list_dir(const std::string& path) = 0;
+  // The directory at path, open for lookups below it. The default works through the path
+  // calls above (so test Envs need nothing more); posix_env() keeps a directory descriptor.
+  virtual StatusOr<std::unique_ptr<Directory>> open_directory(const std::string& path);
 
   virtual StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& path) = 0;
   virtual StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& path,
@@ -120,6 +137,10 @@ class Env {
 
 // The process's real file system. Thread-safe; lives forever.
 Env* posix_env();
+
+// The process's file mode creation mask, read from /proc/self/status (umask() itself would
+// have to change it, racing other threads); nullopt where the kernel does not say.
+std::optional<uint32_t> process_umask();
 
 // Standard input as a file (a duplicate of fd 0: closing it leaves stdin open).
 StatusOr<std::unique_ptr<ReadableFile>> open_stdin();

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "base/env.h"
@@ -117,6 +118,48 @@ TEST_P(EnvTest, MetadataThroughTheOpenFile) {
   if (!GetParam()) {
     EXPECT_TRUE(xattrs);
   }
+}
+
+TEST_P(EnvTest, OpenDirectoryLooksUpByName) {
+  ASSERT_TRUE(env_->make_dirs(p("d/sub"), 0755).ok());
+  ASSERT_TRUE(env_->write_file(p("d/f"), as_bytes("12345")).ok());
+  ASSERT_TRUE(env_->make_symlink("f", p("d/l")).ok());
+  auto dir = env_->open_directory(p("d"));
+  ASSERT_TRUE(dir.ok());
+  auto entries = (*dir)->list();
+  ASSERT_TRUE(entries.ok());
+  std::vector<std::string> names;
+  for (const auto& e : *entries) names.push_back(e.name);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"f", "l", "sub"}));
+  EXPECT_EQ((*dir)->lstat("f")->size, 5u);
+  EXPECT_EQ((*dir)->lstat("l")->type, FileType::kSymlink);  // not followed
+  EXPECT_EQ((*dir)->lstat("sub")->type, FileType::kDir);
+  // Errors name the full path, as the path calls do.
+  auto missing = (*dir)->lstat("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find(p("d/nope")), std::string::npos);
+  // A directory that is not there fails on open or, for test Envs, on list.
+  auto gone = env_->open_directory(p("gone"));
+  Status st = gone.ok() ? (*gone)->list().status() : gone.status();
+  EXPECT_EQ(st.code(), Code::kNotFound);
+  EXPECT_NE(st.message().find(p("gone")), std::string::npos);
+}
+
+TEST_P(EnvTest, XattrsThroughTheOpenFile) {
+  ASSERT_TRUE(env_->write_file(p("x"), as_bytes("data")).ok());
+  Status set = env_->set_xattr(p("x"), "user.one", as_bytes("1"));
+  if (!set.ok()) GTEST_SKIP() << "no user xattrs here: " << set.message();
+  ASSERT_TRUE(env_->set_xattr(p("x"), "user.two", as_bytes("")).ok());
+  auto f = env_->open_read(p("x"));
+  ASSERT_TRUE(f.ok());
+  auto names = (*f)->list_xattrs();
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, *env_->list_xattrs(p("x")));  // the same names in the same order
+  EXPECT_EQ(as_chars(*(*f)->get_xattr("user.one")), "1");
+  EXPECT_EQ((*f)->get_xattr("user.two")->size(), 0u);
+  EXPECT_FALSE((*f)->get_xattr("user.none").ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Envs, EnvTest, ::testing::Values(true, false),

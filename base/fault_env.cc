@@ -19,6 +19,14 @@ class FaultReadable : public ReadableFile {
     RETURN_IF_ERROR(env_->check(EnvOp::kStat, path_));
     return f_->stat();
   }
+  StatusOr<std::vector<std::string>> list_xattrs() override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kXattr, path_));
+    return f_->list_xattrs();
+  }
+  StatusOr<Bytes> get_xattr(const std::string& name) override {
+    RETURN_IF_ERROR(env_->check(EnvOp::kXattr, path_));
+    return f_->get_xattr(name);
+  }
 
  private:
   FaultEnv* env_;

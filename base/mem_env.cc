@@ -60,6 +60,19 @@ class MemReadable : public ReadableFile {
     std::lock_guard<std::mutex> l(*mu_);
     return node_->info;
   }
+  StatusOr<std::vector<std::string>> list_xattrs() override {
+    std::lock_guard<std::mutex> l(*mu_);
+    std::vector<std::string> out;
+    for (const auto& x : node_->xattrs) out.push_back(x.first);
+    return out;
+  }
+  StatusOr<Bytes> get_xattr(const std::string& name) override {
+    std::lock_guard<std::mutex> l(*mu_);
+    for (const auto& x : node_->xattrs) {
+      if (x.first == name) return x.second;
+    }
+    return not_found("get xattr " + name + ": No data available");
+  }
 
  private:
   std::shared_ptr<MemEnv::Inode> node_;

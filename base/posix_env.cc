@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "base/env.h"
@@ -54,6 +55,108 @@ Status err(std::string_view op, const std::string& path) {
   return errno_status(e, what);
 }
 
+// `list(buf, size)` is llistxattr or flistxattr bound to one file: the names, grown into a
+// larger buffer while they do not fit. A file system without xattrs has none.
+template <typename List>
+StatusOr<std::vector<std::string>> xattr_names(List list, const std::string& path) {
+  std::vector<char> buf(256);
+  for (;;) {
+    ssize_t n = list(buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == ERANGE) {
+        ssize_t need = list(nullptr, 0);
+        if (need < 0) return err("list xattrs of", path);
+        buf.resize(static_cast<size_t>(need) + 64);
+        continue;
+      }
+      if (errno == ENOTSUP) return std::vector<std::string>{};
+      return err("list xattrs of", path);
+    }
+    std::vector<std::string> names;
+    for (ssize_t i = 0; i < n;) {
+      std::string name(buf.data() + i);
+      i += static_cast<ssize_t>(name.size()) + 1;
+      if (!name.empty()) names.push_back(std::move(name));
+    }
+    return names;
+  }
+}
+
+// The same for one value: `get(buf, size)` is lgetxattr or fgetxattr bound to file and name.
+template <typename Get>
+StatusOr<Bytes> xattr_value(Get get, const std::string& name, const std::string& path) {
+  Bytes buf(256);
+  for (;;) {
+    ssize_t n = get(buf.data(), buf.size());
+    if (n >= 0) {
+      buf.resize(static_cast<size_t>(n));
+      return buf;
+    }
+    if (errno != ERANGE) return err("get xattr " + name + " of", path);
+    ssize_t need = get(nullptr, 0);
+    if (need < 0) return err("get xattr " + name + " of", path);
+    buf.resize(static_cast<size_t>(need) + 64);
+  }
+}
+
+// Entries of an open directory stream, without "." and ".."; closes it.
+StatusOr<std::vector<DirEntry>> read_entries(DIR* d, const std::string& path) {
+  std::vector<DirEntry> out;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    DirEntry de;
+    de.name = e->d_name;
+    switch (e->d_type) {
+      case DT_REG: de.type = FileType::kFile; break;
+      case DT_DIR: de.type = FileType::kDir; break;
+      case DT_LNK: de.type = FileType::kSymlink; break;
+      case DT_BLK: de.type = FileType::kBlockDev; break;
+      case DT_CHR: de.type = FileType::kCharDev; break;
+      case DT_FIFO: de.type = FileType::kFifo; break;
+      case DT_SOCK: de.type = FileType::kSocket; break;
+      default: de.type = FileType::kUnknown;
+    }
+    out.push_back(std::move(de));
+    errno = 0;
+  }
+  Status st = errno != 0 ? err("read directory", path) : ok_status();
+  ::closedir(d);
+  if (!st.ok()) return st;
+  return out;
+}
+
+class PosixDirectory : public Directory {
+ public:
+  PosixDirectory(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixDirectory() override { ::close(fd_); }
+
+  StatusOr<std::vector<DirEntry>> list() override {
+    // The stream gets a descriptor of its own (closedir closes it), from the start.
+    int fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return err("open directory", path_);
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      Status st = err("open directory", path_);
+      ::close(fd);
+      return st;
+    }
+    return read_entries(d, path_);
+  }
+
+  StatusOr<FileInfo> lstat(const std::string& name) override {
+    struct stat st;
+    if (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return err("lstat", path_join(path_, name));
+    }
+    return info_from_stat(st);
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
 class PosixReadableFile : public ReadableFile {
  public:
   PosixReadableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -92,6 +195,16 @@ class PosixReadableFile : public ReadableFile {
     struct stat st;
     if (::fstat(fd_, &st) != 0) return err("stat", path_);
     return info_from_stat(st);
+  }
+
+  StatusOr<std::vector<std::string>> list_xattrs() override {
+    return xattr_names([&](char* buf, size_t size) { return ::flistxattr(fd_, buf, size); },
+                       path_);
+  }
+  StatusOr<Bytes> get_xattr(const std::string& name) override {
+    return xattr_value(
+        [&](uint8_t* buf, size_t size) { return ::fgetxattr(fd_, name.c_str(), buf, size); },
+        name, path_);
   }
 
  private:
@@ -193,29 +306,13 @@ class PosixEnv : public Env {
   StatusOr<std::vector<DirEntry>> list_dir(const std::string& path) override {
     DIR* d = ::opendir(path.c_str());
     if (!d) return err("open directory", path);
-    std::vector<DirEntry> out;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-      DirEntry de;
-      de.name = e->d_name;
-      switch (e->d_type) {
-        case DT_REG: de.type = FileType::kFile; break;
-        case DT_DIR: de.type = FileType::kDir; break;
-        case DT_LNK: de.type = FileType::kSymlink; break;
-        case DT_BLK: de.type = FileType::kBlockDev; break;
-        case DT_CHR: de.type = FileType::kCharDev; break;
-        case DT_FIFO: de.type = FileType::kFifo; break;
-        case DT_SOCK: de.type = FileType::kSocket; break;
-        default: de.type = FileType::kUnknown;
-      }
-      out.push_back(std::move(de));
-      errno = 0;
-    }
-    Status st = errno != 0 ? err("read directory", path) : ok_status();
-    ::closedir(d);
-    if (!st.ok()) return st;
-    return out;
+    return read_entries(d, path);
+  }
+
+  StatusOr<std::unique_ptr<Directory>> open_directory(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return err("open directory", path);
+    return std::unique_ptr<Directory>(new PosixDirectory(fd, path));
   }
 
   StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& path) override {
@@ -311,41 +408,15 @@ class PosixEnv : public Env {
   }
 
   StatusOr<std::vector<std::string>> list_xattrs(const std::string& path) override {
-    std::vector<char> buf(1024);
-    for (;;) {
-      ssize_t n = ::llistxattr(path.c_str(), buf.data(), buf.size());
-      if (n < 0) {
-        if (errno == ERANGE) {
-          ssize_t need = ::llistxattr(path.c_str(), nullptr, 0);
-          if (need < 0) return err("list xattrs of", path);
-          buf.resize(static_cast<size_t>(need) + 64);
-          continue;
-        }
-        if (errno == ENOTSUP) return std::vector<std::string>{};
-        return err("list xattrs of", path);
-      }
-      std::vector<std::string> names;
-      for (ssize_t i = 0; i < n;) {
-        std::string name(buf.data() + i);
-        i += static_cast<ssize_t>(name.size()) + 1;
-        if (!name.empty()) names.push_back(std::move(name));
-      }
-      return names;
-    }
+    return xattr_names(
+        [&](char* buf, size_t size) { return ::llistxattr(path.c_str(), buf, size); }, path);
   }
   StatusOr<Bytes> get_xattr(const std::string& path, const std::string& name) override {
-    Bytes buf(256);
-    for (;;) {
-      ssize_t n = ::lgetxattr(path.c_str(), name.c_str(), buf.data(), buf.size());
-      if (n >= 0) {
-        buf.resize(static_cast<size_t>(n));
-        return buf;
-      }
-      if (errno != ERANGE) return err("get xattr " + name + " of", path);
-      ssize_t need = ::lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
-      if (need < 0) return err("get xattr " + name + " of", path);
-      buf.resize(static_cast<size_t>(need) + 64);
-    }
+    return xattr_value(
+        [&](uint8_t* buf, size_t size) {
+          return ::lgetxattr(path.c_str(), name.c_str(), buf, size);
+        },
+        name, path);
   }
   Status set_xattr(const std::string& path, const std::string& name, ByteSpan value) override {
     if (::lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) != 0) {
@@ -356,6 +427,22 @@ class PosixEnv : public Env {
 };
 
 }  // namespace
+
+std::optional<uint32_t> process_umask() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return std::nullopt;
+  std::optional<uint32_t> mask;
+  char line[256];
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned value = 0;
+    if (std::sscanf(line, "Umask: %o", &value) == 1) {
+      mask = value & 0777;
+      break;
+    }
+  }
+  std::fclose(f);
+  return mask;
+}
 
 StatusOr<std::unique_ptr<ReadableFile>> open_stdin() {
   int fd = ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);

@@ -97,6 +97,8 @@ class Archiver {
         chunk_pool_(pool_.size()),
         chunk_group_(&chunk_pool_) {
     node_opts_.with_atime = opts.with_atime;
+    scan_node_opts_ = node_opts_;
+    scan_node_opts_.file_xattrs = false;
   }
 
   // Tasks still running refer to members: let them finish before anything is destroyed.
@@ -197,8 +199,10 @@ class Archiver {
   void count_below(const std::string& path, const std::vector<uint64_t>& devices);
   std::shared_ptr<ScanTask> scan_ahead(const std::string& path);
   void run_scan(ScanTask& t);
-  void schedule_file(Dir& d, size_t i, const std::string& path);
-  base::Status save_file(const std::string& path, Node& node);
+  // `xattrs_pending`: the node came from scan_dir, which leaves a file's extended attributes
+  // to be read here (through the open file, or from an unchanged parent node).
+  void schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending);
+  base::Status save_file(const std::string& path, Node& node, bool xattrs_pending);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
   base::Status emit_chunk(base::ByteSpan chunk, Node& node);
   // One task of d (its walk, a file job, a subdirectory) is done; the last one writes d's tree
@@ -241,6 +245,7 @@ class Archiver {
   std::vector<base::Bytes> spare_chunks_;  // guarded by chunk_mu_
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
+  repo::NodeFromStatOptions scan_node_opts_;  // node_opts_, files' xattrs left to schedule_file
   std::vector<uint64_t> devices_;  // --one-file-system: the targets' file systems
   std::string cwd_;
   const Dir* root_ = nullptr;
@@ -266,7 +271,14 @@ class Archiver {
 
 std::vector<Node> Archiver::scan_dir(const std::string& path) {
   std::vector<Node> nodes;
-  auto entries = env_.list_dir(path);
+  // Entries are looked up relative to the open directory: one path component each, not the
+  // whole path again (lookups were the largest part of a no-change backup's system time).
+  auto dir = env_.open_directory(path);
+  if (!dir.ok()) {
+    report(path, dir.status());
+    return nodes;
+  }
+  auto entries = (*dir)->list();
   if (!entries.ok()) {
     report(path, entries.status());
     return nodes;
@@ -279,7 +291,7 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
   for (const auto& e : *entries) {
     if (!kept_by_tags(tags, e.name)) continue;
     std::string full = base::path_join(path, e.name);
-    auto info = env_.lstat(full);
+    auto info = (*dir)->lstat(e.name);
     if (!info.ok()) {
       report(full, info.status());
       continue;
@@ -287,7 +299,7 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
     // restic never stores sockets: they cannot be restored meaningfully.
     if (info->type == base::FileType::kSocket) continue;
     if (excluded(base::path_join(abs_dir, e.name), *info, devices_)) continue;
-    auto node = repo::node_from_lstat(env_, full, e.name, *info, names_, node_opts_);
+    auto node = repo::node_from_lstat(env_, full, e.name, *info, names_, scan_node_opts_);
     if (!node.ok()) {
       report(full, node.status());
       continue;
@@ -339,18 +351,19 @@ std::vector<std::string> Archiver::tag_files_holding(const std::string& dir, boo
 }
 
 void Archiver::count_below(const std::string& path, const std::vector<uint64_t>& devices) {
-  auto entries = env_.list_dir(path);
-  if (!entries.ok()) return;  // the backup itself reports it
+  auto dir = env_.open_directory(path);
+  if (!dir.ok()) return;  // the backup itself reports it
+  auto entries = (*dir)->list();
+  if (!entries.ok()) return;
   std::string abs_dir = abs_of(path);
   std::vector<std::string> tags = tag_files_holding(abs_dir, false);
   for (const auto& e : *entries) {
     if (stop_scanner_) return;
     if (!kept_by_tags(tags, e.name)) continue;
-    std::string full = base::path_join(path, e.name);
-    auto info = env_.lstat(full);
+    auto info = (*dir)->lstat(e.name);
     if (!info.ok() || excluded(base::path_join(abs_dir, e.name), *info, devices)) continue;
     if (info->type == base::FileType::kDir) {
-      count_below(full, devices);
+      count_below(base::path_join(path, e.name), devices);
     } else if (info->type == base::FileType::kFile) {
       progress_->total_files++;
       progress_->total_bytes += info->size;
@@ -422,7 +435,7 @@ void Archiver::walk(Dir& d) {
   for (size_t i = 0; i < d.nodes.size(); ++i) {
     Node& n = d.nodes[i];
     if (n.type == NodeType::kFile) {
-      schedule_file(d, i, base::path_join(d.path, n.name));
+      schedule_file(d, i, base::path_join(d.path, n.name), /*xattrs_pending=*/true);
     } else if (n.type == NodeType::kDir) {
       auto sub = std::make_unique<Dir>();
       sub->path = base::path_join(d.path, n.name);
@@ -441,7 +454,7 @@ void Archiver::walk(Dir& d) {
   std::vector<Node>().swap(d.parent_nodes);
 }
 
-void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
+void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending) {
   Node& n = d.nodes[i];
   if (!opts_.scan_totals) {
     progress_->total_files++;
@@ -460,6 +473,21 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
         break;
       }
     }
+    if (all_known && xattrs_pending) {
+      if (check_ctime) {
+        // Changing an extended attribute changes ctime, so an unchanged file still has the
+        // attributes its parent node recorded: no listxattr per unchanged file.
+        n.xattrs = old->xattrs;
+      } else {
+        auto xattrs = repo::read_xattrs(env_, path);
+        if (!xattrs.ok()) {
+          report(abs_of(path), xattrs.status());
+          d.failed[i] = 1;
+          return;
+        }
+        n.xattrs = std::move(*xattrs);
+      }
+    }
     if (all_known) {
       n.content = old->content;
       files_unmodified_++;
@@ -473,9 +501,9 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   d.pending++;
   Dir* dir = &d;
   enter_queue();
-  group_.run([this, path, &n, failed, dir, counter]() -> base::Status {
+  group_.run([this, path, &n, failed, dir, counter, xattrs_pending]() -> base::Status {
     leave_queue();
-    base::Status st = save_file(path, n);
+    base::Status st = save_file(path, n, xattrs_pending);
     progress_->files_done++;
     // A file that could not be read is not in the snapshot: neither new nor changed.
     if (st.ok()) (*counter)++;
@@ -598,11 +626,18 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
 }
 
 // Source read errors carry the path in their message; they are reported, not fatal.
-base::Status Archiver::save_file(const std::string& path, Node& node) {
+base::Status Archiver::save_file(const std::string& path, Node& node, bool xattrs_pending) {
   ASSIGN_OR_RETURN(auto f, env_.open_read(path));
   ASSIGN_OR_RETURN(base::FileInfo info, f->stat());
   if (info.type != base::FileType::kFile || info.inode != node.inode) {
     return base::invalid_argument("read " + path + ": file was replaced during the backup");
+  }
+  if (xattrs_pending) {
+    auto xattrs = repo::read_xattrs(*f, path);
+    // Whatever the cause, reported and the file left out, as restic does with a node it
+    // cannot describe (its message names the path, so the caller reports it).
+    if (!xattrs.ok()) return base::data_loss(xattrs.status().message());
+    node.xattrs = std::move(*xattrs);
   }
   return save_stream(*f, path, node);
 }
@@ -934,7 +969,7 @@ void Archiver::start_virtual(Dir& d) {
       continue;
     }
     if (n.type == NodeType::kFile) {
-      schedule_file(d, i, path);
+      schedule_file(d, i, path, /*xattrs_pending=*/false);
     } else if (n.type == NodeType::kDir) {
       auto walked = std::make_unique<Dir>();
       walked->path = path;

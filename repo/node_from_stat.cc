@@ -62,7 +62,37 @@ std::optional<NodeType> node_type_of(base::FileType type) {
   return std::nullopt;
 }
 
+template <typename List, typename Get>
+base::StatusOr<std::vector<ExtendedAttribute>> read_xattrs_with(List list, Get get,
+                                                                const std::string& path) {
+  std::vector<ExtendedAttribute> out;
+  auto names = list();
+  if (!names.ok()) {
+    if (names.status().code() == base::Code::kUnimplemented) return out;
+    return names.status().with_context("node_from_lstat: " + path + ": listxattr");
+  }
+  out.reserve(names->size());
+  for (std::string& name : *names) {
+    auto value = get(name);
+    if (!value.ok()) continue;  // gone or unreadable: restic warns and goes on
+    out.push_back(ExtendedAttribute{std::move(name), std::move(*value)});
+  }
+  return out;
+}
+
 }  // namespace
+
+base::StatusOr<std::vector<ExtendedAttribute>> read_xattrs(base::Env& env, const std::string& path) {
+  return read_xattrs_with([&] { return env.list_xattrs(path); },
+                          [&](const std::string& name) { return env.get_xattr(path, name); },
+                          path);
+}
+
+base::StatusOr<std::vector<ExtendedAttribute>> read_xattrs(base::ReadableFile& file,
+                                                           const std::string& path) {
+  return read_xattrs_with([&] { return file.list_xattrs(); },
+                          [&](const std::string& name) { return file.get_xattr(name); }, path);
+}
 
 std::string NameCache::user_name(uint32_t uid) {
   {
@@ -142,21 +172,9 @@ base::StatusOr<Node> node_from_lstat(base::Env& env, const std::string& path,
     default:
       break;
   }
-  if (node.type != NodeType::kSymlink) {
-    auto list = env.list_xattrs(path);
-    if (!list.ok()) {
-      // Like restic: a file system without xattr support just has none.
-      if (list.status().code() != base::Code::kUnimplemented) {
-        return list.status().with_context("node_from_lstat: " + path + ": listxattr");
-      }
-    } else {
-      node.xattrs.reserve(list->size());
-      for (std::string& xname : *list) {
-        auto value = env.get_xattr(path, xname);
-        if (!value.ok()) continue;  // gone or unreadable: restic warns and goes on
-        node.xattrs.push_back(ExtendedAttribute{std::move(xname), std::move(*value)});
-      }
-    }
+  const bool left_to_caller = node.type == NodeType::kFile && !opts.file_xattrs;
+  if (node.type != NodeType::kSymlink && !left_to_caller) {
+    ASSIGN_OR_RETURN(node.xattrs, read_xattrs(env, path));
   }
   return node;
 }

@@ -34,7 +34,17 @@ NodeTime local_node_time(base::Timespec ts);
 struct NodeFromStatOptions {
   // restic's --with-atime; without it atime is recorded as mtime.
   bool with_atime = false;
+  // false: a regular file's extended attributes are left for the caller, who reads them
+  // through the open file (read_xattrs below) or takes them from an unchanged parent node.
+  bool file_xattrs = true;
 };
+
+// A node's extended attributes as restic 0.14 reads them: every name listxattr gives, in its
+// order, each with its value; an attribute that cannot be read is skipped, and a file system
+// without xattr support has none. `path` names the file in errors.
+base::StatusOr<std::vector<ExtendedAttribute>> read_xattrs(base::Env& env, const std::string& path);
+base::StatusOr<std::vector<ExtendedAttribute>> read_xattrs(base::ReadableFile& file,
+                                                           const std::string& path);
 
 // The node for `name`, whose lstat() result is `info`, found at `path`. Fills exactly the
 // fields restic 0.14 fills for the type: every node gets mode, times, uid/gid and names, inode

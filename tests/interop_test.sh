@@ -61,6 +61,16 @@ dedup_both_ways)
   (cd "$WORK" && kura -r "$WORK/b" backup --force --json src > "$WORK/b.json")
   [ "$(summary_field "$WORK/b.json" data_blobs)" = 0 ] || fail "kura added data blobs after restic"
   [ "$(summary_field "$WORK/b.json" tree_blobs)" = 0 ] || fail "kura added tree blobs after restic"
+  step "unchanged files keep their parent's extended attributes (kura reads none for them)"
+  (cd "$WORK" && kura -r "$WORK/b" backup --json src > "$WORK/b2.json")
+  [ "$(summary_field "$WORK/b2.json" tree_blobs)" = 0 ] || fail "kura no-change backup wrote trees"
+  (cd "$WORK" && kura -r "$WORK/b" backup --ignore-ctime --json src > "$WORK/b3.json")
+  [ "$(summary_field "$WORK/b3.json" tree_blobs)" = 0 ] || fail "kura --ignore-ctime backup wrote trees"
+  step "a changed extended attribute is seen (it changes ctime), as restic sees it"
+  python3 -c 'import os,sys; os.setxattr(sys.argv[1], "user.comment", b"changed")' "$WORK/src/small.txt"
+  (cd "$WORK" && kura -r "$WORK/b" backup src >/dev/null)
+  (cd "$WORK" && rst -r "$WORK/b" backup --force --json src > "$WORK/b4.json")
+  [ "$(summary_field "$WORK/b4.json" tree_blobs)" = 0 ] || fail "restic's tree differs after an xattr change"
   step "absolute paths too (chain of parent directories)"
   # The directories above the target (/, /tmp, ...) may change between the two runs when
   # other processes create files there; only those trees may differ, never the target's.
