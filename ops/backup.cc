@@ -37,7 +37,47 @@ constexpr size_t kMaxQueuedJobs = 1024;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
-constexpr size_t kSpareChunks = 4;
+
+// Read buffers for large files, shared with the compression jobs of the chunks they hold: a
+// chunk is handed off without a copy, and the buffer comes back once the reader and every
+// job are done with it (reused: no page faults for fresh memory per chunk). At most `max`
+// exist; get() waits beyond that. With max above the number of readers, some buffer is
+// always free or held only by jobs, which finish on their own: no deadlock.
+class BufferPool {
+ public:
+  BufferPool(size_t size, size_t max) : size_(size), max_(max) {}
+
+  std::shared_ptr<base::Bytes> get() {
+    std::unique_ptr<base::Bytes> b;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return !free_.empty() || made_ < max_; });
+      if (!free_.empty()) {
+        b = std::move(free_.back());
+        free_.pop_back();
+      } else {
+        ++made_;
+      }
+    }
+    if (!b) b = std::make_unique<base::Bytes>(size_);
+    return std::shared_ptr<base::Bytes>(b.release(), [this](base::Bytes* p) { put(p); });
+  }
+
+ private:
+  void put(base::Bytes* p) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      free_.emplace_back(p);
+    }
+    cv_.notify_one();
+  }
+
+  const size_t size_, max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<base::Bytes>> free_;  // guarded by mu_
+  size_t made_ = 0;                                 // guarded by mu_
+};
 
 // The entries of one directory as nodes: listed, lstat'ed and turned into nodes ahead of the
 // walk on the scan pool, or by the walk itself if it gets there first.
@@ -95,7 +135,8 @@ class Archiver {
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))),
         group_(&pool_),
         chunk_pool_(pool_.size()),
-        chunk_group_(&chunk_pool_) {
+        chunk_group_(&chunk_pool_),
+        big_buffers_(kReadBufferSize, pool_.size() + 4) {
     node_opts_.with_atime = opts.with_atime;
     scan_node_opts_ = node_opts_;
     scan_node_opts_.file_xattrs = false;
@@ -204,7 +245,10 @@ class Archiver {
   void schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending);
   base::Status save_file(const std::string& path, Node& node, bool xattrs_pending);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
-  base::Status emit_chunk(base::ByteSpan chunk, Node& node);
+  // `owner`, if set, holds `chunk`: the chunk may then be compressed by another thread, which
+  // keeps the buffer until it is done (save_stream sets it for large files only).
+  base::Status emit_chunk(base::ByteSpan chunk, Node& node,
+                          const std::shared_ptr<base::Bytes>& owner);
   // One task of d (its walk, a file job, a subdirectory) is done; the last one writes d's tree
   // and passes the news up.
   void release(Dir& d);
@@ -237,12 +281,10 @@ class Archiver {
   base::TaskGroup chunk_group_;
   std::mutex chunk_mu_;
   size_t chunk_bytes_in_flight_ = 0;
-  std::mutex big_mu_;
-  std::vector<base::Bytes> big_buffers_;  // guarded by big_mu_: read buffers for large files
+  BufferPool big_buffers_;  // read buffers for files larger than the small one
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   size_t queued_jobs_ = 0;  // guarded by queue_mu_: scheduled, not started
-  std::vector<base::Bytes> spare_chunks_;  // guarded by chunk_mu_
   repo::NameCache names_;
   repo::NodeFromStatOptions node_opts_;
   repo::NodeFromStatOptions scan_node_opts_;  // node_opts_, files' xattrs left to schedule_file
@@ -561,7 +603,8 @@ void Archiver::complete(Dir& d) {
   if (parent) release(*parent);
 }
 
-base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
+base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
+                                  const std::shared_ptr<base::Bytes>& owner) {
   Id id = repo::hash_id(chunk);
   node.content.push_back(id);
   progress_->bytes_done += chunk.size();
@@ -574,7 +617,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
     }
     return base::ok_status();
   }
-  if (node.size >= kHandOffFileSize && !repo_.has_blob(BlobType::kData, id)) {
+  if (owner && !repo_.has_blob(BlobType::kData, id)) {
     bool hand_off = false;
     {
       std::lock_guard<std::mutex> l(chunk_mu_);
@@ -586,31 +629,19 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node) {
     // Over the memory bound the reader compresses the chunk itself: never blocks, so no
     // deadlock between readers and compressors.
     if (hand_off) {
-      auto copy = std::make_shared<base::Bytes>();
-      {
-        // Reuse the buffers of chunks already saved: the same few pages, no allocator churn
-        // across threads.
-        std::lock_guard<std::mutex> l(chunk_mu_);
-        if (!spare_chunks_.empty()) {
-          *copy = std::move(spare_chunks_.back());
-          spare_chunks_.pop_back();
-        }
-      }
-      // A spare much larger than this chunk would hold memory the bound does not count.
-      if (copy->capacity() > 2 * chunk.size()) base::Bytes().swap(*copy);
-      copy->assign(chunk.begin(), chunk.end());
-      chunk_group_.run([this, id, copy]() -> base::Status {
-        auto added = repo_.save_blob(BlobType::kData, id, *copy);
-        const uint64_t size = copy->size();  // the buffer is handed back below
+      chunk_group_.run([this, id, chunk, buffer = owner]() mutable -> base::Status {
+        auto added = repo_.save_blob(BlobType::kData, id, chunk);
+        // The buffer goes back to the pool now, while the pool surely exists (the task
+        // object itself may be destroyed after the Archiver stopped waiting for it).
+        buffer.reset();
         {
           std::lock_guard<std::mutex> l(chunk_mu_);
-          chunk_bytes_in_flight_ -= copy->size();
-          if (spare_chunks_.size() < kSpareChunks) spare_chunks_.push_back(std::move(*copy));
+          chunk_bytes_in_flight_ -= chunk.size();
         }
         if (!added.ok()) return added.status();
         if (*added) {
           data_blobs_++;
-          data_added_ += size;
+          data_added_ += chunk.size();
         }
         return base::ok_status();
       });
@@ -653,44 +684,27 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
     chunker_tables = tables_;
   }
   chunker->reset();
-  // Files up to 1 MiB (nearly all) use a small buffer each thread keeps. A larger file
-  // borrows one with room for the longest chunk from a pool that keeps one spare: threads do
-  // not each hold one, and they are not faulted in again for every large file.
+  // Files up to 1 MiB (nearly all) use a small buffer each thread keeps; a larger one reads
+  // into a buffer of the shared pool, which its chunks' compression jobs keep alive.
   if (small.size() != kSmallReadBufferSize) base::Bytes(kSmallReadBufferSize).swap(small);
-  base::Bytes big;
-  struct GiveBack {
-    Archiver* a;
-    base::Bytes* big;
-    ~GiveBack() {
-      if (big->empty()) return;
-      std::lock_guard<std::mutex> l(a->big_mu_);
-      if (a->big_buffers_.empty()) a->big_buffers_.push_back(std::move(*big));
-    }
-  } give_back{this, &big};
-  auto borrow_big = [&] {
-    {
-      std::lock_guard<std::mutex> l(big_mu_);
-      if (!big_buffers_.empty()) {
-        big = std::move(big_buffers_.back());
-        big_buffers_.pop_back();
-      }
-    }
-    if (big.size() != kReadBufferSize) base::Bytes(kReadBufferSize).swap(big);
-  };
+  std::shared_ptr<base::Bytes> big;
   base::Bytes* bufp = &small;
   if (node.size + (1u << 20) + 1 > kSmallReadBufferSize) {
-    borrow_big();
-    bufp = &big;
+    big = big_buffers_.get();
+    bufp = big.get();
   }
   uint64_t total = 0;
   size_t start = 0, scan = 0, end = 0;
   bool eof = false;
+  // Large files (and standard input once it is large) keep every core busy with their
+  // chunks; a small file's one or two chunks are not worth a hand-off.
+  auto large = [&] { return total >= kHandOffFileSize || node.size >= kHandOffFileSize; };
 
   // Small files are one chunk: read them with one call and skip the chunker.
   if (node.size > 0 && node.size <= chunker::kMinSize) {
     ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(bufp->data(), node.size + 1)));
     if (n <= chunker::kMinSize) {
-      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data(), n), node));
+      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data(), n), node, nullptr));
       node.size = n;
       return base::ok_status();
     }
@@ -702,16 +716,24 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
     if (scan == end) {
       if (eof) break;
       if (start > 0 && bufp->size() - end < (1u << 20)) {
-        std::memmove(bufp->data(), bufp->data() + start, end - start);
+        if (big && big.use_count() > 1) {
+          // Jobs still compress chunks of this buffer: what is left moves to another one.
+          auto next = big_buffers_.get();
+          std::memcpy(next->data(), bufp->data() + start, end - start);
+          big = std::move(next);
+          bufp = big.get();
+        } else {
+          std::memmove(bufp->data(), bufp->data() + start, end - start);
+        }
         end -= start;
         scan -= start;
         start = 0;
       }
       // The file grew past the size we sized for: room for the longest chunk.
       if (bufp->size() - end < (1u << 20) && bufp == &small) {
-        borrow_big();
-        std::memcpy(big.data(), small.data(), end);
-        bufp = &big;
+        big = big_buffers_.get();
+        std::memcpy(big->data(), small.data(), end);
+        bufp = big.get();
       }
       ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(bufp->data() + end, bufp->size() - end)));
       if (n == 0) eof = true;
@@ -725,10 +747,14 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
       continue;
     }
     scan += cut;
-    RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, scan - start), node));
+    RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, scan - start), node,
+                               large() ? big : nullptr));
     start = scan;
   }
-  if (end > start) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, end - start), node));
+  if (end > start) {
+    RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, end - start), node,
+                               large() ? big : nullptr));
+  }
   node.size = total;
   return base::ok_status();
 }
