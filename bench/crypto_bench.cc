@@ -66,9 +66,10 @@ void BM_Scrypt(benchmark::State& state) {
     state.SkipWithError("this CPU lacks the ISA");
     return;
   }
-  if (limits.threads == 0) {
+  if (limits.threads == 0) {  // as scrypt64() asks
     limits.scratch = kScryptScratchTarget;
     limits.threads = std::thread::hardware_concurrency();
+    limits.lanes_per_thread = internal::kScryptMaxLanesPerThread;
   }
   auto plan = internal::plan_scrypt(32768, 8, 5, limits);
   for (auto _ : state) {

@@ -20,7 +20,8 @@ constexpr uint64_t kScryptMaxMemory = (uint64_t{1} << 30) + (uint64_t{1} << 24);
 // how much of V to keep: 40 MiB of V for restic's parameters (N=32768, r=8, p=5 keeps every
 // 4th block of V in all five lanes) plus their few working blocks. Every command opens the
 // repository, so this sets the peak memory of the short ones; restic's one lane needs 32 MiB.
-// Large N that cannot fit it keep half of V, one lane per thread, as before.
+// Parameters for which one lane per thread with half of V (the plan before lanes were packed)
+// needs more get that much instead.
 constexpr uint64_t kScryptScratchTarget = (uint64_t{41} << 20);
 
 // scrypt(password, salt, N, r, p) with a 64-byte output. invalid_argument if N is not a power
