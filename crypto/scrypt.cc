@@ -290,18 +290,6 @@ KURA_INLINE void block_mix(const Cell* const* in, const Cell* const* other, Cell
   constexpr size_t R = P::kRegs;
   constexpr size_t W = P::kWidth;
   const size_t last = 2 * r - 1;
-  if constexpr (kXor) {
-    // Blocks of V at random indexes: ask for all their cache lines at once rather than miss on
-    // them one by one (the last one is read first).
-    for (size_t k = 0; k < G; ++k) {
-      __builtin_prefetch(in[k] + last);
-      __builtin_prefetch(other[k] + last);
-      for (size_t c = 0; c < last; ++c) {
-        __builtin_prefetch(in[k] + c);
-        __builtin_prefetch(other[k] + c);
-      }
-    }
-  }
   States<V, R> s;
 #pragma GCC unroll 4
   for (size_t q = 0; q < R; ++q) {
@@ -433,6 +421,10 @@ KURA_INLINE void ro_mix(const GroupJob& job) {
     const uint64_t at = j[k] & (n - 1);
     lane[k].src = v[k] + at / stride * cells;
     lane[k].recompute = at % stride;
+    // A block of V at a random index, read by the next step: ask for all its cache lines at
+    // once rather than miss on them one by one (the last one is read first).
+    __builtin_prefetch(lane[k].src + cells - 1);
+    for (size_t c = 0; c + 1 < cells; ++c) __builtin_prefetch(lane[k].src + c);
   };
   for (size_t k = 0; k < G; ++k) {
     if (out[k] == y[k]) std::swap(x[k], y[k]);
