@@ -135,11 +135,9 @@ typedef uint32_t U32x8 __attribute__((vector_size(32)));
 typedef uint32_t U32x16 __attribute__((vector_size(64)));
 
 template <class V>
-constexpr bool kPacked =
-    std::is_same_v<V, U32x4> || std::is_same_v<V, U32x8> || std::is_same_v<V, U32x16>;
+concept Packed = std::is_same_v<V, U32x4> || std::is_same_v<V, U32x8> || std::is_same_v<V, U32x16>;
 
-template <class V>
-  requires kPacked<V>
+template <Packed V>
 KURA_INLINE void load_row(V& v, const Cell* const* cells, size_t c, int t) {
   U32x4 part[sizeof(V) / 16];
   for (size_t k = 0; k < sizeof(V) / 16; ++k) std::memcpy(&part[k], cells[k][c].w + 4 * t, 16);
@@ -156,14 +154,13 @@ KURA_INLINE void load_row(V& v, const Cell* const* cells, size_t c, int t) {
 
 template <size_t kLane, class V>
 KURA_INLINE void store_lane(const V& v, Cell* cell, int t) {
-  const U32x4 part = __builtin_shufflevector(v, v, 4 * kLane, 4 * kLane + 1, 4 * kLane + 2,
-                                             4 * kLane + 3);
+  const U32x4 part =
+      __builtin_shufflevector(v, v, 4 * kLane, 4 * kLane + 1, 4 * kLane + 2, 4 * kLane + 3);
   std::memcpy(cell->w + 4 * t, &part, 16);
 }
 
 // Stores the first `lanes` lanes of the register (the others are padding).
-template <class V>
-  requires kPacked<V>
+template <Packed V>
 KURA_INLINE void store_row(const V& v, Cell* const* cells, size_t lanes, size_t c, int t) {
   store_lane<0>(v, cells[0] + c, t);
   if constexpr (sizeof(V) >= 32) {
@@ -175,18 +172,15 @@ KURA_INLINE void store_row(const V& v, Cell* const* cells, size_t lanes, size_t 
   }
 }
 
-template <class V>
-  requires kPacked<V>
+template <Packed V>
 KURA_INLINE void xor_into(V& a, const V& b) {
   a ^= b;
 }
-template <class V>
-  requires kPacked<V>
+template <Packed V>
 KURA_INLINE void add_into(V& a, const V& b) {
   a += b;
 }
-template <int kBits, class V>
-  requires kPacked<V>
+template <int kBits, Packed V>
 KURA_INLINE void add_rotl_xor(V& d, const V& a, const V& b) {
   const V s = a + b;
   d ^= (s << kBits) | (s >> (32 - kBits));
@@ -195,8 +189,7 @@ KURA_INLINE void add_rotl_xor(V& d, const V& a, const V& b) {
 // Index i of a word rotation by kBy within each 128-bit row.
 constexpr int turned(int i, int by) { return (i & ~3) | ((i + by) & 3); }
 
-template <int kBy, class V>
-  requires kPacked<V>
+template <int kBy, Packed V>
 KURA_INLINE void turn(V& a) {
   if constexpr (sizeof(V) == 16) {
     a = __builtin_shufflevector(a, a, turned(0, kBy), turned(1, kBy), turned(2, kBy),
@@ -209,13 +202,12 @@ KURA_INLINE void turn(V& a) {
     a = __builtin_shufflevector(a, a, turned(0, kBy), turned(1, kBy), turned(2, kBy),
                                 turned(3, kBy), turned(4, kBy), turned(5, kBy), turned(6, kBy),
                                 turned(7, kBy), turned(8, kBy), turned(9, kBy), turned(10, kBy),
-                                turned(11, kBy), turned(12, kBy), turned(13, kBy),
-                                turned(14, kBy), turned(15, kBy));
+                                turned(11, kBy), turned(12, kBy), turned(13, kBy), turned(14, kBy),
+                                turned(15, kBy));
   }
 }
 
-template <class V>
-  requires kPacked<V>
+template <Packed V>
 KURA_INLINE uint64_t first_words(const V& row0, const V& row3, size_t k) {
   return uint64_t{row3[4 * k + 1]} << 32 | row0[4 * k];
 }
@@ -496,15 +488,13 @@ GroupFn group_fn(ScryptIsa isa, uint32_t g) {
   switch (isa) {
 #if defined(__SSE2__)
     case ScryptIsa::kSse2: {
-      static constexpr GroupFn fns[] = {group_sse2<1>, group_sse2<2>, group_sse2<3>,
-                                        group_sse2<4>};
+      static constexpr GroupFn fns[] = {group_sse2<1>, group_sse2<2>, group_sse2<3>, group_sse2<4>};
       return fns[g - 1];
     }
 #endif
 #if KURA_SCRYPT_WIDE
     case ScryptIsa::kAvx2: {
-      static constexpr GroupFn fns[] = {group_avx2<1>, group_avx2<2>, group_avx2<3>,
-                                        group_avx2<4>};
+      static constexpr GroupFn fns[] = {group_avx2<1>, group_avx2<2>, group_avx2<3>, group_avx2<4>};
       return fns[g - 1];
     }
     case ScryptIsa::kAvx512: {
@@ -618,15 +608,16 @@ uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UI
 
 // Cells one thread allocates: the block of zeros and its lanes' slots.
 uint64_t thread_cells(uint64_t n, uint32_t r, uint64_t stride, uint32_t slots) {
-  return saturating_mul(2 * uint64_t{r}, saturating_add(1, saturating_mul(slots, slot_blocks(n, stride))));
+  return saturating_mul(2 * uint64_t{r},
+                        saturating_add(1, saturating_mul(slots, slot_blocks(n, stride))));
 }
 
 uint64_t plan_scratch_bytes(uint64_t n, uint32_t r, uint32_t p, const internal::ScryptPlan& plan) {
   uint64_t bytes = 0;
   for (uint32_t k = 0; k < plan.threads; ++k) {
     bytes = saturating_add(
-        bytes, saturating_mul(sizeof(Cell), thread_cells(n, r, plan.v_stride,
-                                                         slots_of_thread(k, p, plan))));
+        bytes, saturating_mul(sizeof(Cell),
+                              thread_cells(n, r, plan.v_stride, slots_of_thread(k, p, plan))));
   }
   return bytes;
 }

@@ -29,7 +29,7 @@ constexpr uint64_t kScryptScratchTarget = (uint64_t{41} << 20);
 // resource_exhausted if it would need more than kScryptMaxMemory even with one lane at a
 // time. The p lanes run on up to one thread per core, several lanes at once per thread in
 // the SIMD registers the CPU has, keeping as much of V as kScryptScratchTarget allows (when
-// memory is short: fewer lanes at once, not a failure). Thread-safe.
+// memory is short: less of V, fewer lanes at once, not a failure). Thread-safe.
 base::StatusOr<std::array<uint8_t, 64>> scrypt64(std::string_view password, base::ByteSpan salt,
                                                  uint64_t n, uint32_t r, uint32_t p);
 
@@ -52,12 +52,12 @@ enum class ScryptIsa : uint32_t {
 bool scrypt_isa_supported(ScryptIsa isa);
 
 struct ScryptLimits {
-  uint64_t memory = kScryptMaxMemory;    // hard limit, counted as kScryptMaxMemory is
-  uint64_t scratch = kScryptMaxMemory;   // what the plan aims at, see kScryptScratchTarget
-  uint32_t threads = 1;                  // 0 counts as 1
+  uint64_t memory = kScryptMaxMemory;   // hard limit, counted as kScryptMaxMemory is
+  uint64_t scratch = kScryptMaxMemory;  // what the plan aims at, see kScryptScratchTarget
+  uint32_t threads = 1;                 // 0 counts as 1
   uint32_t lanes_per_thread = kScryptMaxLanesPerThread;  // 1 to kScryptMaxLanesPerThread
-  uint32_t v_stride = 0;                 // keep every v_stride-th block of V; 0: the plan picks
-  ScryptIsa isa = ScryptIsa::kAuto;      // must be supported (plan_scrypt() does not check)
+  uint32_t v_stride = 0;             // keep every v_stride-th block of V; 0: the plan picks
+  ScryptIsa isa = ScryptIsa::kAuto;  // must be supported (plan_scrypt() does not check)
 };
 
 // How the p lanes are spread: lane i runs on thread i % threads (thread 0 is the caller), and

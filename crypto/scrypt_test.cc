@@ -334,10 +334,8 @@ TEST_P(ScryptPath, MatchesOpenSslWithResticParameters) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, ScryptPath,
-                         testing::Values(internal::ScryptIsa::kPortable,
-                                         internal::ScryptIsa::kSse2,
-                                         internal::ScryptIsa::kAvx2,
-                                         internal::ScryptIsa::kAvx512),
+                         testing::Values(internal::ScryptIsa::kPortable, internal::ScryptIsa::kSse2,
+                                         internal::ScryptIsa::kAvx2, internal::ScryptIsa::kAvx512),
                          [](const auto& info) { return isa_name(info.param); });
 
 TEST(Scrypt, MemoryLimitRunsFewerLanesAtOnce) {
