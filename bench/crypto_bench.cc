@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <thread>
 
 #include "crypto/crypto.h"
 #include "crypto/openssl_util.h"
@@ -50,29 +51,57 @@ void BM_Open(benchmark::State& state) {
 BENCHMARK(BM_Open)->Arg(1 << 10)->Arg(64 << 10)->Arg(1 << 20)->Arg(8 << 20);
 
 // Opening a repository derives the key with the parameters restic 0.14 calibrates
-// (N=32768, r=8, p=5). Args: threads, lanes interleaved per thread; 0,0 is what scrypt64()
-// picks. Process CPU time counts every thread.
+// (N=32768, r=8, p=5). Args: threads, lanes at once per thread, V stride (keep every stride-th
+// block), ISA (internal::ScryptIsa: 0 the best, 1 portable, 2 SSE2, 3 AVX2, 4 AVX-512); all 0
+// is what scrypt64() picks. Process CPU time counts every thread; "scratch_MiB" is the plan's
+// memory besides B.
 void BM_Scrypt(benchmark::State& state) {
   const base::Bytes salt(64, 0x5a);
   internal::ScryptLimits limits;
   limits.threads = uint32_t(state.range(0));
   limits.lanes_per_thread = uint32_t(state.range(1));
+  limits.v_stride = uint32_t(state.range(2));
+  limits.isa = internal::ScryptIsa(state.range(3));
+  if (!internal::scrypt_isa_supported(limits.isa)) {
+    state.SkipWithError("this CPU lacks the ISA");
+    return;
+  }
+  if (limits.threads == 0) {  // as scrypt64() asks
+    limits.scratch = kScryptScratchTarget;
+    limits.threads = std::thread::hardware_concurrency();
+    limits.lanes_per_thread = internal::kScryptMaxLanesPerThread;
+  }
+  auto plan = internal::plan_scrypt(32768, 8, 5, limits);
   for (auto _ : state) {
-    auto out = limits.threads == 0
+    auto out = state.range(0) == 0
                    ? scrypt64("password", salt, 32768, 8, 5)
                    : internal::scrypt64_with_limits("password", salt, 32768, 8, 5, limits);
     if (!out.ok()) state.SkipWithError("scrypt failed");
     benchmark::DoNotOptimize(out);
   }
+  if (plan.ok()) {
+    state.counters["scratch_MiB"] = double(plan->scratch_bytes) / (1 << 20);
+    state.counters["lanes"] = plan->lanes_per_thread;
+    state.counters["stride"] = plan->v_stride;
+  }
 }
 BENCHMARK(BM_Scrypt)
-    ->ArgNames({"threads", "lanes"})
-    ->Args({1, 1})
-    ->Args({1, 3})
-    ->Args({2, 1})
-    ->Args({2, 2})
-    ->Args({2, 3})
-    ->Args({0, 0})
+    ->ArgNames({"threads", "lanes", "stride", "isa"})
+    ->Args({0, 0, 0, 0})
+    ->Args({2, 1, 2, 2})  // the plan before packing: one lane at a time, half of V
+    ->Args({1, 1, 2, 2})
+    ->Args({1, 1, 2, 4})
+    ->Args({1, 1, 4, 4})
+    ->Args({1, 3, 4, 2})
+    ->Args({1, 3, 4, 3})
+    ->Args({1, 3, 4, 4})
+    ->Args({1, 4, 4, 4})
+    ->Args({2, 3, 4, 1})
+    ->Args({2, 3, 4, 2})
+    ->Args({2, 3, 4, 3})
+    ->Args({2, 3, 4, 4})
+    ->Args({2, 3, 2, 4})
+    ->Args({2, 3, 1, 4})
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime();

@@ -1,6 +1,17 @@
 // scrypt per RFC 7914, with PBKDF2-HMAC-SHA256 from OpenSSL and ROMix written here: OpenSSL's
 // EVP_KDF "SCRYPT" runs the p lanes one after another in scalar C, and opening a repository
 // (N=32768, r=8, p=5) then cost over half a second of one core before every command.
+//
+// A lane of ROMix is one long chain of dependent 128-bit operations (Salsa20/8 on a row of
+// four words), so one lane leaves most of a core idle. Every operation of Salsa20/8 stays
+// within its 128-bit row, so lanes are packed side by side in wider registers (2 per ymm with
+// AVX2, up to 4 per zmm with AVX-512, whose one-instruction rotate also shortens the chain)
+// and a thread computes several lanes in about the time of one; without wide registers the
+// lanes of a group run as independent interleaved chains instead. To keep the memory of all
+// those lanes small, each keeps only every S-th block of V and recomputes the others when the
+// second loop reads them; the lanes of a group do that each at its own pace (one packed
+// BlockMix moves every lane one step of its own schedule), so a group waits for its slowest
+// lane only once, at the end.
 #include "crypto/scrypt.h"
 
 #include <openssl/crypto.h>
@@ -17,111 +28,228 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "crypto/openssl_util.h"
 
+// Wide registers through runtime dispatch: GCC or Clang on x86-64.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define KURA_SCRYPT_WIDE 1
+#else
+#define KURA_SCRYPT_WIDE 0
+#endif
+
 namespace kura::crypto {
 namespace {
 
-// A row of four 32-bit words of the Salsa20 state.
-#if defined(__SSE2__)
-using Vec = __m128i;
+using internal::ScryptIsa;
 
-inline Vec add(Vec a, Vec b) { return _mm_add_epi32(a, b); }
-inline Vec bxor(Vec a, Vec b) { return _mm_xor_si128(a, b); }
-template <int kBits>
-inline Vec rotl(Vec a) {
-  return _mm_or_si128(_mm_slli_epi32(a, kBits), _mm_srli_epi32(a, 32 - kBits));
-}
-// Word i of the result is word (i + kBy) % 4 of `a`.
-template <int kBy>
-inline Vec rotate_words(Vec a) {
-  return _mm_shuffle_epi32(a, kBy == 1 ? 0x39 : kBy == 2 ? 0x4e : 0x93);
-}
-inline Vec load_words(const uint32_t* w) {
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
-}
-inline void store_words(Vec a, uint32_t* w) { _mm_storeu_si128(reinterpret_cast<__m128i*>(w), a); }
-inline uint32_t word0(Vec a) { return uint32_t(_mm_cvtsi128_si32(a)); }
-inline uint32_t word1(Vec a) { return uint32_t(_mm_cvtsi128_si32(_mm_shuffle_epi32(a, 1))); }
-#else
-// Portable fallback with the same shape; compilers vectorise most of it.
-struct Vec {
-  uint32_t w[4];
-};
-
-inline Vec add(Vec a, Vec b) {
-  for (int i = 0; i < 4; ++i) a.w[i] += b.w[i];
-  return a;
-}
-inline Vec bxor(Vec a, Vec b) {
-  for (int i = 0; i < 4; ++i) a.w[i] ^= b.w[i];
-  return a;
-}
-template <int kBits>
-inline Vec rotl(Vec a) {
-  for (int i = 0; i < 4; ++i) a.w[i] = (a.w[i] << kBits) | (a.w[i] >> (32 - kBits));
-  return a;
-}
-template <int kBy>
-inline Vec rotate_words(Vec a) {
-  Vec out;
-  for (int i = 0; i < 4; ++i) out.w[i] = a.w[(i + kBy) % 4];
-  return out;
-}
-inline Vec load_words(const uint32_t* w) { return Vec{{w[0], w[1], w[2], w[3]}}; }
-inline void store_words(Vec a, uint32_t* w) { std::copy_n(a.w, 4, w); }
-inline uint32_t word0(Vec a) { return a.w[0]; }
-inline uint32_t word1(Vec a) { return a.w[1]; }
-#endif
-
-// One 64-byte Salsa20 block with its words in "diagonal" order, so that each quarter-round
-// step works on four independent words at once:
-//   row[0] = x0 x5 x10 x15   row[1] = x4 x9 x14 x3   row[2] = x8 x13 x2 x7
-//   row[3] = x12 x1 x6 x11
+// One 64-byte Salsa20 block of one lane, its words in "diagonal" order so that each
+// quarter-round step works on the four words of a row at once:
+//   row 0 = x0 x5 x10 x15   row 1 = x4 x9 x14 x3   row 2 = x8 x13 x2 x7   row 3 = x12 x1 x6 x11
 // Aligned to a cache line so that no block of V straddles two lines.
 struct alignas(64) Cell {
-  Vec row[4];
+  uint32_t w[16];
 };
 constexpr int kDiagonalOrder[16] = {0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11};
 
-// The Salsa20 states of K lanes computed in lockstep, rows in Cell order. One lane is a chain
-// of dependent instructions that leaves most of the core idle; K independent chains fill it.
-template <size_t K>
-using States = Vec[K][4];
+#define KURA_INLINE [[gnu::always_inline]] inline
 
-// x[dst] ^= (x[a] + x[b]) <<< bits, in every lane.
-template <int kBits, int kDst, int kA, int kB, size_t K>
-[[gnu::always_inline]] inline void quarter_step(States<K>& x) {
-#pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
-    x[k][kDst] = bxor(x[k][kDst], rotl<kBits>(add(x[k][kA], x[k][kB])));
+// A register type V holds one row of sizeof(V) / 16 lanes. Each has the same small set of
+// operations below; `cells` points to one Cell array per lane of the register, and
+// load_row/store_row move row t of Cell c of each of them.
+
+// Plain C++ (compilers vectorise some of it).
+struct Words4 {
+  uint32_t w[4];
+};
+
+KURA_INLINE void load_row(Words4& v, const Cell* const* cells, size_t c, int t) {
+  std::memcpy(v.w, cells[0][c].w + 4 * t, 16);
+}
+KURA_INLINE void store_row(const Words4& v, Cell* const* cells, size_t /*lanes*/, size_t c, int t) {
+  std::memcpy(cells[0][c].w + 4 * t, v.w, 16);
+}
+KURA_INLINE void xor_into(Words4& a, const Words4& b) {
+  for (int i = 0; i < 4; ++i) a.w[i] ^= b.w[i];
+}
+KURA_INLINE void add_into(Words4& a, const Words4& b) {
+  for (int i = 0; i < 4; ++i) a.w[i] += b.w[i];
+}
+// d ^= (a + b) <<< kBits
+template <int kBits>
+KURA_INLINE void add_rotl_xor(Words4& d, const Words4& a, const Words4& b) {
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t s = a.w[i] + b.w[i];
+    d.w[i] ^= (s << kBits) | (s >> (32 - kBits));
+  }
+}
+// Word i of each lane becomes its word (i + kBy) % 4.
+template <int kBy>
+KURA_INLINE void turn(Words4& a) {
+  const Words4 in = a;
+  for (int i = 0; i < 4; ++i) a.w[i] = in.w[(i + kBy) % 4];
+}
+// Integerify: words x0 (row 0) and x1 (row 3) of lane k, little-endian.
+KURA_INLINE uint64_t first_words(const Words4& row0, const Words4& row3, size_t /*k*/) {
+  return uint64_t{row3.w[1]} << 32 | row0.w[0];
+}
+
+#if defined(__SSE2__)
+KURA_INLINE void load_row(__m128i& v, const Cell* const* cells, size_t c, int t) {
+  v = _mm_load_si128(reinterpret_cast<const __m128i*>(cells[0][c].w + 4 * t));
+}
+KURA_INLINE void store_row(const __m128i& v, Cell* const* cells, size_t /*lanes*/, size_t c,
+                           int t) {
+  _mm_store_si128(reinterpret_cast<__m128i*>(cells[0][c].w + 4 * t), v);
+}
+KURA_INLINE void xor_into(__m128i& a, const __m128i& b) { a = _mm_xor_si128(a, b); }
+KURA_INLINE void add_into(__m128i& a, const __m128i& b) { a = _mm_add_epi32(a, b); }
+template <int kBits>
+KURA_INLINE void add_rotl_xor(__m128i& d, const __m128i& a, const __m128i& b) {
+  const __m128i s = _mm_add_epi32(a, b);
+  d = _mm_xor_si128(d, _mm_or_si128(_mm_slli_epi32(s, kBits), _mm_srli_epi32(s, 32 - kBits)));
+}
+template <int kBy>
+KURA_INLINE void turn(__m128i& a) {
+  a = _mm_shuffle_epi32(a, kBy == 1 ? 0x39 : kBy == 2 ? 0x4e : 0x93);
+}
+KURA_INLINE uint64_t first_words(const __m128i& row0, const __m128i& row3, size_t /*k*/) {
+  return uint64_t{uint32_t(_mm_cvtsi128_si32(_mm_shuffle_epi32(row3, 1)))} << 32 |
+         uint32_t(_mm_cvtsi128_si32(row0));
+}
+#endif
+
+#if KURA_SCRYPT_WIDE
+// GCC/Clang vector types: the code below is target-neutral and becomes SSE, AVX2 or AVX-512
+// instructions (vprold for the rotate) in whichever dispatch function it is inlined into.
+// Vectors are passed by reference only: by value they would change the ABI between targets.
+typedef uint32_t U32x4 __attribute__((vector_size(16)));
+typedef uint32_t U32x8 __attribute__((vector_size(32)));
+typedef uint32_t U32x16 __attribute__((vector_size(64)));
+
+template <class V>
+concept Packed = std::is_same_v<V, U32x4> || std::is_same_v<V, U32x8> || std::is_same_v<V, U32x16>;
+
+template <Packed V>
+KURA_INLINE void load_row(V& v, const Cell* const* cells, size_t c, int t) {
+  U32x4 part[sizeof(V) / 16];
+  for (size_t k = 0; k < sizeof(V) / 16; ++k) std::memcpy(&part[k], cells[k][c].w + 4 * t, 16);
+  if constexpr (sizeof(V) == 16) {
+    v = part[0];
+  } else if constexpr (sizeof(V) == 32) {
+    v = __builtin_shufflevector(part[0], part[1], 0, 1, 2, 3, 4, 5, 6, 7);
+  } else {
+    const U32x8 lo = __builtin_shufflevector(part[0], part[1], 0, 1, 2, 3, 4, 5, 6, 7);
+    const U32x8 hi = __builtin_shufflevector(part[2], part[3], 0, 1, 2, 3, 4, 5, 6, 7);
+    v = __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   }
 }
 
-template <int kBy1, int kBy2, int kBy3, size_t K>
-[[gnu::always_inline]] inline void turn_rows(States<K>& x) {
+template <size_t kLane, class V>
+KURA_INLINE void store_lane(const V& v, Cell* cell, int t) {
+  const U32x4 part =
+      __builtin_shufflevector(v, v, 4 * kLane, 4 * kLane + 1, 4 * kLane + 2, 4 * kLane + 3);
+  std::memcpy(cell->w + 4 * t, &part, 16);
+}
+
+// Stores the first `lanes` lanes of the register (the others are padding).
+template <Packed V>
+KURA_INLINE void store_row(const V& v, Cell* const* cells, size_t lanes, size_t c, int t) {
+  store_lane<0>(v, cells[0] + c, t);
+  if constexpr (sizeof(V) >= 32) {
+    if (lanes > 1) store_lane<1>(v, cells[1] + c, t);
+  }
+  if constexpr (sizeof(V) == 64) {
+    if (lanes > 2) store_lane<2>(v, cells[2] + c, t);
+    if (lanes > 3) store_lane<3>(v, cells[3] + c, t);
+  }
+}
+
+template <Packed V>
+KURA_INLINE void xor_into(V& a, const V& b) {
+  a ^= b;
+}
+template <Packed V>
+KURA_INLINE void add_into(V& a, const V& b) {
+  a += b;
+}
+template <int kBits, Packed V>
+KURA_INLINE void add_rotl_xor(V& d, const V& a, const V& b) {
+  const V s = a + b;
+  d ^= (s << kBits) | (s >> (32 - kBits));
+}
+
+// Index i of a word rotation by kBy within each 128-bit row.
+constexpr int turned(int i, int by) { return (i & ~3) | ((i + by) & 3); }
+
+template <int kBy, Packed V>
+KURA_INLINE void turn(V& a) {
+  if constexpr (sizeof(V) == 16) {
+    a = __builtin_shufflevector(a, a, turned(0, kBy), turned(1, kBy), turned(2, kBy),
+                                turned(3, kBy));
+  } else if constexpr (sizeof(V) == 32) {
+    a = __builtin_shufflevector(a, a, turned(0, kBy), turned(1, kBy), turned(2, kBy),
+                                turned(3, kBy), turned(4, kBy), turned(5, kBy), turned(6, kBy),
+                                turned(7, kBy));
+  } else {
+    a = __builtin_shufflevector(a, a, turned(0, kBy), turned(1, kBy), turned(2, kBy),
+                                turned(3, kBy), turned(4, kBy), turned(5, kBy), turned(6, kBy),
+                                turned(7, kBy), turned(8, kBy), turned(9, kBy), turned(10, kBy),
+                                turned(11, kBy), turned(12, kBy), turned(13, kBy), turned(14, kBy),
+                                turned(15, kBy));
+  }
+}
+
+template <Packed V>
+KURA_INLINE uint64_t first_words(const V& row0, const V& row3, size_t k) {
+  return uint64_t{row3[4 * k + 1]} << 32 | row0[4 * k];
+}
+#endif  // KURA_SCRYPT_WIDE
+
+// How a group of G lanes fills registers of type V: kRegs registers per row, side by side in
+// each (kWidth lanes) and interleaved across them; the kSlots - G spare places compute copies
+// of lane 0 that are never stored.
+template <class V, size_t G>
+struct Pack {
+  static constexpr size_t kWidth = sizeof(V) / 16;
+  static constexpr size_t kRegs = (G + kWidth - 1) / kWidth;
+  static constexpr size_t kSlots = kRegs * kWidth;
+};
+
+template <class V, size_t R>
+using States = V[R][4];
+
+template <int kBits, int kDst, int kA, int kB, class V, size_t R>
+KURA_INLINE void quarter_step(States<V, R>& x) {
 #pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
-    x[k][1] = rotate_words<kBy1>(x[k][1]);
-    x[k][2] = rotate_words<kBy2>(x[k][2]);
-    x[k][3] = rotate_words<kBy3>(x[k][3]);
+  for (size_t q = 0; q < R; ++q) add_rotl_xor<kBits>(x[q][kDst], x[q][kA], x[q][kB]);
+}
+
+template <int kBy1, int kBy2, int kBy3, class V, size_t R>
+KURA_INLINE void turn_rows(States<V, R>& x) {
+#pragma GCC unroll 4
+  for (size_t q = 0; q < R; ++q) {
+    turn<kBy1>(x[q][1]);
+    turn<kBy2>(x[q][2]);
+    turn<kBy3>(x[q][3]);
   }
 }
 
 // s = Salsa20/8(s) in every lane.
-template <size_t K>
-[[gnu::always_inline]] inline void salsa20_8(States<K>& s) {
-  States<K> x;
+template <class V, size_t R>
+KURA_INLINE void salsa20_8(States<V, R>& s) {
+  States<V, R> x;
 #pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
+  for (size_t q = 0; q < R; ++q) {
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) x[k][i] = s[k][i];
+    for (int i = 0; i < 4; ++i) x[q][i] = s[q][i];
   }
   for (int round = 0; round < 8; round += 2) {
     // Column round: each row holds one word of every column.
@@ -138,146 +266,263 @@ template <size_t K>
     turn_rows<1, 2, 3>(x);
   }
 #pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
+  for (size_t q = 0; q < R; ++q) {
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) s[k][i] = add(s[k][i], x[k][i]);
+    for (int i = 0; i < 4; ++i) add_into(s[q][i], x[q][i]);
   }
 }
 
-inline void prefetch(const Cell* cell) {
-#if defined(__SSE2__)
-  _mm_prefetch(reinterpret_cast<const char*>(cell), _MM_HINT_T0);
-#else
-  __builtin_prefetch(cell);
-#endif
-}
-
-[[gnu::always_inline]] inline void mix_in(Vec (&s)[4], const Cell& cell) {
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) s[i] = bxor(s[i], cell.row[i]);
-}
-
-[[gnu::always_inline]] inline void store_cell(Cell& cell, const Vec (&s)[4]) {
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) cell.row[i] = s[i];
-}
-
-// For each lane k: out[k] = BlockMix_r(in[k]), or BlockMix_r(in[k] ^ other[k]) if kXor, and
-// j[k] = Integerify(out[k]) (words 0 and 1 of its last Cell, little-endian). The 2r-Cell
-// buffers must not overlap.
-template <bool kXor, size_t K>
-inline void block_mix(const Cell* const (&in)[K], const Cell* const (&other)[K],
-                      Cell* const (&out)[K], size_t r, uint64_t (&j)[K]) {
+// For each lane k of the group: out[k] = BlockMix_r(in[k]), or BlockMix_r(in[k] ^ other[k])
+// if kXor, and j[k] = Integerify(out[k]). The pointer arrays have Pack::kSlots entries (the
+// spare ones copies of entry 0); the 2r-Cell buffers of a lane must not overlap.
+template <class V, size_t G, bool kXor>
+KURA_INLINE void block_mix(const Cell* const* in, const Cell* const* other, Cell* const* out,
+                           size_t r, uint64_t (&j)[G]) {
+  using P = Pack<V, G>;
+  constexpr size_t R = P::kRegs;
+  constexpr size_t W = P::kWidth;
   const size_t last = 2 * r - 1;
-  States<K> s;
+  States<V, R> s;
 #pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
+  for (size_t q = 0; q < R; ++q) {
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) s[k][i] = in[k][last].row[i];
-    if constexpr (kXor) {
-      // `other` is a block of V at a random index: ask for all its cache lines at once rather
-      // than miss on them one by one.
-      prefetch(other[k] + last);
-      for (size_t c = 0; c < last; ++c) prefetch(other[k] + c);
-      mix_in(s[k], other[k][last]);
+    for (int t = 0; t < 4; ++t) {
+      load_row(s[q][t], in + q * W, last, t);
+      if constexpr (kXor) {
+        V o;
+        load_row(o, other + q * W, last, t);
+        xor_into(s[q][t], o);
+      }
     }
   }
   for (size_t i = 0; i < 2 * r; ++i) {
 #pragma GCC unroll 4
-    for (size_t k = 0; k < K; ++k) {
-      mix_in(s[k], in[k][i]);
-      if constexpr (kXor) mix_in(s[k], other[k][i]);
+    for (size_t q = 0; q < R; ++q) {
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; ++t) {
+        V m;
+        load_row(m, in + q * W, i, t);
+        if constexpr (kXor) {
+          V o;
+          load_row(o, other + q * W, i, t);
+          xor_into(m, o);  // off the chain: one xor into the state, not two
+        }
+        xor_into(s[q][t], m);
+      }
     }
-    salsa20_8<K>(s);
+    salsa20_8<V, R>(s);
     // Even-numbered results go to the first half of `out`, odd-numbered ones to the second.
     const size_t to = i / 2 + (i % 2) * r;
 #pragma GCC unroll 4
-    for (size_t k = 0; k < K; ++k) store_cell(out[k][to], s[k]);
+    for (size_t q = 0; q < R; ++q) {
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; ++t) store_row(s[q][t], out + q * W, G - q * W, to, t);
+    }
   }
 #pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) j[k] = uint64_t{word1(s[k][3])} << 32 | word0(s[k][0]);
+  for (size_t k = 0; k < G; ++k) j[k] = first_words(s[k / W][0], s[k / W][3], k % W);
 }
 
 void load_cells(const uint8_t* bytes, Cell* cells, size_t count) {
-  uint32_t w[16];
   for (size_t c = 0; c < count; ++c, bytes += 64) {
-    for (int k = 0; k < 16; ++k) w[k] = base::load_le32(bytes + 4 * kDiagonalOrder[k]);
-    for (int i = 0; i < 4; ++i) cells[c].row[i] = load_words(w + 4 * i);
+    for (int k = 0; k < 16; ++k) cells[c].w[k] = base::load_le32(bytes + 4 * kDiagonalOrder[k]);
   }
-  OPENSSL_cleanse(w, sizeof(w));
 }
 
 void store_cells(const Cell* cells, uint8_t* bytes, size_t count) {
-  uint32_t w[16];
   for (size_t c = 0; c < count; ++c, bytes += 64) {
-    for (int i = 0; i < 4; ++i) store_words(cells[c].row[i], w + 4 * i);
-    for (int k = 0; k < 16; ++k) base::store_le32(bytes + 4 * kDiagonalOrder[k], w[k]);
+    for (int k = 0; k < 16; ++k) base::store_le32(bytes + 4 * kDiagonalOrder[k], cells[c].w[k]);
   }
-  OPENSSL_cleanse(w, sizeof(w));
 }
 
-// Cells one lane needs besides its share of B: half of V (the even-numbered blocks, see
-// ro_mix) and the X, Y and T blocks.
-uint64_t scratch_cells(uint64_t n, uint32_t r) { return ((n + 1) / 2 + 3) * 2 * r; }
+// Blocks of 2r Cells one lane keeps: every stride-th block of V (see ro_mix) and the X, Y and
+// two recomputation blocks.
+uint64_t slot_blocks(uint64_t n, uint64_t stride) { return (n + stride - 1) / stride + 4; }
 
-// lane[k] = scryptROMix_r(lane[k], N) (RFC 7914 §5) for each of K lanes, each using its own
-// scratch[k] of scratch_cells(n, r) Cells.
-// V keeps only its even-numbered blocks: V[2i+1] = BlockMix(V[2i]) is recomputed when the
-// second loop reads it (half of the reads). That is 25 % more BlockMix calls for half the
-// memory: two lanes in parallel need what restic's one lane at a time does (2 x 16 MiB for
-// N=32768 r=8), and still finish in well under half its time.
-template <size_t K>
-void ro_mix(uint8_t* const (&lane)[K], Cell* const (&scratch)[K], uint64_t n, uint32_t r) {
-  const size_t cells = 2 * size_t{r};
-  const uint64_t stored = (n + 1) / 2;
-  Cell* v[K];
-  Cell* x[K];
-  Cell* y[K];
-  Cell* t[K];
-  uint64_t j[K];
-#pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) {
-    v[k] = scratch[k];
-    x[k] = scratch[k] + stored * cells;
+// A group of lanes one thread computes at once: lanes[k] = scryptROMix_r(lanes[k], N) (RFC
+// 7914 §5) for k < G, in `scratch`: one block of zeros, then slot_blocks() blocks per lane.
+struct GroupJob {
+  uint8_t* lanes[internal::kScryptMaxLanesPerThread];
+  Cell* scratch;
+  uint64_t n;
+  uint32_t r;
+  uint64_t stride;
+};
+
+// Where a lane of the second loop stands: it owes `recompute` more BlockMix steps from `src`
+// before its next real step X = BlockMix(X ^ V[j]), which uses `src`.
+struct LaneState {
+  const Cell* src;
+  uint64_t recompute;
+  uint64_t done;  // real steps
+};
+
+// V keeps only its blocks V[i] with i % stride == 0: the second loop rebuilds V[j] from the
+// kept block below it with j % stride more BlockMix steps, (stride - 1) / 2 on average. With
+// stride 4 that is 75 % more BlockMix calls for a quarter of the memory.
+template <class V, size_t G>
+KURA_INLINE void ro_mix(const GroupJob& job) {
+  using P = Pack<V, G>;
+  const uint64_t n = job.n;
+  const uint64_t stride = job.stride;
+  const size_t cells = 2 * size_t{job.r};
+  const Cell* const zero = job.scratch;
+  Cell* v[G];
+  Cell* x[G];
+  Cell* y[G];
+  Cell* t[G][2];
+  for (size_t k = 0; k < G; ++k) {
+    v[k] = job.scratch + cells + k * slot_blocks(n, stride) * cells;
+    x[k] = v[k] + (n + stride - 1) / stride * cells;
     y[k] = x[k] + cells;
-    t[k] = y[k] + cells;
-    load_cells(lane[k], v[k], cells);
+    t[k][0] = y[k] + cells;
+    t[k][1] = t[k][0] + cells;
+    load_cells(job.lanes[k], v[k], cells);
   }
-  const Cell* in[K];
-  const Cell* other[K] = {};
-  Cell* out[K];
-  for (uint64_t i = 0; i < n; ++i) {
-#pragma GCC unroll 4
-    for (size_t k = 0; k < K; ++k) {
-      in[k] = i % 2 == 0 ? v[k] + (i / 2) * cells : t[k];
-      out[k] = i + 1 == n ? x[k] : (i + 1) % 2 == 0 ? v[k] + ((i + 1) / 2) * cells : t[k];
+  const Cell* in[P::kSlots];
+  const Cell* other[P::kSlots];
+  Cell* out[P::kSlots];
+  auto pad = [&] {
+    for (size_t k = G; k < P::kSlots; ++k) {
+      in[k] = in[0];
+      other[k] = other[0];
+      out[k] = out[0];
     }
-    block_mix<false>(in, other, out, r, j);
+  };
+  uint64_t j[G] = {};  // set by the first loop (N >= 2)
+
+  // First loop: X = BlockMix^i(B) for i < N, the kept ones stored in V, the others
+  // alternating between X and Y.
+  for (size_t k = 0; k < G; ++k) {
+    out[k] = v[k];
+    other[k] = zero;
   }
-  for (uint64_t i = 0; i < n; ++i) {
-#pragma GCC unroll 4
-    for (size_t k = 0; k < K; ++k) {
-      const uint64_t at = j[k] & (n - 1);
-      const Cell* even = v[k] + (at / 2) * cells;
-      if (at % 2 == 0) {
-        other[k] = even;
+  for (uint64_t i = 1; i <= n; ++i) {
+    const bool keep = i < n && i % stride == 0;
+    for (size_t k = 0; k < G; ++k) {
+      in[k] = out[k];
+      out[k] = keep ? v[k] + i / stride * cells : in[k] == x[k] ? y[k] : x[k];
+    }
+    pad();
+    block_mix<V, G, false>(in, other, out, job.r, j);
+  }
+
+  // Second loop: each lane at its own pace; lanes that are done mark time on a spare block.
+  LaneState lane[G];
+  auto next_block = [&](size_t k) {
+    const uint64_t at = j[k] & (n - 1);
+    lane[k].src = v[k] + at / stride * cells;
+    lane[k].recompute = at % stride;
+    // A block of V at a random index, read by the next step: ask for all its cache lines at
+    // once rather than miss on them one by one (the last one is read first).
+    __builtin_prefetch(lane[k].src + cells - 1);
+    for (size_t c = 0; c + 1 < cells; ++c) __builtin_prefetch(lane[k].src + c);
+  };
+  for (size_t k = 0; k < G; ++k) {
+    if (out[k] == y[k]) std::swap(x[k], y[k]);
+    lane[k].done = 0;
+    next_block(k);
+  }
+  uint64_t j_out[G];
+  for (size_t busy = G; busy > 0;) {
+    for (size_t k = 0; k < G; ++k) {
+      const LaneState& l = lane[k];
+      if (l.done == n) {
+        in[k] = x[k], other[k] = zero, out[k] = t[k][0];
+      } else if (l.recompute > 0) {
+        in[k] = l.src, other[k] = zero, out[k] = l.src == t[k][0] ? t[k][1] : t[k][0];
       } else {
-        const Cell* from[1] = {even};
-        const Cell* none[1] = {};
-        Cell* to[1] = {t[k]};
-        uint64_t unused[1];
-        block_mix<false>(from, none, to, r, unused);
-        other[k] = t[k];
+        in[k] = x[k], other[k] = l.src, out[k] = y[k];
       }
-      in[k] = x[k];
-      out[k] = y[k];
     }
-    block_mix<true>(in, other, out, r, j);
-#pragma GCC unroll 4
-    for (size_t k = 0; k < K; ++k) std::swap(x[k], y[k]);
+    pad();
+    block_mix<V, G, true>(in, other, out, job.r, j_out);
+    for (size_t k = 0; k < G; ++k) {
+      LaneState& l = lane[k];
+      if (l.done == n) continue;
+      if (l.recompute > 0) {
+        l.src = out[k];
+        --l.recompute;
+        continue;
+      }
+      std::swap(x[k], y[k]);
+      j[k] = j_out[k];
+      if (++l.done == n) {
+        --busy;
+      } else {
+        next_block(k);
+      }
+    }
   }
-#pragma GCC unroll 4
-  for (size_t k = 0; k < K; ++k) store_cells(x[k], lane[k], cells);
+  for (size_t k = 0; k < G; ++k) store_cells(x[k], job.lanes[k], cells);
+}
+
+using GroupFn = void (*)(const GroupJob&);
+
+template <size_t G>
+void group_portable(const GroupJob& job) {
+  ro_mix<Words4, G>(job);
+}
+#if defined(__SSE2__)
+template <size_t G>
+void group_sse2(const GroupJob& job) {
+  ro_mix<__m128i, G>(job);
+}
+#endif
+#if KURA_SCRYPT_WIDE
+template <size_t G>
+[[gnu::target("avx2")]] void group_avx2(const GroupJob& job) {
+  ro_mix<std::conditional_t<G == 1, U32x4, U32x8>, G>(job);
+}
+template <size_t G>
+[[gnu::target("avx512f,avx512vl")]] void group_avx512(const GroupJob& job) {
+  using V = std::conditional_t<G == 1, U32x4, std::conditional_t<G == 2, U32x8, U32x16>>;
+  ro_mix<V, G>(job);
+}
+#endif
+
+// The ROMix of `g` lanes at once (1 to kScryptMaxLanesPerThread) with `isa`, which the CPU
+// supports.
+GroupFn group_fn(ScryptIsa isa, uint32_t g) {
+  static_assert(internal::kScryptMaxLanesPerThread == 4);
+  switch (isa) {
+#if defined(__SSE2__)
+    case ScryptIsa::kSse2: {
+      static constexpr GroupFn fns[] = {group_sse2<1>, group_sse2<2>, group_sse2<3>, group_sse2<4>};
+      return fns[g - 1];
+    }
+#endif
+#if KURA_SCRYPT_WIDE
+    case ScryptIsa::kAvx2: {
+      static constexpr GroupFn fns[] = {group_avx2<1>, group_avx2<2>, group_avx2<3>, group_avx2<4>};
+      return fns[g - 1];
+    }
+    case ScryptIsa::kAvx512: {
+      static constexpr GroupFn fns[] = {group_avx512<1>, group_avx512<2>, group_avx512<3>,
+                                        group_avx512<4>};
+      return fns[g - 1];
+    }
+#endif
+    default: {
+      static constexpr GroupFn fns[] = {group_portable<1>, group_portable<2>, group_portable<3>,
+                                        group_portable<4>};
+      return fns[g - 1];
+    }
+  }
+}
+
+ScryptIsa best_isa() {
+#if KURA_SCRYPT_WIDE
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) {
+    return ScryptIsa::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2")) return ScryptIsa::kAvx2;
+#endif
+#if defined(__SSE2__)
+  return ScryptIsa::kSse2;
+#else
+  return ScryptIsa::kPortable;
+#endif
 }
 
 // Uninitialised Ts (every buffer is written in full before it is read, and zeroing a gigabyte
@@ -346,47 +591,99 @@ base::Status pbkdf2_sha256(std::string_view password, base::ByteSpan salt, uint8
 }
 
 // Lanes a thread is given under `plan`: k, k + threads, k + 2·threads, ... below p.
-uint32_t lanes_of_thread(uint32_t k, uint32_t p, const internal::ScryptPlan& plan) {
-  return (p - k + plan.threads - 1) / plan.threads;
+uint32_t lanes_of_thread(uint32_t k, uint32_t p, uint32_t threads) {
+  return (p - k + threads - 1) / threads;
 }
 
-// Scratch slots (one per lane computed at once) a thread needs under `plan`.
+// Lanes a thread computes at once under `plan`.
 uint32_t slots_of_thread(uint32_t k, uint32_t p, const internal::ScryptPlan& plan) {
-  return std::min(lanes_of_thread(k, p, plan), plan.lanes_per_thread);
+  return std::min(lanes_of_thread(k, p, plan.threads), plan.lanes_per_thread);
 }
 
-// Runs ROMix on thread k's lanes of B, up to plan.lanes_per_thread of them interleaved. The
-// thread allocates, wipes and frees its own scratch, so that the page faults on fresh memory
-// (dear: about 1 ms per MiB with 4 KiB pages on a VM), the wipe and the unmapping run in
-// parallel too. False if the scratch could not be allocated.
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+  return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+// Cells one thread allocates: the block of zeros and its lanes' slots.
+uint64_t thread_cells(uint64_t n, uint32_t r, uint64_t stride, uint32_t slots) {
+  return saturating_mul(2 * uint64_t{r},
+                        saturating_add(1, saturating_mul(slots, slot_blocks(n, stride))));
+}
+
+uint64_t plan_scratch_bytes(uint64_t n, uint32_t r, uint32_t p, const internal::ScryptPlan& plan) {
+  uint64_t bytes = 0;
+  for (uint32_t k = 0; k < plan.threads; ++k) {
+    bytes = saturating_add(
+        bytes, saturating_mul(sizeof(Cell),
+                              thread_cells(n, r, plan.v_stride, slots_of_thread(k, p, plan))));
+  }
+  return bytes;
+}
+
+// Runs ROMix on thread k's lanes of B, up to plan.lanes_per_thread of them at once. The thread
+// allocates, wipes and frees its own scratch, so that the page faults on fresh memory (dear:
+// about 1 ms per MiB with 4 KiB pages on a VM), the wipe and the unmapping run in parallel
+// too. False if the scratch could not be allocated.
 bool ro_mix_thread(uint32_t k, uint8_t* b, uint64_t n, uint32_t r, uint32_t p,
                    const internal::ScryptPlan& plan) {
-  const uint64_t slot_cells = scratch_cells(n, r);
-  SecretArray<Cell> slots;
-  if (!slots.allocate(size_t(slot_cells * slots_of_thread(k, p, plan)))) return false;
+  const uint32_t slots = slots_of_thread(k, p, plan);
+  SecretArray<Cell> scratch;
+  if (!scratch.allocate(size_t(thread_cells(n, r, plan.v_stride, slots)))) return false;
+  std::memset(static_cast<void*>(scratch.get()), 0, 2 * size_t{r} * sizeof(Cell));
+  GroupJob job{};
+  job.scratch = scratch.get();
+  job.n = n;
+  job.r = r;
+  job.stride = plan.v_stride;
   const size_t lane_bytes = 128 * size_t{r};
-  auto lane = [&](uint32_t i) { return b + i * lane_bytes; };
-  auto slot = [&](uint32_t i) { return slots.get() + i * slot_cells; };
   const uint32_t step = plan.threads;
   uint32_t i = k;
-  for (uint32_t left = lanes_of_thread(k, p, plan); left > 0;) {
+  for (uint32_t left = lanes_of_thread(k, p, plan.threads); left > 0;) {
     const uint32_t group = std::min(left, plan.lanes_per_thread);
-    if (group >= 3) {
-      ro_mix<3>({lane(i), lane(i + step), lane(i + 2 * step)}, {slot(0), slot(1), slot(2)}, n, r);
-    } else if (group == 2) {
-      ro_mix<2>({lane(i), lane(i + step)}, {slot(0), slot(1)}, n, r);
-    } else {
-      ro_mix<1>({lane(i)}, {slot(0)}, n, r);
-    }
+    for (uint32_t g = 0; g < group; ++g) job.lanes[g] = b + size_t{i + g * step} * lane_bytes;
+    group_fn(plan.isa, group)(job);
     i += group * step;
     left -= group;
   }
   return true;
 }
 
+// Time of a plan in BlockMix latencies of one lane, taking lanes computed at once as free:
+// that is nearly so for lanes packed in one register, and an interleaved chain costs far less
+// than its own run.
+double plan_cost(uint32_t lanes_of_thread0, uint32_t group, uint64_t stride) {
+  const uint32_t groups = (lanes_of_thread0 + group - 1) / group;
+  return groups * (2.0 + (double(stride) - 1) / 2);
+}
+
 }  // namespace
 
 namespace internal {
+
+bool scrypt_isa_supported(ScryptIsa isa) {
+  switch (isa) {
+    case ScryptIsa::kAuto:
+    case ScryptIsa::kPortable:
+      return true;
+    case ScryptIsa::kSse2:
+#if defined(__SSE2__)
+      return true;
+#else
+      return false;
+#endif
+    case ScryptIsa::kAvx2:
+#if KURA_SCRYPT_WIDE
+      return __builtin_cpu_supports("avx2");
+#else
+      return false;
+#endif
+    case ScryptIsa::kAvx512:
+      return best_isa() == ScryptIsa::kAvx512;
+  }
+  return false;
+}
 
 base::StatusOr<ScryptPlan> plan_scrypt(uint64_t n, uint32_t r, uint32_t p,
                                        const ScryptLimits& limits) {
@@ -419,12 +716,38 @@ base::StatusOr<ScryptPlan> plan_scrypt(uint64_t n, uint32_t r, uint32_t p,
   }
   const uint64_t lanes_that_fit = (limit - block * p) / (block * (n + 2));  // >= 1, see above
   ScryptPlan plan;
+  plan.isa = limits.isa == ScryptIsa::kAuto ? best_isa() : limits.isa;
   plan.threads =
       uint32_t(std::min({uint64_t{p}, uint64_t{std::max(limits.threads, 1u)}, lanes_that_fit}));
-  plan.lanes_per_thread = uint32_t(
-      std::min({uint64_t{std::clamp(limits.lanes_per_thread, 1u, kScryptMaxLanesPerThread)},
-                uint64_t{(p + plan.threads - 1) / plan.threads}, lanes_that_fit / plan.threads}));
-  return plan;
+  const uint32_t lanes0 = lanes_of_thread(0, p, plan.threads);
+  const uint32_t most_at_once =
+      std::min(std::clamp(limits.lanes_per_thread, 1u, kScryptMaxLanesPerThread), lanes0);
+
+  // The fastest plan within both limits by plan_cost(), the most lanes at once on a tie; else
+  // one lane at a time with half of V (or the stride asked for), as before, which the budget
+  // always admits unless the hard limit is very tight.
+  ScryptPlan fallback = plan;
+  fallback.lanes_per_thread = 1;
+  fallback.v_stride = limits.v_stride != 0 ? limits.v_stride : 2;
+  fallback.scratch_bytes = plan_scratch_bytes(n, r, p, fallback);
+  const uint64_t budget =
+      std::min(std::max(limits.scratch, fallback.scratch_bytes), limit - block * p);
+  ScryptPlan best = fallback;
+  double best_cost = -1;
+  for (uint32_t group = most_at_once; group >= 1; --group) {
+    for (uint32_t stride = 1; stride <= 16; stride *= 2) {
+      ScryptPlan candidate = plan;
+      candidate.lanes_per_thread = group;
+      candidate.v_stride = limits.v_stride != 0 ? limits.v_stride : stride;
+      candidate.scratch_bytes = plan_scratch_bytes(n, r, p, candidate);
+      const double cost = plan_cost(lanes0, group, candidate.v_stride);
+      if (candidate.scratch_bytes <= budget && (best_cost < 0 || cost < best_cost)) {
+        best = candidate;
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
 }
 
 base::StatusOr<std::array<uint8_t, 64>> scrypt64_with_limits(std::string_view password,
@@ -436,9 +759,9 @@ base::StatusOr<std::array<uint8_t, 64>> scrypt64_with_limits(std::string_view pa
     return base::invalid_argument("scrypt: password or salt longer than 2 GiB (" +
                                   params_text(n, r, p) + ")");
   }
-  // plan_scrypt() bounds both sizes by limits.memory; they must also fit a size_t.
+  // plan_scrypt() bounds B by limits.memory; it and the scratch must also fit a size_t.
   const uint64_t b_size = uint64_t{128} * r * p;
-  if (b_size > SIZE_MAX || scratch_cells(n, r) * plan.lanes_per_thread > SIZE_MAX / sizeof(Cell)) {
+  if (b_size > SIZE_MAX || plan.scratch_bytes >= SIZE_MAX) {
     return base::resource_exhausted(
         "scrypt: parameters need more memory than this machine "
         "can address (" +
@@ -472,9 +795,9 @@ base::StatusOr<std::array<uint8_t, 64>> scrypt64_with_limits(std::string_view pa
   }  // joins
   for (uint32_t k : left_over) work(k);
   if (std::find(done.begin(), done.end(), 0) != done.end()) {
-    return base::resource_exhausted(
-        "scrypt: cannot allocate " + std::to_string(plan.threads * plan.lanes_per_thread) + " x " +
-        size_text(scratch_cells(n, r) * sizeof(Cell)) + " (" + params_text(n, r, p) + ")");
+    return base::resource_exhausted("scrypt: cannot allocate " + size_text(plan.scratch_bytes) +
+                                    " in " + std::to_string(plan.threads) + " threads (" +
+                                    params_text(n, r, p) + ")");
   }
 
   std::array<uint8_t, 64> out;
@@ -489,11 +812,9 @@ base::StatusOr<std::array<uint8_t, 64>> scrypt64(std::string_view password, base
                                                  uint64_t n, uint32_t r, uint32_t p) {
   internal::ScryptLimits limits;
   limits.memory = kScryptMaxMemory;
+  limits.scratch = kScryptScratchTarget;
   limits.threads = std::thread::hardware_concurrency();
-  // One lane at a time per thread: interleaving 3 is faster but needs three times the
-  // memory at the start of every command, which would set the peak RSS of short commands
-  // (with half of V kept, two threads need 32 MiB for N=32768 r=8, as restic's one lane).
-  limits.lanes_per_thread = 1;
+  limits.lanes_per_thread = internal::kScryptMaxLanesPerThread;
   return internal::scrypt64_with_limits(password, salt, n, r, p, limits);
 }
 

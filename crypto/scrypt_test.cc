@@ -8,6 +8,7 @@
 
 #include <climits>
 #include <string>
+#include <vector>
 
 #include "crypto/keyfile.h"
 #include "crypto/openssl_util.h"
@@ -105,6 +106,7 @@ TEST(Scrypt, MatchesOpenSslAcrossParameters) {
       limits(kScryptMaxMemory, 1, 1), limits(kScryptMaxMemory, 1, 2),
       limits(kScryptMaxMemory, 1, 3), limits(kScryptMaxMemory, 2, 2),
       limits(kScryptMaxMemory, 3, 3), limits(kScryptMaxMemory, 4, 1),
+      limits(kScryptMaxMemory, 1, 4), limits(kScryptMaxMemory, 2, 4),
   };
   size_t i = 0;
   for (const Case& c : cases) {
@@ -194,6 +196,7 @@ TEST(Scrypt, PlanUsesThreadsAndLanesAsAskedAndUseful) {
   auto plan = [](uint32_t p, uint32_t threads, uint32_t lanes) {
     auto pl = internal::plan_scrypt(1024, 8, p, limits(kScryptMaxMemory, threads, lanes));
     EXPECT_TRUE(pl.ok()) << pl.status().to_string();
+    EXPECT_EQ(pl->v_stride, 1u);  // memory to spare: all of V
     return std::pair(pl->threads, pl->lanes_per_thread);
   };
   EXPECT_EQ(plan(5, 2, 3), std::pair(2u, 3u));
@@ -204,18 +207,150 @@ TEST(Scrypt, PlanUsesThreadsAndLanesAsAskedAndUseful) {
   EXPECT_EQ(plan(9, 1, 99), std::pair(1u, internal::kScryptMaxLanesPerThread));
 }
 
+// What every command pays to open a repository made by restic: all five lanes at once on two
+// cores, within kScryptScratchTarget (40 MiB of V), where one lane with all of V takes 32 MiB.
+TEST(Scrypt, PlanForResticKeysStaysWithinScratchTarget) {
+  internal::ScryptLimits l;
+  l.scratch = kScryptScratchTarget;
+  l.threads = 2;
+  auto plan = internal::plan_scrypt(32768, 8, 5, l);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_EQ(plan->threads, 2u);
+  EXPECT_EQ(plan->lanes_per_thread, 3u);
+  EXPECT_EQ(plan->v_stride, 4u);
+  EXPECT_LE(plan->scratch_bytes, kScryptScratchTarget);
+  EXPECT_GE(plan->scratch_bytes, uint64_t{40} << 20);
+  // One core: the lanes in two groups.
+  l.threads = 1;
+  plan = internal::plan_scrypt(32768, 8, 5, l);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_EQ(plan->threads, 1u);
+  EXPECT_LE(plan->scratch_bytes, kScryptScratchTarget);
+  EXPECT_EQ(plan->v_stride, 4u);
+  // Larger N than the target allows: half of V, one lane per thread, as before.
+  l.threads = 2;
+  plan = internal::plan_scrypt(uint64_t{1} << 20, 8, 1, l);
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_EQ(plan->threads, 1u);
+  EXPECT_EQ(plan->lanes_per_thread, 1u);
+  EXPECT_EQ(plan->v_stride, 2u);
+}
+
+std::string isa_name(internal::ScryptIsa isa) {
+  switch (isa) {
+    case internal::ScryptIsa::kAuto:
+      return "Auto";
+    case internal::ScryptIsa::kPortable:
+      return "Portable";
+    case internal::ScryptIsa::kSse2:
+      return "Sse2";
+    case internal::ScryptIsa::kAvx2:
+      return "Avx2";
+    case internal::ScryptIsa::kAvx512:
+      return "Avx512";
+  }
+  return "?";
+}
+
+// Each ISA, each number of lanes at once and each V stride, forced through ScryptLimits.
+class ScryptPath : public testing::TestWithParam<internal::ScryptIsa> {};
+
+TEST_P(ScryptPath, MatchesRfcAndOpenSslForEveryGroupAndStride) {
+  const internal::ScryptIsa isa = GetParam();
+  if (!internal::scrypt_isa_supported(isa)) {
+    GTEST_SKIP() << "this CPU cannot run the " << isa_name(isa) << " path";
+  }
+  struct Case {
+    std::string password, salt;
+    uint64_t n;
+    uint32_t r, p;
+    std::string want;  // empty: OpenSSL's
+  };
+  std::vector<Case> cases = {
+      {"", "", 16, 1, 1,
+       "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3fede21442"
+       "fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628cf35e20c38d18906"},
+      {"password", "NaCl", 1024, 8, 16,
+       "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162"
+       "2eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"},
+  };
+  // Random sets, p from 1 to 9 so that each group size meets full and partial groups.
+  uint64_t seed = 0x9e3779b97f4a7c15u + uint64_t(isa);
+  auto next = [&seed](uint64_t bound) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    return seed % bound;
+  };
+  for (int i = 0; i < 6; ++i) {
+    Case c;
+    c.n = uint64_t{2} << next(9);  // 2 to 512
+    c.r = uint32_t(1 + next(9));
+    c.p = uint32_t(1 + next(9));
+    c.password.resize(next(80));
+    c.salt.resize(next(40));
+    for (char& ch : c.password) ch = char(next(256));
+    for (char& ch : c.salt) ch = char(next(256));
+    cases.push_back(c);
+  }
+  for (uint32_t lanes = 1; lanes <= internal::kScryptMaxLanesPerThread; ++lanes) {
+    for (uint32_t stride : {1u, 2u, 3u, 4u, 8u}) {
+      internal::ScryptLimits l;
+      l.lanes_per_thread = lanes;
+      l.v_stride = stride;
+      l.isa = isa;
+      l.threads = 1;
+      for (const Case& c : cases) {
+        SCOPED_TRACE(isa_name(isa) + ", " + std::to_string(lanes) + " lanes at once, stride " +
+                     std::to_string(stride) + ", N=" + std::to_string(c.n) +
+                     " r=" + std::to_string(c.r) + " p=" + std::to_string(c.p));
+        auto plan = internal::plan_scrypt(c.n, c.r, c.p, l);
+        ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+        EXPECT_EQ(plan->isa, isa);
+        EXPECT_EQ(plan->v_stride, stride);
+        EXPECT_EQ(plan->lanes_per_thread, std::min(lanes, c.p));
+        const std::string want =
+            c.want.empty() ? openssl_hex(c.password, base::as_bytes(c.salt), c.n, c.r, c.p)
+                           : c.want;
+        EXPECT_EQ(hex_of(internal::scrypt64_with_limits(c.password, base::as_bytes(c.salt), c.n,
+                                                        c.r, c.p, l)),
+                  want);
+      }
+    }
+  }
+}
+
+// restic's parameters through each path, with the plan scrypt64() picks for them.
+TEST_P(ScryptPath, MatchesOpenSslWithResticParameters) {
+  const internal::ScryptIsa isa = GetParam();
+  if (!internal::scrypt_isa_supported(isa)) {
+    GTEST_SKIP() << "this CPU cannot run the " << isa_name(isa) << " path";
+  }
+  const base::Bytes salt(64, 0x5a);
+  internal::ScryptLimits l;
+  l.scratch = kScryptScratchTarget;
+  l.threads = 2;
+  l.isa = isa;
+  static const std::string want = openssl_hex("password", salt, 32768, 8, 5);  // once: 0.5 s
+  EXPECT_EQ(hex_of(internal::scrypt64_with_limits("password", salt, 32768, 8, 5, l)), want);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isa, ScryptPath,
+                         testing::Values(internal::ScryptIsa::kPortable, internal::ScryptIsa::kSse2,
+                                         internal::ScryptIsa::kAvx2, internal::ScryptIsa::kAvx512),
+                         [](const auto& info) { return isa_name(info.param); });
+
 TEST(Scrypt, MemoryLimitRunsFewerLanesAtOnce) {
   const uint64_t n = 1024;
   const uint32_t r = 8, p = 4;
+  const uint64_t b_size = 128 * uint64_t{r} * p;
   const std::string want = openssl_hex("pw", base::as_bytes("salt"), n, r, p);
   struct Case {
-    uint64_t lanes_that_fit;
+    uint64_t lanes_that_fit;             // with all of V, as OpenSSL counts
     uint32_t threads, lanes_per_thread;  // asked for
-    uint32_t want_threads, want_lanes_per_thread;
+    uint32_t want_threads;
   };
   const Case cases[] = {
-      {4, 4, 1, 4, 1}, {3, 4, 1, 3, 1}, {2, 4, 1, 2, 1}, {1, 4, 1, 1, 1},
-      {3, 1, 3, 1, 3}, {2, 1, 3, 1, 2}, {1, 1, 3, 1, 1}, {3, 2, 3, 2, 1},
+      {4, 4, 1, 4}, {3, 4, 1, 3}, {2, 4, 1, 2}, {1, 4, 1, 1}, {3, 1, 3, 1},
+      {2, 1, 3, 1}, {1, 1, 3, 1}, {3, 2, 3, 2}, {1, 1, 4, 1}, {2, 2, 4, 2},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::to_string(c.lanes_that_fit) + " lanes fit, " + std::to_string(c.threads) +
@@ -226,11 +361,17 @@ TEST(Scrypt, MemoryLimitRunsFewerLanesAtOnce) {
       auto plan = internal::plan_scrypt(n, r, p, l);
       ASSERT_TRUE(plan.ok()) << plan.status().to_string();
       EXPECT_EQ(plan->threads, c.want_threads);
-      EXPECT_EQ(plan->lanes_per_thread, c.want_lanes_per_thread);
+      EXPECT_LE(plan->lanes_per_thread, c.lanes_per_thread);
+      EXPECT_LE(plan->scratch_bytes + b_size, l.memory);
       EXPECT_EQ(hex_of(internal::scrypt64_with_limits("pw", base::as_bytes("salt"), n, r, p, l)),
                 want);
     }
   }
+  // Room for one lane with all of V runs all four lanes at once with an eighth of it each.
+  auto plan = internal::plan_scrypt(n, r, p, limits(memory_for(n, r, p, 1), 1, 4));
+  ASSERT_TRUE(plan.ok()) << plan.status().to_string();
+  EXPECT_EQ(plan->lanes_per_thread, 4u);
+  EXPECT_EQ(plan->v_stride, 8u);
   // One byte short of a single lane: refused, as before.
   auto refused = internal::scrypt64_with_limits("pw", base::as_bytes("salt"), n, r, p,
                                                 limits(memory_for(n, r, p, 1) - 1, 4, 3));
