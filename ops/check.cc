@@ -216,6 +216,13 @@ class Checker {
       }
       RETURN_IF_ERROR(group.wait());
     }
+    // Sized once: growing it step by step rehashes (and zero-fills) the table again and again.
+    size_t blobs = 0;
+    for (const auto& packs : loaded) {
+      if (!packs) continue;
+      for (const auto& p : *packs) blobs += p.blobs.size();
+    }
+    index_.reserve(blobs);
     for (size_t i = 0; i < ids.size(); ++i) {
       if (!loaded[i]) {
         result_.index_damaged = true;

@@ -558,6 +558,26 @@ TEST_F(LargePackTest, DamagedBlobAnywhereIsNamedAsDecodeBlobNamesIt) {
   }
 }
 
+TEST_F(LargePackTest, HeaderLengthBeyondTheLastPieceIsReadAndJudgedAsAWhole) {
+  RepoTest::backup({"/data"});
+  Id pack = pack_of_type(BlobType::kData);
+  base::Bytes whole;
+  rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) {
+    // Every byte but the first four: more than the window keeps of a pack this size.
+    uint32_t hlen = static_cast<uint32_t>(b.size() - 8);
+    for (int i = 0; i < 4; ++i) b[b.size() - 4 + i] = static_cast<uint8_t>(hlen >> (8 * i));
+    whole = b;
+  });
+  auto expected = repo::parse_pack_tail(repo_->key(), whole, whole.size(), repo_->version());
+  ASSERT_FALSE(expected.ok());
+  CheckResult r = check_all();
+  EXPECT_EQ(find(r, Kind::kPackHashMismatch).size(), 1u) << dump(r);
+  auto hdr = find(r, Kind::kPackHeaderUnreadable);
+  ASSERT_EQ(hdr.size(), 1u) << dump(r);
+  EXPECT_EQ(hdr[0]->detail, expected.status().message());
+  EXPECT_TRUE(find(r, Kind::kBlobDamaged).empty()) << dump(r);
+}
+
 TEST_F(LargePackTest, IndexLongerThanThePackNamesTheBlobsBeyondItsEnd) {
   RepoTest::backup({"/data"});
   Id pack = pack_of_type(BlobType::kData);
