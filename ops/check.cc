@@ -80,7 +80,7 @@ class PackWindow {
   // <= end()) may be dropped to make it.
   base::MutableByteSpan append(uint64_t keep, size_t n) {
     if (len_ + n > buf_.capacity()) {
-      size_t drop = static_cast<size_t>(keep - start_);
+      size_t drop = static_cast<size_t>(std::clamp(keep, start_, end()) - start_);
       size_t kept = len_ - drop;
       if (kept + n <= buf_.capacity()) {
         std::memmove(buf_.data(), buf_.data() + drop, kept);
@@ -90,7 +90,7 @@ class PackWindow {
         std::memcpy(bigger.data(), buf_.data() + drop, kept);
         buf_ = std::move(bigger);
       }
-      start_ = keep;
+      start_ += drop;
       len_ = kept;
     }
     base::MutableByteSpan out(buf_.data() + len_, n);
