@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <unordered_set>
 
 #include "base/thread_pool.h"
+#include "crypto/sha256.h"
 #include "repo/pack.h"
 #include "repo/snapshot.h"
 #include "repo/tree.h"
@@ -53,6 +55,53 @@ struct PackInfo {
   std::vector<PackedBlob> blobs;  // sorted by offset, duplicates removed
   std::vector<Id> index_files;
   uint64_t expected_size = 0;
+  std::optional<uint64_t> stored_size;  // from the backend's listing; none: missing
+};
+
+// Pack bytes are read this many at a time: small enough to stay in the CPU cache from the
+// read to the hash and the blobs' verification, large enough to keep requests few.
+constexpr size_t kReadPiece = 1 << 20;
+// A window or blob buffer larger than this (a rare huge blob) is given back after the pack.
+constexpr size_t kKeptWindow = 32ull << 20;
+// Repository::read_pack_header's first guess at the header's size.
+constexpr uint64_t kTailBytes = 16 * 1024;
+
+// The bytes [start(), end()) of a file read front to back, in a buffer that is reused: bytes
+// before a given offset are dropped when the next piece needs room.
+class PackWindow {
+ public:
+  explicit PackWindow(base::ScratchBuffer& buf) : buf_(buf) {}
+  uint64_t start() const { return start_; }
+  uint64_t end() const { return start_ + len_; }
+  base::ByteSpan bytes(uint64_t offset, uint64_t length) const {
+    return base::ByteSpan(buf_.data() + (offset - start_), length);
+  }
+  // Room for the next n bytes of the file (at end()); the bytes before `keep` (start() <= keep
+  // <= end()) may be dropped to make it.
+  base::MutableByteSpan append(uint64_t keep, size_t n) {
+    if (len_ + n > buf_.capacity()) {
+      size_t drop = static_cast<size_t>(std::clamp(keep, start_, end()) - start_);
+      size_t kept = len_ - drop;
+      if (kept + n <= buf_.capacity()) {
+        std::memmove(buf_.data(), buf_.data() + drop, kept);
+      } else {
+        base::ScratchBuffer bigger;
+        bigger.reserve(std::max(2 * buf_.capacity(), kept + n));
+        std::memcpy(bigger.data(), buf_.data() + drop, kept);
+        buf_ = std::move(bigger);
+      }
+      start_ += drop;
+      len_ = kept;
+    }
+    base::MutableByteSpan out(buf_.data() + len_, n);
+    len_ += n;
+    return out;
+  }
+
+ private:
+  base::ScratchBuffer& buf_;
+  uint64_t start_ = 0;
+  size_t len_ = 0;
 };
 
 struct TreeJob {
@@ -167,6 +216,13 @@ class Checker {
       }
       RETURN_IF_ERROR(group.wait());
     }
+    // Sized once: growing it step by step rehashes (and zero-fills) the table again and again.
+    size_t blobs = 0;
+    for (const auto& packs : loaded) {
+      if (!packs) continue;
+      for (const auto& p : *packs) blobs += p.blobs.size();
+    }
+    index_.reserve(blobs);
     for (size_t i = 0; i < ids.size(); ++i) {
       if (!loaded[i]) {
         result_.index_damaged = true;
@@ -227,7 +283,7 @@ class Checker {
       if (id.ok()) stored[*id] = e.size;
       return base::ok_status();
     }));
-    for (const auto& [id, info] : packs_) {
+    for (auto& [id, info] : packs_) {
       auto it = stored.find(id);
       if (it == stored.end()) {
         CheckIssue is;
@@ -237,6 +293,7 @@ class Checker {
         report(std::move(is));
         continue;
       }
+      info.stored_size = it->second;
       if (it->second != info.expected_size) {
         CheckIssue is;
         is.kind = CheckIssueKind::kPackSizeMismatch;
@@ -507,7 +564,11 @@ class Checker {
   // --- reading packs ---
 
   void read_packs(const std::vector<PackSize>& selected) {
-    base::ThreadPool pool(io_threads());
+    // Verifying is CPU work: one worker per core, and at least one per backend connection.
+    int threads = opts_.threads > 0
+                      ? opts_.threads
+                      : std::max<int>(io_threads(), std::thread::hardware_concurrency());
+    base::ThreadPool pool(std::max(1, threads));
     base::TaskGroup group(&pool);
     for (const auto& p : selected) {
       group.run([this, &p]() -> base::Status {
@@ -519,24 +580,78 @@ class Checker {
     group.wait().ignore();
   }
 
+  // Reads one pack from the repository itself (never from a cached copy: this is what the
+  // check is for) piece by piece into a window the worker thread keeps; each piece is hashed
+  // and the blobs it completes are verified while they are still in the CPU cache. Nothing is
+  // zero-filled and no fresh memory is touched per pack.
   void read_pack(const Id& id, const PackInfo& info) {
-    std::vector<CheckIssue> issues;
+    backend::Backend* be = repo_.cache() ? repo_.cache()->inner() : be_;
+    backend::Handle h{FileKind::kPack, id.hex()};
     auto pack_issue = [&](CheckIssueKind kind) {
       CheckIssue is;
       is.kind = kind;
       is.pack = id;
       return is;
     };
-    // From the repository itself, never from a cached copy: this is what the check is for.
-    backend::Backend* be = repo_.cache() ? repo_.cache()->inner() : be_;
-    auto data = be->load({FileKind::kPack, id.hex()}, 0, 0);
-    if (!data.ok()) {
+    // A pack the listing did not find is still asked for, for the backend's error.
+    uint64_t size = info.stored_size.value_or(info.expected_size);
+    thread_local base::ScratchBuffer buffer;
+    buffer.reserve(4 * kReadPiece);  // room to keep a partly read blob while reading on
+    struct Trim {
+      ~Trim() { buffer.trim(kKeptWindow); }
+    } trim;
+    PackWindow window(buffer);
+    crypto::Sha256 hash;
+    std::vector<CheckIssue> blob_issues;
+    size_t next = 0;  // info.blobs[next] is the first blob not verified yet
+    auto verify_ready = [&] {
+      for (; next < info.blobs.size(); ++next) {
+        const PackedBlob& b = info.blobs[next];
+        uint64_t end = static_cast<uint64_t>(b.offset) + b.length;
+        if (end > size) {
+          blob_issues.push_back(
+              blob_issue(id, b,
+                         base::data_loss("lies beyond the end of the pack file (" +
+                                         std::to_string(size) + " bytes)")));
+        } else if (end <= window.end()) {
+          base::Status st = verify_blob(b, window.bytes(b.offset, b.length));
+          if (!st.ok()) blob_issues.push_back(blob_issue(id, b, st));
+        } else {
+          return;
+        }
+      }
+    };
+    // The last bytes stay in the window for the header, as much as read_pack_header loads.
+    uint64_t tail_start = size - std::min<uint64_t>(size, kTailBytes);
+    base::Status loaded;
+    verify_ready();
+    while (loaded.ok() && window.end() < size) {
+      uint64_t keep = window.end();
+      if (next < info.blobs.size()) keep = std::min<uint64_t>(keep, info.blobs[next].offset);
+      keep = std::min(keep, tail_start);
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kReadPiece, size - window.end()));
+      uint64_t at = window.end();
+      base::MutableByteSpan piece = window.append(keep, n);
+      loaded = be->load_into(h, at, piece);
+      if (!loaded.ok()) break;
+      if (progress_) progress_->bytes_done += n;
+      hash.update(piece);
+      verify_ready();
+    }
+
+    std::vector<CheckIssue> issues;
+    std::optional<base::StatusOr<std::vector<PackedBlob>>> header;
+    if (loaded.ok()) {
+      header = read_header(be, h, window.bytes(window.start(), window.end() - window.start()), size,
+                           loaded);
+    }
+    if (!loaded.ok()) {
       CheckIssue is = pack_issue(CheckIssueKind::kPackUnreadable);
-      is.detail = data.status().message();
+      is.detail = loaded.message();
       issues.push_back(std::move(is));
     } else {
-      if (progress_) progress_->bytes_done += data->size();
-      Id actual = repo::hash_id(*data);
+      Id actual;
+      actual.bytes = hash.finish();
       if (actual != id) {
         CheckIssue is = pack_issue(CheckIssueKind::kPackHashMismatch);
         is.blob = actual;
@@ -549,13 +664,12 @@ class Checker {
         end = static_cast<uint64_t>(b.offset) + b.length;
       }
       if (gaps) issues.push_back(pack_issue(CheckIssueKind::kPackIndexGaps));
-      auto header = repo::parse_pack_tail(repo_.key(), *data, data->size(), repo_.version());
-      if (!header.ok()) {
+      if (!header->ok()) {
         CheckIssue is = pack_issue(CheckIssueKind::kPackHeaderUnreadable);
-        is.detail = header.status().message();
+        is.detail = header->status().message();
         issues.push_back(std::move(is));
       } else {
-        std::vector<PackedBlob> in_pack = *header;
+        std::vector<PackedBlob> in_pack = **header;
         std::sort(in_pack.begin(), in_pack.end(), blob_less);
         for (const auto& b : in_pack) {
           if (!std::binary_search(info.blobs.begin(), info.blobs.end(), b, blob_less)) {
@@ -572,29 +686,52 @@ class Checker {
           }
         }
       }
-      for (const auto& b : info.blobs) {
-        base::Status st;
-        if (static_cast<uint64_t>(b.offset) + b.length > data->size()) {
-          st = base::data_loss("lies beyond the end of the pack file (" +
-                               std::to_string(data->size()) + " bytes)");
-        } else {
-          auto plain = repo_.decode_blob(b, base::ByteSpan(*data).subspan(b.offset, b.length));
-          if (!plain.ok()) st = plain.status();
-        }
-        if (!st.ok()) {
-          CheckIssue is = pack_issue(CheckIssueKind::kBlobDamaged);
-          is.blob = b.id;
-          is.detail = strip_context(
-              st.message(), std::string(repo::blob_type_name(b.type)) + " blob " + b.id.hex());
-          issues.push_back(std::move(is));
-        }
-      }
+      for (auto& is : blob_issues) issues.push_back(std::move(is));
     }
     std::lock_guard<std::mutex> l(mu_);
     ++result_.packs_read;
-    if (data.ok()) result_.bytes_read += data->size();
+    if (loaded.ok()) result_.bytes_read += size;
     if (!issues.empty()) mark_broken(id);
     for (auto& is : issues) report_locked(std::move(is));
+  }
+
+  // The pack header from the pack's last bytes `tail`, reading more if the header is longer
+  // (as Repository::read_pack_header). A failed read is left in `loaded`.
+  base::StatusOr<std::vector<PackedBlob>> read_header(backend::Backend* be,
+                                                      const backend::Handle& h, base::ByteSpan tail,
+                                                      uint64_t size, base::Status& loaded) {
+    auto header = repo::parse_pack_tail(repo_.key(), tail, size, repo_.version());
+    if (header.ok() || header.status().code() != base::Code::kOutOfRange) return header;
+    uint64_t len = base::load_le32(tail.data() + tail.size() - 4) + 4ull;
+    auto longer = be->load(h, size - len, len);
+    if (!longer.ok()) {
+      loaded = longer.status();
+      return loaded;
+    }
+    return repo::parse_pack_tail(repo_.key(), *longer, size, repo_.version());
+  }
+
+  // What Repository::decode_blob checks, into buffers the worker thread keeps.
+  base::Status verify_blob(const PackedBlob& b, base::ByteSpan stored) {
+    if (b.length < crypto::kCiphertextOverhead) {
+      return base::data_loss("blob " + b.id.hex() + ": too short");
+    }
+    thread_local base::ScratchBuffer plain;
+    plain.reserve(b.plain_length());
+    base::Status st =
+        repo_.decode_blob_into(b, stored, base::MutableByteSpan(plain.data(), b.plain_length()));
+    plain.trim(kKeptWindow);
+    return st;
+  }
+
+  static CheckIssue blob_issue(const Id& pack, const PackedBlob& b, const base::Status& st) {
+    CheckIssue is;
+    is.kind = CheckIssueKind::kBlobDamaged;
+    is.pack = pack;
+    is.blob = b.id;
+    is.detail = strip_context(st.message(),
+                              std::string(repo::blob_type_name(b.type)) + " blob " + b.id.hex());
+    return is;
   }
 
   struct Root {

@@ -117,7 +117,8 @@ std::vector<PackSize> select_packs(const std::vector<PackSize>& packs, const Rea
 struct CheckOptions {
   ReadDataSelection read_data;
   uint64_t seed = 0;  // random selection; 0: from the system's entropy
-  int threads = 0;    // tree checking; 0: one per CPU (at least the backend's parallelism)
+  int threads = 0;    // tree checking, reading packs; 0: one per CPU (at least the backend's
+                      // parallelism)
 };
 
 struct CheckResult {

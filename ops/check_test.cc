@@ -477,6 +477,132 @@ TEST_F(HandMadePackTest, HeaderAndIndexDisagree) {
   EXPECT_EQ(damaged[0]->blob, entries[1].id);
 }
 
+TEST_F(HandMadePackTest, HeaderLongerThanTheTailIsRead) {
+  // 1000 header entries: longer than the 16 KiB tail a header is first looked for in.
+  std::vector<std::pair<BlobType, std::string>> blobs;
+  for (int i = 0; i < 1000; ++i) blobs.push_back({BlobType::kData, "blob " + std::to_string(i)});
+  auto [pack, entries] = store_pack(blobs);
+  ASSERT_TRUE(repo_->write_index({{pack, entries}}).ok());
+  CheckResult r = check_all();
+  EXPECT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.packs_read, 1u);
+
+  uint64_t data_end = entries.back().offset + entries.back().length;
+  rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) { b[data_end + 20] ^= 0x01; });
+  r = check_all();
+  EXPECT_EQ(find(r, Kind::kPackHashMismatch).size(), 1u) << dump(r);
+  EXPECT_EQ(find(r, Kind::kPackHeaderUnreadable).size(), 1u) << dump(r);
+  EXPECT_TRUE(find(r, Kind::kBlobDamaged).empty()) << dump(r);
+}
+
+// Packs are read in pieces (ops/check.cc, 1 MiB): packs of several pieces, damaged anywhere,
+// even in a blob that spans two pieces, name exactly the blob that holds the damage, with the
+// text Repository::decode_blob gives for it.
+class LargePackTest : public CheckTest {
+ protected:
+  void SetUp() override {
+    init_repo({.pack_size = 8 << 20});
+    ASSERT_TRUE(env_.make_dirs("/data", 0755).ok());
+    write("/data/big.bin", noise(20 << 20, 7));
+  }
+};
+
+TEST_F(LargePackTest, DamagedBlobAnywhereIsNamedAsDecodeBlobNamesIt) {
+  RepoTest::backup({"/data"});
+  CheckResult clean = check_all();
+  EXPECT_TRUE(clean.ok()) << dump(clean);
+  uint64_t stored = 0;
+  for (const auto& name : names(FileKind::kPack)) {
+    auto size = be_->stat({FileKind::kPack, name});
+    ASSERT_TRUE(size.ok());
+    stored += *size;
+  }
+  EXPECT_EQ(clean.bytes_read, stored);
+
+  Id pack;
+  std::vector<repo::PackedBlob> blobs;
+  for (auto& [id, b] : index_packs()) {
+    if (b.size() > blobs.size()) std::tie(pack, blobs) = std::tie(id, b);
+  }
+  std::sort(blobs.begin(), blobs.end(),
+            [](const auto& a, const auto& b) { return a.offset < b.offset; });
+  uint64_t data_end = blobs.back().offset + blobs.back().length;
+  ASSERT_GE(data_end, 5u << 20);
+  const uint64_t mib = 1 << 20;
+  for (uint64_t at : {uint64_t{0}, mib - 1, mib, 2 * mib + 1, 3 * mib + 12345, data_end - 1}) {
+    SCOPED_TRACE(at);
+    auto holder = std::find_if(blobs.begin(), blobs.end(), [&](const auto& b) {
+      return b.offset <= at && at < uint64_t{b.offset} + b.length;
+    });
+    ASSERT_NE(holder, blobs.end());
+    base::Bytes damaged;
+    rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) {
+      b[at] ^= 0x04;
+      damaged = b;
+    });
+    auto decoded = repo_->decode_blob(
+        *holder, base::ByteSpan(damaged).subspan(holder->offset, holder->length));
+    ASSERT_FALSE(decoded.ok());
+    std::string prefix = "data blob " + holder->id.hex() + ": ";
+    ASSERT_EQ(decoded.status().message().rfind(prefix, 0), 0u) << decoded.status().message();
+
+    CheckResult r = check_all();
+    EXPECT_EQ(find(r, Kind::kPackHashMismatch).size(), 1u) << dump(r);
+    auto bad = find(r, Kind::kBlobDamaged);
+    ASSERT_EQ(bad.size(), 1u) << dump(r);
+    EXPECT_EQ(bad[0]->pack, pack);
+    EXPECT_EQ(bad[0]->blob, holder->id);
+    EXPECT_EQ(bad[0]->detail, decoded.status().message().substr(prefix.size()));
+    EXPECT_EQ(r.errors, 2u) << dump(r);
+    rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) { b[at] ^= 0x04; });
+  }
+}
+
+TEST_F(LargePackTest, HeaderLengthBeyondTheLastPieceIsReadAndJudgedAsAWhole) {
+  RepoTest::backup({"/data"});
+  Id pack = pack_of_type(BlobType::kData);
+  base::Bytes whole;
+  rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) {
+    // Every byte but the first four: more than the window keeps of a pack this size.
+    uint32_t hlen = static_cast<uint32_t>(b.size() - 8);
+    for (int i = 0; i < 4; ++i) b[b.size() - 4 + i] = static_cast<uint8_t>(hlen >> (8 * i));
+    whole = b;
+  });
+  auto expected = repo::parse_pack_tail(repo_->key(), whole, whole.size(), repo_->version());
+  ASSERT_FALSE(expected.ok());
+  CheckResult r = check_all();
+  EXPECT_EQ(find(r, Kind::kPackHashMismatch).size(), 1u) << dump(r);
+  auto hdr = find(r, Kind::kPackHeaderUnreadable);
+  ASSERT_EQ(hdr.size(), 1u) << dump(r);
+  EXPECT_EQ(hdr[0]->detail, expected.status().message());
+  EXPECT_TRUE(find(r, Kind::kBlobDamaged).empty()) << dump(r);
+}
+
+TEST_F(LargePackTest, IndexLongerThanThePackNamesTheBlobsBeyondItsEnd) {
+  RepoTest::backup({"/data"});
+  Id pack = pack_of_type(BlobType::kData);
+  uint64_t size = 0;
+  rewrite(FileKind::kPack, pack.hex(), [&](base::Bytes& b) {
+    b.resize(b.size() / 2);
+    size = b.size();
+  });
+  CheckResult r = check_all();
+  EXPECT_EQ(find(r, Kind::kPackSizeMismatch).size(), 1u) << dump(r);
+  EXPECT_EQ(find(r, Kind::kPackHashMismatch).size(), 1u) << dump(r);
+  EXPECT_EQ(find(r, Kind::kPackHeaderUnreadable).size(), 1u) << dump(r);
+  auto blobs = index_packs()[pack];
+  size_t beyond = 0;
+  for (const auto& b : blobs) beyond += uint64_t{b.offset} + b.length > size;
+  ASSERT_GT(beyond, 0u);
+  size_t named = 0;
+  for (const auto* is : find(r, Kind::kBlobDamaged)) {
+    if (is->detail == "lies beyond the end of the pack file (" + std::to_string(size) + " bytes)") {
+      ++named;
+    }
+  }
+  EXPECT_EQ(named, beyond) << dump(r);
+}
+
 TEST_F(CheckTest, NodeProblemsAreReportedPerNode) {
   Id blob = repo::hash_id(base::as_bytes("content"));
   ASSERT_TRUE(repo_->save_blob(BlobType::kData, blob, base::as_bytes("content")).ok());
