@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -181,6 +182,13 @@ class Archiver {
     if (observer_) observer_->on_warning(message);
   }
 
+  // A source path as restic names it in its progress: an absolute one as it is, a relative
+  // one below "/" (its place in the snapshot).
+  static std::string snapshot_item(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    return clean_path("/" + path);
+  }
+
   std::string abs_of(const std::string& path) {
     if (!path.empty() && path[0] == '/') return path;
     return clean_path(base::path_join(cwd_, path));
@@ -340,7 +348,10 @@ std::vector<std::string> Archiver::tag_files_holding(const std::string& dir, boo
 
 void Archiver::count_below(const std::string& path, const std::vector<uint64_t>& devices) {
   auto entries = env_.list_dir(path);
-  if (!entries.ok()) return;  // the backup itself reports it
+  if (!entries.ok()) {
+    if (observer_) observer_->on_scan_error(abs_of(path), entries.status());
+    return;
+  }
   std::string abs_dir = abs_of(path);
   std::vector<std::string> tags = tag_files_holding(abs_dir, false);
   for (const auto& e : *entries) {
@@ -359,6 +370,7 @@ void Archiver::count_below(const std::string& path, const std::vector<uint64_t>&
 }
 
 void Archiver::count_totals() {
+  auto start = std::chrono::steady_clock::now();
   std::vector<uint64_t> devices;
   std::vector<std::pair<std::string, base::FileInfo>> targets;
   for (const auto& t : opts_.targets) {
@@ -378,6 +390,10 @@ void Archiver::count_totals() {
     }
   }
   progress_->scan_done = true;
+  if (observer_) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    observer_->on_scan_finished(took.count(), progress_->total_files, progress_->total_bytes);
+  }
 }
 
 void Archiver::run_scan(ScanTask& t) {
@@ -475,7 +491,16 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path) {
   enter_queue();
   group_.run([this, path, &n, failed, dir, counter]() -> base::Status {
     leave_queue();
+    std::string item = snapshot_item(path);
+    {
+      std::lock_guard<std::mutex> l(progress_->current_mu);
+      progress_->current_files.insert(item);
+    }
     base::Status st = save_file(path, n);
+    {
+      std::lock_guard<std::mutex> l(progress_->current_mu);
+      progress_->current_files.erase(item);
+    }
     progress_->files_done++;
     // A file that could not be read is not in the snapshot: neither new nor changed.
     if (st.ok()) (*counter)++;
