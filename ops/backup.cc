@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <future>
@@ -224,6 +225,13 @@ class Archiver {
     if (observer_) observer_->on_warning(message);
   }
 
+  // A source path as restic names it in its progress: an absolute one as it is, a relative
+  // one below "/" (its place in the snapshot).
+  static std::string snapshot_item(const std::string& path) {
+    if (!path.empty() && path[0] == '/') return path;
+    return clean_path("/" + path);
+  }
+
   std::string abs_of(const std::string& path) {
     if (!path.empty() && path[0] == '/') return path;
     return clean_path(base::path_join(cwd_, path));
@@ -394,9 +402,12 @@ std::vector<std::string> Archiver::tag_files_holding(const std::string& dir, boo
 
 void Archiver::count_below(const std::string& path, const std::vector<uint64_t>& devices) {
   auto dir = env_.open_directory(path);
-  if (!dir.ok()) return;  // the backup itself reports it
-  auto entries = (*dir)->list();
-  if (!entries.ok()) return;
+  base::StatusOr<std::vector<base::DirEntry>> entries =
+      dir.ok() ? (*dir)->list() : base::StatusOr<std::vector<base::DirEntry>>(dir.status());
+  if (!entries.ok()) {
+    if (observer_) observer_->on_scan_error(abs_of(path), entries.status());
+    return;
+  }
   std::string abs_dir = abs_of(path);
   std::vector<std::string> tags = tag_files_holding(abs_dir, false);
   for (const auto& e : *entries) {
@@ -414,6 +425,7 @@ void Archiver::count_below(const std::string& path, const std::vector<uint64_t>&
 }
 
 void Archiver::count_totals() {
+  auto start = std::chrono::steady_clock::now();
   std::vector<uint64_t> devices;
   std::vector<std::pair<std::string, base::FileInfo>> targets;
   for (const auto& t : opts_.targets) {
@@ -433,6 +445,10 @@ void Archiver::count_totals() {
     }
   }
   progress_->scan_done = true;
+  if (observer_) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    observer_->on_scan_finished(took.count(), progress_->total_files, progress_->total_bytes);
+  }
 }
 
 void Archiver::run_scan(ScanTask& t) {
@@ -545,7 +561,17 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
   enter_queue();
   group_.run([this, path, &n, failed, dir, counter, xattrs_pending]() -> base::Status {
     leave_queue();
+    // restic's current_files, kept only when something displays them.
+    std::string item = opts_.scan_totals ? snapshot_item(path) : std::string();
+    if (opts_.scan_totals) {
+      std::lock_guard<std::mutex> l(progress_->current_mu);
+      progress_->current_files.insert(item);
+    }
     base::Status st = save_file(path, n, xattrs_pending);
+    if (opts_.scan_totals) {
+      std::lock_guard<std::mutex> l(progress_->current_mu);
+      progress_->current_files.erase(item);
+    }
     progress_->files_done++;
     // A file that could not be read is not in the snapshot: neither new nor changed.
     if (st.ok()) (*counter)++;

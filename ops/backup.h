@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,10 @@ struct BackupProgress {
   std::atomic<uint64_t> total_files{0}, total_bytes{0};
   std::atomic<bool> scan_done{false};
   std::atomic<uint64_t> errors{0};
+  // The files being read now, by their path in the snapshot (restic's current_files); kept
+  // only with BackupOptions::scan_totals (a display that shows them).
+  std::mutex current_mu;
+  std::set<std::string> current_files;  // guarded by current_mu
 };
 
 struct BackupError {
@@ -102,6 +108,17 @@ class BackupObserver {
   // Something the user should know that is not an error (restic's warnings): a tag file with
   // a wrong signature, for one.
   virtual void on_warning(const std::string& message) { (void)message; }
+  // The count of the totals ahead of the backup (BackupOptions::scan_totals): a folder it
+  // could not read (by its absolute path; the backup itself reports it again), and its end.
+  virtual void on_scan_error(const std::string& path, const base::Status& st) {
+    (void)path;
+    (void)st;
+  }
+  virtual void on_scan_finished(double seconds, uint64_t files, uint64_t bytes) {
+    (void)seconds;
+    (void)files;
+    (void)bytes;
+  }
 };
 
 // The repository must have its index loaded.

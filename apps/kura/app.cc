@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "base/log.h"
 
 namespace kura::cli {
@@ -29,6 +31,29 @@ std::string unknown_command(CLI::App& app, int argc, const char* const* argv) {
   return "";
 }
 
+const char* first_env(const char* kura_name, const char* restic_name) {
+  for (const char* n : {kura_name, restic_name}) {
+    const char* v = std::getenv(n);
+    if (v && *v) return v;
+  }
+  return nullptr;
+}
+
+// The defaults restic takes from RESTIC_COMPRESSION and RESTIC_PACK_SIZE (KURA_* first). As in
+// restic, a value it cannot parse is ignored; a pack size out of range fails when the
+// repository is opened (Cli::check_pack_size).
+void env_defaults(GlobalOptions& g) {
+  if (const char* c = first_env("KURA_COMPRESSION", "RESTIC_COMPRESSION")) {
+    std::string v = c;
+    if (v == "auto" || v == "off" || v == "max") g.compression = v;
+  }
+  if (const char* p = first_env("KURA_PACK_SIZE", "RESTIC_PACK_SIZE")) {
+    std::string v = p;
+    bool digits = !v.empty() && v.size() <= 10 && v.find_first_not_of("0123456789") == std::string::npos;
+    if (digits && std::stoull(v) <= 0xffffffffULL) g.pack_size_mib = std::stoull(v);
+  }
+}
+
 }  // namespace
 
 int run_kura(Cli& cli, int argc, const char* const* argv) {
@@ -38,6 +63,7 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   app.fallthrough();
   app.set_version_flag("--version", std::string("kura ") + KURA_VERSION);
   auto& g = cli.g;
+  env_defaults(g);
   app.add_option("-r,--repo", g.repo, cli.msg().get("flag.repo"))->envname("KURA_REPOSITORY");
   app.add_option("--repository-file", g.repository_file, cli.msg().get("flag.repository_file"));
   app.add_option("--key-hint", g.key_hint, cli.msg().get("flag.key_hint"));
@@ -57,10 +83,8 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   app.add_option("--cacert", g.cacert, cli.msg().get("flag.cacert"));
   app.add_option("--tls-client-cert", g.tls_client_cert, cli.msg().get("flag.tls_client_cert"));
   app.add_option("--compression", g.compression, cli.msg().get("flag.compression"))
-      ->check(CLI::IsMember({"auto", "off", "max"}))
-      ->envname("KURA_COMPRESSION");
-  app.add_option("--pack-size", g.pack_size_mib, cli.msg().get("flag.pack_size"))
-      ->check(CLI::Range(4, 128));
+      ->check(CLI::IsMember({"auto", "off", "max"}));
+  app.add_option("--pack-size", g.pack_size_mib, cli.msg().get("flag.pack_size"));
   app.add_option("--threads", g.threads, cli.msg().get("flag.threads"))->check(CLI::Range(0, 256));
   app.add_option("--connections", g.connections, cli.msg().get("flag.connections"))
       ->check(CLI::Range(1, 64));

@@ -39,7 +39,9 @@ const char* getenv_any(std::initializer_list<const char*> names) {
 
 // restic's readPasswordTerminal: the prompt on stderr, the line typed on the terminal (not
 // echoed) taken as it is.
-base::StatusOr<std::string> prompt_password(const std::string& prompt) {
+base::StatusOr<std::string> prompt_password(std::string prompt) {
+  // The catalogs drop trailing blanks; restic's prompts end in ": ".
+  if (!prompt.empty() && prompt.back() != ' ') prompt += ' ';
   std::fputs(prompt.c_str(), stderr);
   std::fflush(stderr);
   struct termios old;
@@ -262,17 +264,50 @@ base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
   return backend::limit_backend(std::move(local), limits);
 }
 
+base::Status Cli::check_pack_size() const {
+  if (g.pack_size_mib > 128) return base::invalid_argument(tr("global.err.pack_size_large", 128));
+  if (g.pack_size_mib != 0 && g.pack_size_mib < 4) {
+    return base::invalid_argument(tr("global.err.pack_size_small", 4));
+  }
+  return base::ok_status();
+}
+
 base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
+  RETURN_IF_ERROR(check_pack_size());
   ASSIGN_OR_RETURN(backend_, open_backend());
-  ASSIGN_OR_RETURN(std::string pw, password(false));
   std::string hint = g.key_hint;
   if (hint.empty()) {
     if (const char* h = getenv_any({"KURA_KEY_HINT", "RESTIC_KEY_HINT"})) hint = h;
   }
-  ASSIGN_OR_RETURN(auto r, repo::Repository::open(backend_.get(), pw, {}, hint));
+  ASSIGN_OR_RETURN(std::string given, resolve_password());
+  // As restic: a password typed on a terminal may be typed again, three tries in all.
+  int tries = given.empty() && ::isatty(STDIN_FILENO) ? 3 : 1;
+  base::StatusOr<std::unique_ptr<repo::Repository>> opened = base::internal_error("no password tried");
+  for (; tries > 0; --tries) {
+    auto pw = given.empty() ? read_password(msg().get("prompt.password")) : base::StatusOr<std::string>(given);
+    if (!pw.ok()) {
+      opened = pw.status();
+      if (tries > 1) {
+        std::printf("%s\n", tr("global.try_again", pw.status().message()).c_str());
+        std::fflush(stdout);
+      }
+      continue;
+    }
+    opened = repo::Repository::open(backend_.get(), *pw, {}, hint);
+    if (opened.ok()) break;
+    if (tries > 1) {
+      std::string again = opened.status().code() == base::Code::kUnauthenticated
+                              ? msg().get("global.wrong_password_try_again")
+                              : tr("global.try_again", opened.status().message());
+      std::fprintf(stderr, "%s\n", again.c_str());
+    }
+  }
+  if (!opened.ok()) return opened.status();
+  auto r = std::move(*opened);
   r->set_write_options(write_options());
   attach_cache(*r);
-  verbose(tr("repo.opened", r->config().id.substr(0, 8), r->version()) + "\n");
+  // restic says so only where stdout is a terminal.
+  if (stdout_tty_) verbose(tr("repo.opened", r->config().id.substr(0, 8), r->version()) + "\n");
   return r;
 }
 
@@ -297,7 +332,8 @@ repo::WriteOptions Cli::write_options() const {
   repo::WriteOptions w;
   auto mode = repo::parse_compression_mode(g.compression);
   if (mode.ok()) w.compression = *mode;
-  w.pack_size = g.pack_size_mib * 1024 * 1024;
+  // 0 is restic's "the default".
+  w.pack_size = (g.pack_size_mib == 0 ? 16 : g.pack_size_mib) * 1024 * 1024;
   return w;
 }
 

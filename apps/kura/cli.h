@@ -62,6 +62,8 @@ class Cli {
     return messages_->format(key, std::forward<Args>(args)...);
   }
 
+  // restic's limits on --pack-size (and RESTIC_PACK_SIZE), checked when a repository opens.
+  base::Status check_pack_size() const;
   bool stdout_is_tty() const { return stdout_tty_; }
   bool show_progress() const { return stdout_tty_ && !g.quiet && !g.json; }
   // Normal output (suppressed by --quiet and --json).
@@ -138,6 +140,9 @@ void add_find_command(CLI::App& app, Cli& cli);
 void add_dump_command(CLI::App& app, Cli& cli);
 void add_diff_command(CLI::App& app, Cli& cli);
 void add_check_command(CLI::App& app, Cli& cli);
+// A full check of an open, locked repository, printed as `kura check` prints it (migrate
+// runs it first, as restic's does); kExitOk when no error was found.
+int check_repository(Cli& cli, repo::Repository& repo);
 void add_forget_command(CLI::App& app, Cli& cli);
 void add_prune_command(CLI::App& app, Cli& cli);
 void add_stats_command(CLI::App& app, Cli& cli);

@@ -67,6 +67,27 @@ class ErrorPrinter : public ops::BackupObserver {
       cli_.error(cli_.tr("backup.error", st.message()));
     }
   }
+  void on_scan_error(const std::string& path, const base::Status& st) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (cli_.g.json) {
+      JsonObject o;
+      o.str("message_type", "error").raw("error", go_error_json(st.message()))
+          .str("during", "scan").str("item", path);
+      std::fflush(stdout);
+      std::string line = o.done() + "\n";
+      std::fwrite(line.data(), 1, line.size(), stderr);
+    } else if (cli_.g.verbose > 0 && !cli_.g.quiet) {
+      if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+      cli_.verbose(cli_.tr("backup.v.scan_error", st.message()) + "\n");
+    }
+  }
+  void on_scan_finished(double seconds, uint64_t files, uint64_t bytes) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (cli_.g.json || cli_.g.verbose == 0 || cli_.g.quiet) return;
+    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    cli_.verbose(cli_.tr("backup.v.scan_finished", fmt::format("{:.3f}", seconds), files, format_bytes(bytes)) +
+                 "\n");
+  }
   void on_warning(const std::string& message) override {
     std::lock_guard<std::mutex> l(mu_);
     if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
@@ -196,7 +217,7 @@ base::Status fill_filter(Cli& cli, const BackupFlags& f, ops::Filter& filter, op
   return base::ok_status();
 }
 
-std::string status_json(const ops::BackupProgress& p, double elapsed) {
+std::string status_json(ops::BackupProgress& p, double elapsed) {
   // restic omits the counters that are still zero.
   JsonObject j;
   j.str("message_type", "status");
@@ -217,6 +238,12 @@ std::string status_json(const ops::BackupProgress& p, double elapsed) {
   opt("total_bytes", total);
   opt("bytes_done", done);
   opt("error_count", p.errors);
+  std::lock_guard<std::mutex> l(p.current_mu);
+  if (!p.current_files.empty()) {
+    std::string files = "[";
+    for (const auto& f : p.current_files) files += (files.size() > 1 ? "," : "") + json_string(f);
+    j.raw("current_files", files + "]");
+  }
   return j.done();
 }
 
@@ -237,10 +264,14 @@ int run(Cli& cli, BackupFlags& f) {
     o.targets = std::move(*targets);
   }
 
+  bool text_verbose = !cli.g.json;
+  if (text_verbose) cli.verbose(cli.msg().get("backup.v.open") + "\n");
   auto r = cli.open_repo();
   if (!r.ok()) return cli.fail(r.status());
+  if (text_verbose && !cli.g.no_lock) cli.verbose(cli.msg().get("backup.v.lock") + "\n");
   auto lock = cli.lock(**r, false);
   if (!lock.ok()) return cli.fail(lock.status());
+  if (text_verbose) cli.verbose(cli.msg().get("backup.v.load_index") + "\n");
   if (auto st = (*r)->load_index(); !st.ok()) return cli.fail(st);
 
   o.tags = split_tags(f.tags);
@@ -255,7 +286,8 @@ int run(Cli& cli, BackupFlags& f) {
   o.dry_run = f.dry_run;
   o.with_atime = f.with_atime;
   o.threads = f.read_concurrency > 0 ? f.read_concurrency : cli.g.threads;
-  o.scan_totals = cli.show_progress() || cli.g.json;
+  // The count ahead also gives -v its "scan finished" line.
+  o.scan_totals = cli.show_progress() || cli.g.json || cli.g.verbose > 0;
   std::unique_ptr<base::ReadableFile> in;
   if (f.use_stdin) {
     auto s = base::open_stdin();
@@ -270,6 +302,16 @@ int run(Cli& cli, BackupFlags& f) {
     o.parent = *id;
   }
 
+  if (text_verbose) {
+    // Go's %v of the target list: "[a b]".
+    std::string list = "[";
+    const std::vector<std::string> stdin_target{"/" + f.stdin_filename};
+    for (const auto& t : f.use_stdin ? stdin_target : o.targets) list += (list.size() > 1 ? " " : "") + t;
+    list += "]";
+    if (f.use_stdin) cli.verbose(cli.msg().get("backup.v.stdin") + "\n");
+    cli.verbose(cli.tr("backup.v.start_scan", list) + "\n");
+    cli.verbose(cli.tr("backup.v.start_backup", list) + "\n");
+  }
   ops::BackupProgress progress;
   ErrorPrinter errors(cli);
   ProgressPrinter printer(cli, [&](double elapsed, bool json) {
@@ -277,6 +319,8 @@ int run(Cli& cli, BackupFlags& f) {
     return progress_line(cli, elapsed, progress.files_done, progress.bytes_done, progress.total_files,
                          progress.total_bytes, progress.errors, progress.scan_done);
   });
+  // restic's scan of --stdin finds one file of a size it cannot know.
+  if (f.use_stdin) errors.on_scan_finished(0, 1, 0);
   auto result = ops::run_backup(**r, *cli.env, o, &progress, &errors);
   printer.stop();
   if (!result.ok()) return cli.fail(result.status());
@@ -304,6 +348,10 @@ int run(Cli& cli, BackupFlags& f) {
     }
     out += "\n" + cli.tr("backup.files", s.files_new, s.files_changed, s.files_unmodified) + "\n";
     out += cli.tr("backup.dirs", s.dirs_new, s.dirs_changed, s.dirs_unmodified) + "\n";
+    if (cli.g.verbose > 0) {
+      out += cli.tr("backup.v.data_blobs", s.data_blobs) + "\n";
+      out += cli.tr("backup.v.tree_blobs", s.tree_blobs) + "\n";
+    }
     out += cli.tr(f.dry_run ? "backup.would_add" : "backup.added", pad5(format_bytes(s.data_added)),
                   pad5(format_bytes(s.data_added_packed))) + "\n\n";
     out += cli.tr("backup.processed", s.total_files_processed, format_bytes(s.total_bytes_processed),

@@ -184,27 +184,8 @@ std::string render_progress(const Cli& cli, const ops::CheckProgress& p, double 
   }
 }
 
-int run(Cli& cli, const CheckFlags& f) {
-  ops::CheckOptions opts;
-  if (f.read_data && !f.read_data_subset.empty()) {
-    return cli.fail(base::invalid_argument(cli.msg().get("check.err_both")));
-  }
-  if (f.read_data) opts.read_data.mode = ops::ReadDataSelection::Mode::kAll;
-  if (!f.read_data_subset.empty()) {
-    auto sel = ops::parse_read_data_subset(f.read_data_subset);
-    if (!sel.ok())
-      return cli.fail(base::invalid_argument(cli.tr("check.err_subset", f.read_data_subset)));
-    opts.read_data = *sel;
-  }
-  opts.threads = cli.g.threads;
-
-  auto temp_cache = f.with_cache ? nullptr : use_temporary_cache(cli);
-  auto r = cli.open_repo();
-  if (!r.ok()) return cli.fail(r.status());
-  if (!cli.g.no_lock) cli.print(cli.msg().get("check.lock") + "\n");
-  auto lock = cli.lock(**r, true);
-  if (!lock.ok()) return cli.fail(lock.status());
-
+// The check of an open (and locked) repository, reported as kura check does; the exit code.
+int check_and_report(Cli& cli, repo::Repository& repo, const ops::CheckOptions& opts) {
   ops::CheckProgress progress;
   Reporter reporter(cli, opts.read_data, progress);
   std::optional<ProgressPrinter> printer;
@@ -212,7 +193,7 @@ int run(Cli& cli, const CheckFlags& f) {
     printer.emplace(cli,
                     [&](double elapsed, bool) { return render_progress(cli, progress, elapsed); });
   }
-  auto result = ops::run_check(**r, opts, &progress, &reporter);
+  auto result = ops::run_check(repo, opts, &progress, &reporter);
   if (printer) printer->stop();
   if (!result.ok()) return cli.fail(result.status());
 
@@ -238,7 +219,37 @@ int run(Cli& cli, const CheckFlags& f) {
   return kExitOk;
 }
 
+int run(Cli& cli, const CheckFlags& f) {
+  ops::CheckOptions opts;
+  if (f.read_data && !f.read_data_subset.empty()) {
+    return cli.fail(base::invalid_argument(cli.msg().get("check.err_both")));
+  }
+  if (f.read_data) opts.read_data.mode = ops::ReadDataSelection::Mode::kAll;
+  if (!f.read_data_subset.empty()) {
+    auto sel = ops::parse_read_data_subset(f.read_data_subset);
+    if (!sel.ok())
+      return cli.fail(base::invalid_argument(cli.tr("check.err_subset", f.read_data_subset)));
+    opts.read_data = *sel;
+  }
+  opts.threads = cli.g.threads;
+
+  auto temp_cache = f.with_cache ? nullptr : use_temporary_cache(cli);
+  auto r = cli.open_repo();
+  if (!r.ok()) return cli.fail(r.status());
+  if (!cli.g.no_lock) cli.print(cli.msg().get("check.lock") + "\n");
+  auto lock = cli.lock(**r, true);
+  if (!lock.ok()) return cli.fail(lock.status());
+
+  return check_and_report(cli, **r, opts);
+}
+
 }  // namespace
+
+int check_repository(Cli& cli, repo::Repository& repo) {
+  ops::CheckOptions opts;
+  opts.threads = cli.g.threads;
+  return check_and_report(cli, repo, opts);
+}
 
 void add_check_command(CLI::App& app, Cli& cli) {
   auto* cmd = app.add_subcommand("check", cli.msg().get("cmd.check"));

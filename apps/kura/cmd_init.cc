@@ -25,6 +25,7 @@ void add_init_command(CLI::App& app, Cli& cli) {
   add_secondary_repo_flags(cmd, cli, o->from, cli.msg().get("init.from_usage"));
   cmd->callback([&cli, o] {
     exit_code() = [&]() -> int {
+      if (base::Status st = cli.check_pack_size(); !st.ok()) return cli.fail(st);
       auto be = cli.open_backend();
       if (!be.ok()) return cli.fail(be.status());
       repo::InitOptions io;

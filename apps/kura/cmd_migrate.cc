@@ -4,7 +4,6 @@
 #include "apps/kura/cli.h"
 #include "apps/kura/repocmds.h"
 #include "crypto/random.h"
-#include "ops/check.h"
 #include "ops/migrate.h"
 
 namespace kura::cli {
@@ -28,15 +27,11 @@ int list_migrations(Cli& cli, const repo::Repository& repo) {
   return kExitOk;
 }
 
-// restic runs a full check first; a repository with errors is not migrated.
-base::Status check_before(Cli& cli, repo::Repository& repo) {
+// restic runs a full check first, with check's own output; a repository with errors is not
+// migrated (check has said why).
+bool check_before(Cli& cli, repo::Repository& repo) {
   cli.print_data(cli.msg().get("migrate.checking") + "\n");
-  ops::CheckOptions opts;
-  opts.threads = cli.g.threads;
-  ASSIGN_OR_RETURN(ops::CheckResult res, ops::run_check(repo, opts, nullptr, nullptr));
-  if (!res.ok()) return base::failed_precondition(cli.tr("migrate.err.check_failed", res.errors));
-  cli.print_data(cli.msg().get("migrate.check_ok") + "\n");
-  return base::ok_status();
+  return check_repository(cli, repo) == kExitOk;
 }
 
 std::string backup_dir() {
@@ -58,7 +53,7 @@ int apply_migrations(Cli& cli, repo::Repository& repo, const MigrateFlags& f) {
         cli.error(cli.tr("migrate.warn.forced", m.name));
       }
       if (m.needs_repo_check) {
-        if (auto st = check_before(cli, repo); !st.ok()) return cli.fail(st);
+        if (!check_before(cli, repo)) return kExitFatal;
       }
       cli.print_data(cli.tr("migrate.applying", m.name) + "\n");
       base::Status st = ops::upgrade_repo_v2(repo, *cli.env, backup_dir());

@@ -298,6 +298,11 @@ void add_cat_command(CLI::App& app, Cli& cli) {
         if (!id.ok()) return cli.fail(id.status());
         auto data = repo.backend()->load({backend::FileKind::kPack, o->id}, 0, 0);
         if (!data.ok()) return cli.fail(data.status());
+        // As restic: a damaged pack is still printed, after a warning.
+        if (repo::Id got = repo::hash_id(*data); got != *id) {
+          std::fflush(stdout);
+          std::fputs(cli.tr("cat.pack_hash_mismatch", id->hex(), got.hex()).c_str(), stderr);
+        }
         emit(*data);
         return kExitOk;
       }

@@ -1,13 +1,30 @@
 #include "apps/kura/progress.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace kura::cli {
 
+double progress_fps() {
+  for (const char* n : {"KURA_PROGRESS_FPS", "RESTIC_PROGRESS_FPS"}) {
+    const char* v = std::getenv(n);
+    if (!v || !*v) continue;
+    char* end = nullptr;
+    double fps = std::strtod(v, &end);
+    if (*end != '\0' || !(fps > 0)) return 0;
+    return fps > 60 ? 60 : fps;
+  }
+  return 0;
+}
+
 ProgressPrinter::ProgressPrinter(const Cli& cli, Render render)
     : render_(std::move(render)), tty_(cli.show_progress()), json_(cli.g.json),
-      start_(std::chrono::steady_clock::now()) {
-  if (tty_ || json_) thread_ = std::thread([this] { loop(); });
+      fps_(progress_fps()), start_(std::chrono::steady_clock::now()) {
+  // As restic: with RESTIC_PROGRESS_FPS set, the status is printed as lines where it cannot be
+  // redrawn in place.
+  lines_ = !tty_ && !json_ && !cli.g.quiet && fps_ > 0;
+  if (tty_ || json_ || lines_) thread_ = std::thread([this] { loop(); });
 }
 
 ProgressPrinter::~ProgressPrinter() { stop(); }
@@ -31,11 +48,12 @@ void ProgressPrinter::stop() {
 }
 
 void ProgressPrinter::loop() {
-  auto period = json_ ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
+  std::chrono::microseconds period = json_ ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
+  if (fps_ > 0) period = std::chrono::microseconds(static_cast<int64_t>(1e6 / fps_));
   std::unique_lock<std::mutex> l(mu_);
   while (!cv_.wait_for(l, period, [&] { return stop_; })) {
     std::string s = render_(elapsed(), json_);
-    if (json_) {
+    if (json_ || lines_) {
       s += '\n';
     } else {
       s = "\r\033[K" + s;

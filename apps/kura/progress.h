@@ -1,5 +1,7 @@
 // A status line refreshed while long work runs: on a terminal ~10 times a second, with --json
-// as a "status" JSON line every second, otherwise not at all.
+// as a "status" JSON line every second, otherwise not at all. RESTIC_PROGRESS_FPS (or
+// KURA_PROGRESS_FPS) sets the rate, at most 60, and prints the status as lines where stdout
+// is not a terminal, as restic does.
 #pragma once
 
 #include <atomic>
@@ -14,6 +16,9 @@
 
 namespace kura::cli {
 
+// The rate from KURA_PROGRESS_FPS / RESTIC_PROGRESS_FPS (capped at 60), 0 when unset or invalid.
+double progress_fps();
+
 class ProgressPrinter {
  public:
   // render(elapsed_seconds, final) -> the line (text mode) or JSON object (json mode).
@@ -26,7 +31,8 @@ class ProgressPrinter {
  private:
   void loop();
   Render render_;
-  bool tty_, json_;
+  bool tty_, json_, lines_ = false;
+  double fps_;
   std::chrono::steady_clock::time_point start_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Small restic 0.14 behaviours, restic itself as the oracle: the RESTIC_* environment
+# variables, the password typed again on a terminal, and more (one case per argument).
+# usage: KURA=build/bin/kura tests/gaps_test.sh CASE
+source "$(dirname "$0")/lib.sh"
+need_restic
+
+# count_packs REPO: the number of pack files
+count_packs() { find "$1/data" -type f | wc -l; }
+# data_bytes REPO: the bytes of all pack files
+data_bytes() { find "$1/data" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }'; }
+
+case "${1:?case}" in
+env)
+  # Every variable restic 0.14 reads for its global flags (cmd/restic/global.go, progress.go,
+  # internal/cache/dir.go), each alone, KURA_* before RESTIC_*.
+  R="$WORK/repo"
+  kura -r "$R" init >/dev/null
+  mkdir -p "$WORK/src"
+  python3 -c 'import sys; sys.stdout.write("all work and no play makes jack a dull boy\n" * 60000)' > "$WORK/src/text"
+  step "RESTIC_COMPRESSION=off stores the text as it is"
+  RESTIC_COMPRESSION=off kura -r "$R" backup "$WORK/src" >/dev/null
+  [ "$(data_bytes "$R")" -gt 2500000 ] || fail "RESTIC_COMPRESSION=off: data compressed ($(data_bytes "$R") bytes)"
+  step "KURA_COMPRESSION wins over RESTIC_COMPRESSION"
+  R2="$WORK/repo2"
+  kura -r "$R2" init >/dev/null
+  KURA_COMPRESSION=max RESTIC_COMPRESSION=off kura -r "$R2" backup "$WORK/src" >/dev/null
+  [ "$(data_bytes "$R2")" -lt 500000 ] || fail "KURA_COMPRESSION=max not used ($(data_bytes "$R2") bytes)"
+  step "an invalid RESTIC_COMPRESSION is ignored, as restic does"
+  RESTIC_COMPRESSION=bogus kura -r "$R2" snapshots >/dev/null || fail "RESTIC_COMPRESSION=bogus refused"
+  RESTIC_COMPRESSION=bogus rst -r "$R2" snapshots >/dev/null || fail "restic refused RESTIC_COMPRESSION=bogus (oracle)"
+
+  step "RESTIC_PACK_SIZE=4 cuts 13 MiB into several packs"
+  mkdir -p "$WORK/big"
+  head -c 13000000 /dev/urandom > "$WORK/big/random"
+  R3="$WORK/repo3"
+  kura -r "$R3" init >/dev/null
+  RESTIC_PACK_SIZE=4 kura -r "$R3" backup "$WORK/big" >/dev/null
+  [ "$(count_packs "$R3")" -ge 4 ] || fail "RESTIC_PACK_SIZE=4: only $(count_packs "$R3") packs"
+  R4="$WORK/repo4"
+  kura -r "$R4" init >/dev/null
+  KURA_PACK_SIZE=16 RESTIC_PACK_SIZE=4 kura -r "$R4" backup "$WORK/big" >/dev/null
+  [ "$(count_packs "$R4")" -le 2 ] || fail "KURA_PACK_SIZE=16 not used: $(count_packs "$R4") packs"
+  step "pack sizes out of range fail as in restic; unparsable ones are ignored"
+  for v in 200 2 bogus; do
+    RESTIC_PACK_SIZE=$v rst -r "$R" snapshots > "$WORK/restic.out" 2> "$WORK/restic.err" && r=0 || r=$?
+    RESTIC_PACK_SIZE=$v kura -r "$R" snapshots > "$WORK/kura.out" 2> "$WORK/kura.err" && k=0 || k=$?
+    [ "$r" = "$k" ] || fail "RESTIC_PACK_SIZE=$v: exit $k, restic $r"
+    if [ "$r" != 0 ]; then
+      want=$(sed 's/^Fatal: //' "$WORK/restic.err")
+      grep -qF "$want" "$WORK/kura.err" || fail "RESTIC_PACK_SIZE=$v: kura says $(cat "$WORK/kura.err"), restic $want"
+    fi
+  done
+  kura -r "$R" --pack-size 200 snapshots 2> "$WORK/kura.err" >/dev/null && fail "--pack-size 200 accepted"
+  grep -qF "pack size larger than limit of 128 MiB" "$WORK/kura.err" || fail "--pack-size 200: $(cat "$WORK/kura.err")"
+
+  step "the password, the repository and the key hint from RESTIC_* variables"
+  echo "$KURA_PASSWORD" > "$WORK/pw"
+  echo "$R" > "$WORK/repofile"
+  keyid=$(basename "$(ls "$R/keys" | head -1)")
+  clean=(env -u KURA_PASSWORD -u RESTIC_PASSWORD)
+  "${clean[@]}" RESTIC_REPOSITORY="$R" RESTIC_PASSWORD_FILE="$WORK/pw" "$KURA" snapshots >/dev/null ||
+    fail "RESTIC_REPOSITORY + RESTIC_PASSWORD_FILE"
+  "${clean[@]}" RESTIC_REPOSITORY_FILE="$WORK/repofile" RESTIC_PASSWORD_COMMAND="cat $WORK/pw" \
+    RESTIC_KEY_HINT="$keyid" "$KURA" snapshots >/dev/null ||
+    fail "RESTIC_REPOSITORY_FILE + RESTIC_PASSWORD_COMMAND + RESTIC_KEY_HINT"
+  "${clean[@]}" RESTIC_PASSWORD="$KURA_PASSWORD" KURA_CACHE_DIR= RESTIC_CACHE_DIR="$WORK/rcache" \
+    "$KURA" -r "$R" snapshots >/dev/null || fail "RESTIC_PASSWORD + RESTIC_CACHE_DIR"
+  [ -n "$(ls "$WORK/rcache" 2>/dev/null)" ] ||
+    fail "RESTIC_CACHE_DIR not used"
+  step "RESTIC_PROGRESS_FPS prints the status as lines where stdout is no terminal"
+  # The input takes half a second to arrive, so several status lines are due.
+  (echo a; sleep 0.5; echo b) | RESTIC_PROGRESS_FPS=20 kura -r "$R" backup --stdin > "$WORK/fps.out"
+  grep -q "files.*total.*errors" "$WORK/fps.out" || { cat "$WORK/fps.out" >&2; fail "no status lines with RESTIC_PROGRESS_FPS"; }
+  ;;
+password_prompt)
+  # restic asks three times for a password typed on a terminal, then fails.
+  R="$WORK/repo"
+  rst -r "$R" init >/dev/null
+  run_pty() {  # run_pty LINES PROGRAM ARGS...: stdin a terminal, no password in the environment
+    local lines=$1
+    shift
+    env -u KURA_PASSWORD -u RESTIC_PASSWORD python3 "$HERE/pty_run.py" "password for repository: " "$lines" -- "$@"
+  }
+  run_pty "a,b,c" restic --no-cache -r "$R" snapshots > "$WORK/restic.out"
+  run_pty "a,b,c" "$KURA" -r "$R" snapshots > "$WORK/kura.out"
+  cat "$WORK/kura.out" >&2
+  for f in restic kura; do
+    [ "$(grep -c "password for repository: " "$WORK/$f.out")" = 3 ] || fail "$f did not ask three times"
+    [ "$(grep -c "^wrong password or no key found. Try again$" "$WORK/$f.out")" = 2 ] || fail "$f: no 'Try again' twice"
+    grep -q "^--- exit 1$" "$WORK/$f.out" || fail "$f: not exit 1"
+  done
+  step "the right password on the third try opens the repository"
+  run_pty "a,b,$KURA_PASSWORD" "$KURA" -r "$R" snapshots > "$WORK/kura.out"
+  grep -q "^--- exit 0$" "$WORK/kura.out" || { cat "$WORK/kura.out" >&2; fail "third try refused"; }
+  step "a password from the environment is not asked again"
+  env -u KURA_PASSWORD RESTIC_PASSWORD=wrong python3 "$HERE/pty_run.py" "password for repository: " "" -- \
+    "$KURA" -r "$R" snapshots > "$WORK/kura.out"
+  ! grep -q "Try again" "$WORK/kura.out" || fail "an environment password was retried"
+  grep -q "^--- exit 1$" "$WORK/kura.out" || fail "wrong environment password: not exit 1"
+  ;;
+cat_pack)
+  # cat pack prints a damaged pack after restic's warning.
+  R="$WORK/repo"
+  kura -r "$R" init >/dev/null
+  mkdir -p "$WORK/src" && echo hello > "$WORK/src/f"
+  kura -r "$R" backup "$WORK/src" >/dev/null
+  pack=$(find "$R/data" -type f | head -1)
+  id=$(basename "$pack")
+  # No cache: kura's (as restic's) would serve the sound copy of a cached tree pack.
+  for p in "kura --no-cache" rst; do
+    n=${p%% *}
+    $p -r "$R" cat pack "$id" > "$WORK/$n.good" 2> "$WORK/$n.good.err"
+    [ ! -s "$WORK/$n.good.err" ] || fail "$n warns about a sound pack: $(cat "$WORK/$n.good.err")"
+  done
+  cmp "$WORK/kura.good" "$WORK/rst.good" || fail "sound pack: kura and restic print different bytes"
+  chmod u+w "$pack"
+  printf 'X' | dd of="$pack" bs=1 seek=3 conv=notrunc 2>/dev/null
+  kura --no-cache -r "$R" cat pack "$id" > "$WORK/kura.bad" 2> "$WORK/kura.bad.err" || fail "kura cat pack failed on a damaged pack"
+  rst -r "$R" cat pack "$id" > "$WORK/rst.bad" 2> "$WORK/rst.bad.err" || fail "restic cat pack failed (oracle)"
+  cmp "$WORK/kura.bad" "$WORK/rst.bad" || fail "damaged pack: kura and restic print different bytes"
+  diff "$WORK/kura.bad.err" "$WORK/rst.bad.err" >&2 || fail "damaged pack: warnings differ"
+  ;;
+migrate)
+  # migrate upgrade_repo_v2 prints restic's check output before it migrates.
+  mkdir -p "$WORK/src" && echo hello > "$WORK/src/f"
+  rst -r "$WORK/r1" init --repository-version 1 >/dev/null
+  rst -r "$WORK/r1" backup "$WORK/src" >/dev/null
+  cp -a "$WORK/r1" "$WORK/r2"
+  rst -r "$WORK/r1" migrate upgrade_repo_v2 > "$WORK/restic.out" 2>&1 || fail "restic migrate (oracle)"
+  kura -r "$WORK/r2" migrate upgrade_repo_v2 > "$WORK/kura.out" 2>&1 || { cat "$WORK/kura.out" >&2; fail "kura migrate"; }
+  # restic's check makes its temporary cache, kura checks through the repository it has open;
+  # the progress lines (restic prints its last one, and a blank line, even to a pipe) aside.
+  cmp_out() { grep -v -e "^using temporary cache in " -e '^\[' -e '^$' "$1" || true; }
+  diff <(cmp_out "$WORK/kura.out") <(cmp_out "$WORK/restic.out") >&2 || fail "migrate output differs"
+  rst -r "$WORK/r2" check >/dev/null || fail "restic check after kura's migration"
+  step "a damaged repository is not migrated; check says why"
+  rst -r "$WORK/r3" init --repository-version 1 >/dev/null
+  rst -r "$WORK/r3" backup "$WORK/src" >/dev/null
+  rm "$(find "$WORK/r3/data" -type f | head -1)"
+  cp -a "$WORK/r3" "$WORK/r4"
+  rst -r "$WORK/r3" migrate upgrade_repo_v2 > "$WORK/restic.out" 2> "$WORK/restic.err" && fail "restic migrated a damaged repository (oracle)"
+  kura -r "$WORK/r4" migrate upgrade_repo_v2 > "$WORK/kura.out" 2> "$WORK/kura.err" && fail "kura migrated a damaged repository"
+  diff <(cmp_out "$WORK/kura.out") <(cmp_out "$WORK/restic.out") >&2 || fail "damaged: migrate output differs"
+  grep -q "repository contains errors" "$WORK/kura.err" || fail "damaged: $(cat "$WORK/kura.err")"
+  [ "$(kura -r "$WORK/r4" --json cat config | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" = 1 ] ||
+    fail "damaged repository was upgraded"
+  ;;
+prune_cache)
+  # Packs of trees that prune writes go into the local cache, as backup's do: after a prune,
+  # every pack holding trees is cached.
+  export KURA_CACHE_DIR="$WORK/cache"
+  R="$WORK/repo"
+  kura -r "$R" init >/dev/null
+  mkdir -p "$WORK/src"
+  for i in $(seq 30); do mkdir -p "$WORK/src/d$i"; echo "$i" > "$WORK/src/d$i/f"; kura -r "$R" backup "$WORK/src" >/dev/null; done
+  kura -r "$R" forget --keep-last 1 >/dev/null
+  rm -rf "$KURA_CACHE_DIR"
+  kura -r "$R" prune --max-unused 0 > "$WORK/prune.out" || fail "prune"
+  grep -q "repacking" "$WORK/prune.out" || { cat "$WORK/prune.out" >&2; fail "nothing repacked"; }
+  id=$(kura -r "$R" --json cat config | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  for f in "$R"/index/*; do kura -r "$R" --no-lock cat index "$(basename "$f")"; echo; done |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line: continue
+    for p in json.loads(line)["packs"]:
+        if any(b["type"] == "tree" for b in p["blobs"]): print(p["id"])' | sort -u > "$WORK/tree-packs"
+  [ -s "$WORK/tree-packs" ] || fail "no tree packs in the index"
+  while read -r p; do
+    [ -e "$KURA_CACHE_DIR/$id/data/${p:0:2}/$p" ] || fail "tree pack $p written by prune is not cached"
+  done < "$WORK/tree-packs"
+  ;;
+backup_verbose)
+  # backup -v prints restic's lines (timings, sizes and IDs aside; kura names the parent
+  # after the backup, restic before it, so the lines are compared as sets).
+  mkdir -p "$WORK/src/d" && echo a > "$WORK/src/d/f" && echo bb > "$WORK/src/g"
+  rst -r "$WORK/r1" init >/dev/null
+  kura -r "$WORK/r2" init >/dev/null
+  normalize() {
+    sed -E 's/scan finished in [0-9.]+s/scan finished in Xs/; s/^(processed .*) in [0-9:]+$/\1 in T/;
+            s/^snapshot [0-9a-f]{8} saved/snapshot ID saved/; s/^using parent snapshot [0-9a-f]{8}/using parent snapshot ID/;
+            /^Added to the repository/d' "$1" | sort
+  }
+  for round in first second; do
+    (cd "$WORK" && rst -r "$WORK/r1" backup -v src) > "$WORK/restic.out" 2>&1 || fail "restic backup -v (oracle)"
+    (cd "$WORK" && kura -r "$WORK/r2" backup -v src) > "$WORK/kura.out" 2>&1 || { cat "$WORK/kura.out" >&2; fail "kura backup -v"; }
+    diff <(normalize "$WORK/kura.out") <(normalize "$WORK/restic.out") >&2 || fail "$round backup -v differs"
+    echo x >> "$WORK/src/g"
+  done
+  step "-v --stdin"
+  echo data | rst -r "$WORK/r1" backup -v --stdin --stdin-filename in.txt > "$WORK/restic.out" 2>&1
+  echo data | kura -r "$WORK/r2" backup -v --stdin --stdin-filename in.txt > "$WORK/kura.out" 2>&1
+  diff <(normalize "$WORK/kura.out") <(normalize "$WORK/restic.out") >&2 || fail "backup -v --stdin differs"
+  ;;
+backup_json)
+  # backup --json: a folder the count ahead cannot read is an error "during":"scan" (and
+  # again "during":"archival"), status lines name the files being read (current_files).
+  command -v setpriv >/dev/null || { echo "setpriv not installed: skipped"; exit 77; }
+  as_user=()
+  if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent); fi
+  chmod a+rx "$WORK"
+  S="$WORK/src"
+  mkdir -p "$S/d" "$S/locked"
+  echo a > "$S/d/f" && echo b > "$S/locked/x"
+  head -c 60000000 /dev/urandom > "$S/big"
+  rst -r "$WORK/r1" init >/dev/null
+  kura -r "$WORK/r2" init >/dev/null
+  chmod -R a+rwX "$WORK/r1" "$WORK/r2" "$S"
+  chmod 000 "$S/locked"
+  export RESTIC_PROGRESS_FPS=60
+  "${as_user[@]}" restic --no-cache -r "$WORK/r1" backup --json "$S" > "$WORK/restic.out" 2> "$WORK/restic.err" && fail "restic: no error (oracle)"
+  "${as_user[@]}" "$KURA" --no-cache -r "$WORK/r2" backup --json "$S" > "$WORK/kura.out" 2> "$WORK/kura.err" && fail "kura: no error"
+  chmod 700 "$S/locked"
+  diff <(grep "^{" "$WORK/kura.err" | sort) <(grep "^{" "$WORK/restic.err" | sort) >&2 || fail "error lines differ"
+  shape() {  # the keys of the status lines, and whether current_files lists paths
+    python3 -c 'import json,sys
+keys, current = set(), False
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["message_type"] != "status": continue
+    keys |= set(o)
+    cf = o.get("current_files")
+    if cf is not None:
+        assert isinstance(cf, list) and cf and all(f.startswith("/") for f in cf), cf
+        assert cf == sorted(cf), cf
+        current = True
+print(sorted(keys), current)' "$1"
+  }
+  shape "$WORK/kura.out" > "$WORK/kura.shape"
+  shape "$WORK/restic.out" > "$WORK/restic.shape"
+  cat "$WORK/kura.shape" "$WORK/restic.shape" >&2
+  grep -q "current_files.* True$" "$WORK/kura.shape" || fail "kura: no status line with current_files"
+  python3 -c 'import ast,sys
+k = ast.literal_eval(open(sys.argv[1]).read().rsplit(" ", 1)[0])
+r = ast.literal_eval(open(sys.argv[2]).read().rsplit(" ", 1)[0])
+sys.exit(0 if set(k) <= set(r) else "kura status keys not in restic: %s" % (set(k) - set(r)))' "$WORK/kura.shape" "$WORK/restic.shape"
+  ;;
+mount_allow_other)
+  # mount --allow-other lets another user into the mount, as restic's does; without it the
+  # kernel keeps them out. Needs FUSE, another user to test as (root can become nobody), and
+  # for a user other than root "user_allow_other" in /etc/fuse.conf.
+  skip() {
+    echo "************************************************************" >&2
+    echo "SKIPPED: mount --allow-other: $*" >&2
+    echo "************************************************************" >&2
+    exit 77
+  }
+  [ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "no usable /dev/fuse"
+  command -v fusermount3 >/dev/null || skip "fusermount3 is not installed"
+  command -v setpriv >/dev/null || skip "setpriv is not installed"
+  [ "$(id -u)" = 0 ] || skip "needs root to look at the mount as another user"
+  mounted() { grep -qs " $1 fuse" /proc/mounts; }
+  MOUNTS=""
+  trap 'for m in $MOUNTS; do mounted "$m" && fusermount3 -uz "$m"; done; cleanup' EXIT
+  chmod a+rx "$WORK"
+  mkdir -p "$WORK/src" && echo hello > "$WORK/src/f" && chmod -R a+rX "$WORK/src"
+  kura -r "$WORK/repo" init >/dev/null
+  kura -r "$WORK/repo" backup "$WORK/src" >/dev/null
+  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  serve() {  # serve DIR FLAGS...: mounts and waits; sets PID
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    MOUNTS="$MOUNTS $dir"
+    "$KURA" -r "$WORK/repo" mount "$@" "$dir" > "$WORK/mount.log" 2>&1 &
+    PID=$!
+    KILL_ON_EXIT="${KILL_ON_EXIT:-} $PID"
+    for _ in $(seq 300); do
+      mounted "$dir" && return 0
+      kill -0 "$PID" 2>/dev/null || skip "FUSE mounting does not work here: $(tail -1 "$WORK/mount.log")"
+      sleep 0.1
+    done
+    fail "$dir not mounted"
+  }
+  stop() {  # stop DIR
+    fusermount3 -u "$1" || fail "fusermount3 -u $1"
+    wait "$PID" || fail "mount process exited with $?"
+  }
+  step "without --allow-other another user is kept out"
+  serve "$WORK/m1"
+  as_nobody ls "$WORK/m1/snapshots" > /dev/null 2>&1 && fail "nobody read a mount without --allow-other"
+  stop "$WORK/m1"
+  step "with --allow-other another user reads the files"
+  serve "$WORK/m2" --allow-other
+  grep " $WORK/m2 fuse" /proc/mounts | grep -q allow_other || fail "not mounted with allow_other"
+  got=$(as_nobody cat "$WORK/m2/snapshots/latest$WORK/src/f") || fail "nobody cannot read through --allow-other"
+  [ "$got" = hello ] || fail "read $got"
+  stop "$WORK/m2"
+  ;;
+*)
+  fail "unknown case $1"
+  ;;
+esac
+echo PASS
