@@ -50,7 +50,8 @@ base::Status RepoLock::check_others(const std::optional<Id>& mine) const {
 
 base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bool exclusive,
                                                             const LockOwner& owner,
-                                                            const LockTiming& timing) {
+                                                            const LockTiming& timing,
+                                                            bool confirm_later) {
   base::Clock* clock = repo.deps().clock;
   Lock l;
   base::Timespec t = clock->now();
@@ -68,7 +69,7 @@ base::StatusOr<std::unique_ptr<RepoLock>> RepoLock::acquire(Repository& repo, bo
   repo.set_commit_gate([p = lock.get()] { return p->held(); });
   lock->gate_set_ = true;
   lock->background_ = std::thread([p = lock.get()] { p->background_loop(); });
-  if (exclusive) RETURN_IF_ERROR(lock->confirm());
+  if (exclusive && !confirm_later) RETURN_IF_ERROR(lock->confirm());
   return lock;
 }
 

@@ -29,7 +29,9 @@ constexpr int64_t kLockRefreshSeconds = 5 * 60;
 
 // Two processes may lock at the same moment, each seeing no other lock; so, as restic does,
 // the holder looks again kLockRecheckDelay after writing its lock file. An exclusive lock
-// waits for that second look inside acquire(). A non-exclusive one (backup, restore, ...)
+// waits for that second look inside acquire(), unless its holder only reads (check) and
+// calls confirm() before it reports: nothing can be deleted meanwhile, since a deleter waits
+// for its own second look, which sees this lock. A non-exclusive one (backup, restore, ...)
 // returns at once and the second look runs in the background: the work starts 200 ms
 // earlier, and the repository's commit gate makes every index or snapshot write wait for
 // confirm() first, so a backup that lost the race stores nothing a concurrent prune could miss.
@@ -53,7 +55,8 @@ class RepoLock {
   // prune deletes nothing, once the lock is not ours for sure.
   static base::StatusOr<std::unique_ptr<RepoLock>> acquire(Repository& repo, bool exclusive,
                                                            const LockOwner& owner,
-                                                           const LockTiming& timing = {});
+                                                           const LockTiming& timing = {},
+                                                           bool confirm_later = false);
   // Waits for the second look; failed_precondition naming the other lock if it found one
   // (this lock's file is then already removed). OK if released before the second look.
   base::Status confirm();

@@ -100,6 +100,26 @@ TEST_F(LockTest, LateConflictBlocksCommitsOfNonExclusiveHolder) {
   EXPECT_TRUE(repo_->save_unpacked(backend::FileKind::kSnapshot, base::Bytes{'{', '}'}).ok());
 }
 
+// check's exclusive lock: acquire() returns before the second look, and confirm() (before
+// check reports) still catches a lock that raced with it.
+TEST_F(LockTest, ExclusiveLockConfirmedLaterStillSeesARace) {
+  auto a = RepoLock::acquire(*repo_, true, owner_, {}, /*confirm_later=*/true);
+  ASSERT_TRUE(a.ok());
+  Lock x;
+  x.time = {repo_->deps().clock->now().sec, 0, 0};
+  x.exclusive = false;
+  x.hostname = "elsewhere";
+  x.username = "backup";
+  x.pid = 43;
+  ASSERT_TRUE(other_->save_unpacked(backend::FileKind::kLock, encode_lock(x)).ok());
+  base::Status st = (*a)->confirm();
+  EXPECT_EQ(st.code(), base::Code::kFailedPrecondition) << st.message();
+  EXPECT_EQ(lock_files(), 1u);  // ours is gone, theirs stays
+
+  auto b = RepoLock::acquire(*other_, true, owner_, {}, /*confirm_later=*/true);
+  EXPECT_FALSE(b.ok());  // the first look still refuses at once
+}
+
 TEST_F(LockTest, CommitsWaitForTheSecondLookAndPassWithoutConflict) {
   auto a = RepoLock::acquire(*repo_, false, owner_);
   ASSERT_TRUE(a.ok());

@@ -311,9 +311,10 @@ base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
   return r;
 }
 
-base::StatusOr<std::unique_ptr<repo::RepoLock>> Cli::lock(repo::Repository& r, bool exclusive) {
+base::StatusOr<std::unique_ptr<repo::RepoLock>> Cli::lock(repo::Repository& r, bool exclusive,
+                                                          bool confirm_later) {
   if (g.no_lock) return std::unique_ptr<repo::RepoLock>();
-  auto l = repo::RepoLock::acquire(r, exclusive, owner());
+  auto l = repo::RepoLock::acquire(r, exclusive, owner(), {}, confirm_later);
   if (!l.ok()) return l.status().with_context(msg().get("err.lock"));
   return l;
 }

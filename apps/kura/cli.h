@@ -89,7 +89,9 @@ class Cli {
   // Reads and writes r through the local cache unless --no-cache (cmd_cache.cc).
   void attach_cache(repo::Repository& r);
   // A lock (none with --no-lock). Keep it alive for the whole operation.
-  base::StatusOr<std::unique_ptr<repo::RepoLock>> lock(repo::Repository& r, bool exclusive);
+  // confirm_later: see repo::RepoLock::acquire (for commands that only read).
+  base::StatusOr<std::unique_ptr<repo::RepoLock>> lock(repo::Repository& r, bool exclusive,
+                                                       bool confirm_later = false);
   repo::LockOwner owner() const;
   repo::WriteOptions write_options() const;
   std::string hostname() const;

@@ -185,7 +185,9 @@ std::string render_progress(const Cli& cli, const ops::CheckProgress& p, double 
 }
 
 // The check of an open (and locked) repository, reported as kura check does; the exit code.
-int check_and_report(Cli& cli, repo::Repository& repo, const ops::CheckOptions& opts) {
+// `lock`, if set, is confirmed before the summary.
+int check_and_report(Cli& cli, repo::Repository& repo, const ops::CheckOptions& opts,
+                     repo::RepoLock* lock = nullptr) {
   ops::CheckProgress progress;
   Reporter reporter(cli, opts.read_data, progress);
   std::optional<ProgressPrinter> printer;
@@ -195,6 +197,10 @@ int check_and_report(Cli& cli, repo::Repository& repo, const ops::CheckOptions& 
   }
   auto result = ops::run_check(repo, opts, &progress, &reporter);
   if (printer) printer->stop();
+  if (lock) {
+    base::Status confirmed = lock->confirm();
+    if (!confirmed.ok()) return cli.fail(confirmed.with_context(cli.msg().get("err.lock")));
+  }
   if (!result.ok()) return cli.fail(result.status());
 
   if (cli.g.json) {
@@ -237,10 +243,11 @@ int run(Cli& cli, const CheckFlags& f) {
   auto r = cli.open_repo();
   if (!r.ok()) return cli.fail(r.status());
   if (!cli.g.no_lock) cli.print(cli.msg().get("check.lock") + "\n");
-  auto lock = cli.lock(**r, true);
+  // check only reads, so it starts while the lock's second look is pending.
+  auto lock = cli.lock(**r, true, /*confirm_later=*/true);
   if (!lock.ok()) return cli.fail(lock.status());
 
-  return check_and_report(cli, **r, opts);
+  return check_and_report(cli, **r, opts, lock->get());
 }
 
 }  // namespace
