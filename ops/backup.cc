@@ -88,6 +88,7 @@ struct ScanTask {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;         // guarded by mu
+  bool unreadable = false;   // guarded by mu until done: the directory could not be listed
   std::vector<Node> nodes;   // guarded by mu until done
 };
 
@@ -107,6 +108,7 @@ struct Dir {
   std::vector<Node> parent_nodes;  // sorted by name
   Id tree_id;                      // set by finish_one
   bool virtual_dir = false;        // a path component above a target
+  bool unreadable = false;         // could not be listed: left out of its parent, as restic does
   std::vector<char> is_target;     // virtual dirs: node i is a target given by the user
   std::vector<std::string> child_paths;  // virtual dirs: where node i is on disk
 };
@@ -137,7 +139,7 @@ class Archiver {
         group_(&pool_),
         chunk_pool_(pool_.size()),
         chunk_group_(&chunk_pool_),
-        big_buffers_(kReadBufferSize, pool_.size() + 4) {
+        big_buffers_(kReadBufferSize, pool_.size() + 1) {
     node_opts_.with_atime = opts.with_atime;
     scan_node_opts_ = node_opts_;
     scan_node_opts_.file_xattrs = false;
@@ -239,8 +241,9 @@ class Archiver {
 
   // Fills d.nodes from the directory's entries and recurses into subdirectories.
   void walk(Dir& d);
-  // The directory's entries as nodes, sorted by name; unreadable ones are reported.
-  std::vector<Node> scan_dir(const std::string& path);
+  // The directory's entries as nodes, sorted by name; unreadable ones are reported. A
+  // directory that cannot be listed is reported and sets *unreadable.
+  std::vector<Node> scan_dir(const std::string& path, bool* unreadable);
   // The --stdin file (and the directories its name holds) below root.
   base::Status backup_stdin(Dir& root, const std::string& snapshot_path, const repo::NodeTime& time);
   // Counts the files and bytes below the targets for the progress display (scan_totals).
@@ -319,8 +322,9 @@ class Archiver {
   base::ThreadPool scan_pool_{2};
 };
 
-std::vector<Node> Archiver::scan_dir(const std::string& path) {
+std::vector<Node> Archiver::scan_dir(const std::string& path, bool* unreadable) {
   std::vector<Node> nodes;
+  *unreadable = true;
   // Entries are looked up relative to the open directory: one path component each, not the
   // whole path again (lookups were the largest part of a no-change backup's system time).
   auto dir = env_.open_directory(path);
@@ -333,6 +337,7 @@ std::vector<Node> Archiver::scan_dir(const std::string& path) {
     report(path, entries.status());
     return nodes;
   }
+  *unreadable = false;
   std::sort(entries->begin(), entries->end(),
             [](const base::DirEntry& a, const base::DirEntry& b) { return a.name < b.name; });
   nodes.reserve(entries->size());
@@ -453,9 +458,11 @@ void Archiver::count_totals() {
 
 void Archiver::run_scan(ScanTask& t) {
   if (t.claimed.exchange(true)) return;
-  std::vector<Node> nodes = scan_dir(t.path);
+  bool unreadable = false;
+  std::vector<Node> nodes = scan_dir(t.path, &unreadable);
   std::lock_guard<std::mutex> l(t.mu);
   t.nodes = std::move(nodes);
+  t.unreadable = unreadable;
   t.done = true;
   t.cv.notify_all();
 }
@@ -473,10 +480,11 @@ void Archiver::walk(Dir& d) {
     std::unique_lock<std::mutex> l(d.scan->mu);
     d.scan->cv.wait(l, [&] { return d.scan->done; });
     d.nodes = std::move(d.scan->nodes);
+    d.unreadable = d.scan->unreadable;
     l.unlock();
     d.scan.reset();
   } else {
-    d.nodes = scan_dir(d.path);
+    d.nodes = scan_dir(d.path, &d.unreadable);
   }
   d.failed.assign(d.nodes.size(), 0);
   // The parent trees of all subdirectories load on the tree pool while this thread walks the
@@ -503,6 +511,7 @@ void Archiver::walk(Dir& d) {
       attach_parent(*sub, find_by_name(d.parent_nodes, n.name), &prefetched[i]);
       prefetched[i] = {};
       walk(*sub);
+      if (sub->unreadable) d.failed[i] = 1;
       Dir* walked = sub.get();
       d.subdirs.emplace_back(i, std::move(sub));
       release_from_walk(*walked);
@@ -810,6 +819,9 @@ base::StatusOr<Id> Archiver::finish(Dir& root) {
 }
 
 base::Status Archiver::finish_one(Dir& d) {
+  // Left out of its parent (restic stores neither the node nor a tree for it); a target
+  // that cannot be listed is still stored, empty, so the snapshot says it was there.
+  if (d.unreadable && d.parent) return base::ok_status();
   for (auto& [i, sub] : d.subdirs) d.nodes[i].subtree = sub->tree_id;
   std::vector<Node> kept;
   kept.reserve(d.nodes.size());

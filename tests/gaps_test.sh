@@ -235,6 +235,15 @@ print(sorted(keys), current)' "$1"
 k = ast.literal_eval(open(sys.argv[1]).read().rsplit(" ", 1)[0])
 r = ast.literal_eval(open(sys.argv[2]).read().rsplit(" ", 1)[0])
 sys.exit(0 if set(k) <= set(r) else "kura status keys not in restic: %s" % (set(k) - set(r)))' "$WORK/kura.shape" "$WORK/restic.shape"
+  step "the folder that could not be read is left out of the snapshot, as restic leaves it out"
+  rst -r "$WORK/r1" ls latest | tail -n +2 > "$WORK/restic.ls"
+  kura -r "$WORK/r2" ls latest | tail -n +2 > "$WORK/kura.ls"
+  diff "$WORK/kura.ls" "$WORK/restic.ls" >&2 || fail "snapshot contents differ"
+  grep -q "/locked" "$WORK/kura.ls" && fail "the unreadable folder is in kura's snapshot"
+  [ "$(summary_field "$WORK/kura.out" dirs_new)" = "$(summary_field "$WORK/restic.out" dirs_new)" ] ||
+    fail "dirs_new differs"
+  [ "$(summary_field "$WORK/kura.out" tree_blobs)" = "$(summary_field "$WORK/restic.out" tree_blobs)" ] ||
+    fail "tree_blobs differs"
   ;;
 mount_allow_other)
   # mount --allow-other lets another user into the mount, as restic's does; without it the
