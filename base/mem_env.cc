@@ -40,6 +40,21 @@ Status not_found_at(const char* op, const std::string& path) {
   return not_found(std::string(op) + " " + path + ": No such file or directory");
 }
 
+std::vector<std::string> xattr_names(const MemEnv::Inode& n) {
+  std::vector<std::string> out;
+  for (const auto& x : n.xattrs) out.push_back(x.first);
+  return out;
+}
+
+// `where` follows the attribute's name in the error (" of PATH", or "" through an open file).
+StatusOr<Bytes> xattr_value(const MemEnv::Inode& n, const std::string& name,
+                            const std::string& where) {
+  for (const auto& x : n.xattrs) {
+    if (x.first == name) return x.second;
+  }
+  return not_found("get xattr " + name + where + ": No data available");
+}
+
 // Shares the inode with MemEnv so writes are visible to readers, as on a real file system.
 class MemReadable : public ReadableFile {
  public:
@@ -62,16 +77,11 @@ class MemReadable : public ReadableFile {
   }
   StatusOr<std::vector<std::string>> list_xattrs() override {
     std::lock_guard<std::mutex> l(*mu_);
-    std::vector<std::string> out;
-    for (const auto& x : node_->xattrs) out.push_back(x.first);
-    return out;
+    return xattr_names(*node_);
   }
   StatusOr<Bytes> get_xattr(const std::string& name) override {
     std::lock_guard<std::mutex> l(*mu_);
-    for (const auto& x : node_->xattrs) {
-      if (x.first == name) return x.second;
-    }
-    return not_found("get xattr " + name + ": No data available");
+    return xattr_value(*node_, name, "");
   }
 
  private:
@@ -369,17 +379,13 @@ Status MemEnv::set_times(const std::string& path, Timespec atime, Timespec mtime
 StatusOr<std::vector<std::string>> MemEnv::list_xattrs(const std::string& path) {
   std::lock_guard<std::mutex> l(mu_);
   ASSIGN_OR_RETURN(auto n, find(normalize(path), "list xattrs of"));
-  std::vector<std::string> out;
-  for (const auto& x : n->xattrs) out.push_back(x.first);
-  return out;
+  return xattr_names(*n);
 }
 
 StatusOr<Bytes> MemEnv::get_xattr(const std::string& path, const std::string& name) {
   std::lock_guard<std::mutex> l(mu_);
   ASSIGN_OR_RETURN(auto n, find(normalize(path), "get xattr of"));
-  for (const auto& x : n->xattrs)
-    if (x.first == name) return x.second;
-  return not_found("get xattr " + name + " of " + path + ": No data available");
+  return xattr_value(*n, name, " of " + path);
 }
 
 Status MemEnv::set_xattr(const std::string& path, const std::string& name, ByteSpan value) {

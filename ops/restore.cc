@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <unordered_map>
+#include <utility>
 
 #include "base/thread_pool.h"
 #include "crypto/sha256.h"
@@ -114,9 +115,10 @@ class Restorer {
   RestoreObserver* observer_;
   bool is_root_ = false;
   // Set by check_fresh_target: the umask, when every file is created in a directory this
-  // restore made below a target that hands new files exactly the requested permission bits.
+  // restore made below a target that hands new files exactly the requested permission bits;
+  // and the owner such a new file gets, when that is surely our effective uid and gid.
   std::optional<uint32_t> fresh_umask_;
-  bool fresh_gid_ = false;  // ... and the effective gid
+  std::optional<std::pair<uint32_t, uint32_t>> fresh_owner_;
 
   std::vector<std::unique_ptr<FilePlan>> files_;
   std::vector<DirPlan> dirs_;
@@ -240,7 +242,8 @@ void Restorer::check_fresh_target(bool target_was_empty) {
   fresh_umask_ = mask;
   // New files get the effective gid, unless the directory is setgid (or, on a grpid mount,
   // always the directory's gid): with neither different from ours, they get ours.
-  fresh_gid_ = (info->mode & S_ISGID) == 0 && info->gid == ::getegid();
+  const uint32_t gid = ::getegid();
+  if ((info->mode & S_ISGID) == 0 && info->gid == gid) fresh_owner_.emplace(::geteuid(), gid);
 }
 
 base::StatusOr<std::unique_ptr<base::WritableFile>> Restorer::create_file(FilePlan& f) {
@@ -255,8 +258,8 @@ base::StatusOr<std::unique_ptr<base::WritableFile>> Restorer::create_file(FilePl
     auto out = env_.open_write(f.path, wo);
     if (out.ok()) {
       // Owned by someone else, it is chowned and then chmodded as any other file.
-      f.owner_and_mode_set = !is_root_ || (f.node.uid == ::geteuid() && fresh_gid_ &&
-                                          f.node.gid == ::getegid());
+      f.owner_and_mode_set =
+          !is_root_ || (fresh_owner_ && *fresh_owner_ == std::pair{f.node.uid, f.node.gid});
       return out;
     }
     if (out.status().code() != base::Code::kAlreadyExists) return out.status();
