@@ -23,20 +23,12 @@ for i in range(400):
 EOF
 }
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; fail "port $1"; }
-
 # rclone serve restic on $WORK/served, reached through the counting proxy at $URL.
 start_rest() {
-  command -v rclone >/dev/null || { echo "rclone not installed: skipped"; exit 77; }
-  local rport pport
-  rport=$(free_port)
-  mkdir -p "$WORK/served"
-  rclone serve restic --addr "127.0.0.1:$rport" "$WORK/served" 2>"$WORK/rclone.log" &
-  KILL_ON_EXIT="${KILL_ON_EXIT:-} $!"
-  wait_port "$rport"
+  local pport
+  serve_rclone "$WORK/served"
   pport=$(free_port)
-  python3 "$HERE/count_proxy.py" "$pport" "$rport" "$WORK/requests.log" &
+  python3 "$HERE/count_proxy.py" "$pport" "$PORT" "$WORK/requests.log" &
   KILL_ON_EXIT="$KILL_ON_EXIT $!"
   wait_port "$pport"
   URL="rest:http://127.0.0.1:$pport/"

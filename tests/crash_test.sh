@@ -188,15 +188,10 @@ backup_local)
   ;;
 
 backup_rest)
-  command -v rclone >/dev/null || { echo "rclone not installed: skipped"; exit 77; }
   MB="${KURA_CRASH_MB:-48}"
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  mkdir -p "$WORK/served"
-  rclone serve restic --addr "127.0.0.1:$port" "$WORK/served" 2>"$WORK/rclone.log" &
-  KILL_ON_EXIT=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  serve_rclone "$WORK/served"
   WANT_KILLS=8
-  backup_crashes "rest:http://127.0.0.1:$port" "$WORK/served" 6
+  backup_crashes "rest:http://127.0.0.1:$PORT" "$WORK/served" 6
   ;;
 
 restore)

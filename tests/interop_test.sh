@@ -111,14 +111,9 @@ old_formats)
   ;;
 
 rest_rclone)
-  command -v rclone >/dev/null || { echo "rclone not installed: skipped"; exit 77; }
   make_corpus "$WORK/src" 32
-  port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  mkdir -p "$WORK/served"
-  rclone serve restic --addr "127.0.0.1:$port" "$WORK/served" 2>"$WORK/rclone.log" &
-  KILL_ON_EXIT=$!
-  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  url="rest:http://127.0.0.1:$port/"
+  serve_rclone "$WORK/served"
+  url="rest:http://127.0.0.1:$PORT/"
   step "kura over REST (rclone serve restic)"
   kura -r "$url" init >/dev/null
   (cd "$WORK" && kura -r "$url" backup src >/dev/null)

@@ -29,6 +29,19 @@ same_tree() {
   python3 "$HERE/tree_manifest.py" "$2" > "$WORK/manifest.b"
   diff -u "$WORK/manifest.a" "$WORK/manifest.b" >&2 || fail "trees differ: $1 vs $2"
 }
+# free_port: a TCP port free on 127.0.0.1 now; wait_port PORT: until something listens on it.
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done; fail "port $1"; }
+# serve_rclone DIR: `rclone serve restic` on DIR, stopped at exit (the test is skipped without
+# rclone); sets PORT.
+serve_rclone() {
+  command -v rclone >/dev/null || { echo "rclone not installed: skipped"; exit 77; }
+  PORT=$(free_port)
+  mkdir -p "$1"
+  rclone serve restic --addr "127.0.0.1:$PORT" "$1" 2>"$WORK/rclone.log" &
+  KILL_ON_EXIT="${KILL_ON_EXIT:-} $!"
+  wait_port "$PORT"
+}
 kura() { "$KURA" "$@"; }
 rst() { restic --no-cache "$@"; }
 # json_field FILE KEY: value of KEY in the last JSON line of FILE with message_type summary
