@@ -99,7 +99,7 @@ damaged_entry)
   kura -r "$WORK/repo" ls latest > "$WORK/ls.want"
   step "flipped bytes in every cached file, one cached pack cut short"
   for f in "$KURA_CACHE_DIR/$id"/{index,snapshots,data}/??/*; do
-    printf 'X' | dd of="$f" bs=1 seek=20 conv=notrunc status=none
+    flip_byte "$f" 20
   done
   pack=$(ls "$KURA_CACHE_DIR/$id"/data/??/* | head -1)
   truncate -s 100 "$pack"
@@ -181,7 +181,7 @@ check_cache)
   step "a damaged cached index does not hide a damaged repository from check"
   idx=$(ls "$WORK/repo/index" | head -1)
   chmod u+w "$WORK/repo/index/$idx"
-  printf 'X' | dd of="$WORK/repo/index/$idx" bs=1 seek=20 conv=notrunc status=none
+  flip_byte "$WORK/repo/index/$idx" 20
   kura -r "$WORK/repo" snapshots >/dev/null  # served from the cache
   if kura -r "$WORK/repo" check >/dev/null 2>&1; then fail "check passed a damaged index"; fi
   step "--with-cache uses the real cache"

@@ -72,7 +72,7 @@ fresh trunc; f=$(pack_path "$R" "$DATA"); truncate -s $(( $(stat -c %s "$f") - 5
 expect "$R" 1 "--no-lock" "pack $DATA: unexpected file size"
 
 step "flipped byte: only --read-data sees it"
-fresh flip; f=$(pack_path "$R" "$DATA"); printf '\xff' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+fresh flip; f=$(pack_path "$R" "$DATA"); flip_byte "$f" 1000
 expect "$R" 0 "--no-lock" "no errors were found"
 expect "$R" 1 "--no-lock --read-data" "pack $DATA: content does not match its ID" "is damaged"
 
@@ -93,7 +93,7 @@ rm -f "$R/index/$new_index" "$R/snapshots/$new_snap"
 expect "$R" 0 "--no-lock" "additional files were found"
 
 step "corrupted snapshot file"
-fresh snap; f=$(ls "$R"/snapshots/* | head -1); printf '\x00' | dd of="$f" bs=1 seek=40 conv=notrunc status=none
+fresh snap; f=$(ls "$R"/snapshots/* | head -1); flip_byte "$f" 40
 expect "$R" 1 "--no-lock" "snapshot $(basename "$f") cannot be loaded"
 
 step "garbage index file"

@@ -62,18 +62,11 @@ setup_repo() {
 # The largest pack: a data pack (tree packs are small). Prints its path.
 largest_pack() { find "$REPO/data" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2; }
 
-flip_byte() {  # flip_byte FILE OFFSET
-  rm -rf "$KURA_CACHE_DIR"  # a cached copy would hide the damage (restic's cache too)
-  python3 - "$1" "$2" <<'EOF'
-import os, sys
-p, off = sys.argv[1], int(sys.argv[2])
-os.chmod(p, 0o600)
-with open(p, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0x55]))
-EOF
+# flip_byte (lib.sh) into the repository: a cached copy would hide the damage (restic's
+# cache too).
+damage_byte() {
+  rm -rf "$KURA_CACHE_DIR"
+  flip_byte "$@"
 }
 
 # Checks with both checkers fail and name OBJECT. $1 = extra flags ("" or --read-data).
@@ -135,7 +128,7 @@ corrupt_pack)
   pack=$(largest_pack)
   id=$(basename "$pack")
   size=$(stat -c %s "$pack")
-  flip_byte "$pack" $((size / 3))
+  damage_byte "$pack" $((size / 3))
   step "restore names the damaged file and the pack"
   expect_exit 1 kura -r "$REPO" restore latest --target "$WORK/r"
   err_names "$WORK/r/" "${id:0:8}"
@@ -167,7 +160,7 @@ missing_pack)
 corrupt_index)
   setup_repo 1
   idx=$(ls "$REPO/index" | head -1)
-  flip_byte "$REPO/index/$idx" 40
+  damage_byte "$REPO/index/$idx" 40
   expect_exit 1 kura -r "$REPO" restore latest --target "$WORK/r"
   err_names "${idx:0:8}"
   (cd "$WORK" && expect_exit 1 kura -r "$REPO" backup src)
@@ -177,7 +170,7 @@ corrupt_index)
 
 corrupt_snapshot)
   setup_repo 1
-  flip_byte "$REPO/snapshots/$SNAP" 40
+  damage_byte "$REPO/snapshots/$SNAP" 40
   expect_exit 1 kura -r "$REPO" restore "${SNAP:0:8}" --target "$WORK/r"
   err_names "${SNAP:0:8}"
   # restic 0.14's ls warns about a snapshot it cannot load, lists nothing and exits 0.

@@ -115,7 +115,7 @@ cat_pack)
   done
   cmp "$WORK/kura.good" "$WORK/rst.good" || fail "sound pack: kura and restic print different bytes"
   chmod u+w "$pack"
-  printf 'X' | dd of="$pack" bs=1 seek=3 conv=notrunc 2>/dev/null
+  flip_byte "$pack" 3
   kura --no-cache -r "$R" cat pack "$id" > "$WORK/kura.bad" 2> "$WORK/kura.bad.err" || fail "kura cat pack failed on a damaged pack"
   rst -r "$R" cat pack "$id" > "$WORK/rst.bad" 2> "$WORK/rst.bad.err" || fail "restic cat pack failed (oracle)"
   cmp "$WORK/kura.bad" "$WORK/rst.bad" || fail "damaged pack: kura and restic print different bytes"

@@ -42,6 +42,20 @@ serve_rclone() {
   KILL_ON_EXIT="${KILL_ON_EXIT:-} $!"
   wait_port "$PORT"
 }
+# flip_byte FILE OFFSET: changes one byte in place, whatever it was (writing a fixed byte
+# into ciphertext would leave it as it was once in 256 runs); read-only files too.
+flip_byte() {
+  python3 - "$1" "$2" <<'EOF'
+import os, sys
+p, off = sys.argv[1], int(sys.argv[2])
+os.chmod(p, 0o600)
+with open(p, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0x55]))
+EOF
+}
 kura() { "$KURA" "$@"; }
 rst() { restic --no-cache "$@"; }
 # json_field FILE KEY: value of KEY in the last JSON line of FILE with message_type summary
