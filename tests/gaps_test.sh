@@ -30,10 +30,16 @@ env)
   RESTIC_COMPRESSION=bogus kura -r "$R2" snapshots >/dev/null || fail "RESTIC_COMPRESSION=bogus refused"
   RESTIC_COMPRESSION=bogus rst -r "$R2" snapshots >/dev/null || fail "restic refused RESTIC_COMPRESSION=bogus (oracle)"
 
-  step "RESTIC_PACK_SIZE=4 cuts 13 MiB into several packs"
+  step "RESTIC_PACK_SIZE=4 cuts 12.5 MiB into several packs"
   mkdir -p "$WORK/big"
-  # Fixed bytes, so the chunk boundaries (and the pack count) are the same on every run.
-  python3 -c 'import random,sys; sys.stdout.buffer.write(random.Random(12).randbytes(13000000))' > "$WORK/big/random"
+  # 32 incompressible files of 400 KiB, each below the 512 KiB minimum chunk size, so every
+  # file is one blob whatever the repository's chunker polynomial. A 4 MiB pack closes after
+  # 11 blobs: 3 data packs and 1 tree pack. With 16 MiB: 1 data pack and 1 tree pack.
+  python3 -c '
+import random, sys
+r = random.Random(12)
+for i in range(32):
+    open(sys.argv[1] + "/f%02d" % i, "wb").write(r.randbytes(400 * 1024))' "$WORK/big"
   R3="$WORK/repo3"
   kura -r "$R3" init >/dev/null
   RESTIC_PACK_SIZE=4 kura -r "$R3" backup "$WORK/big" >/dev/null
