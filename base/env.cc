@@ -15,6 +15,13 @@ class PathDirectory : public Directory {
   StatusOr<FileInfo> lstat(const std::string& name) override {
     return env_->lstat(path_join(path_, name));
   }
+  StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& name) override {
+    return env_->open_read(path_join(path_, name));
+  }
+  StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& name,
+                                                     const WriteOptions& opts) override {
+    return env_->open_write(path_join(path_, name), opts);
+  }
 
  private:
   Env* env_;

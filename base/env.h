@@ -53,14 +53,6 @@ class ReadableFile {
   virtual StatusOr<Bytes> get_xattr(const std::string& name);
 };
 
-// An open directory whose entries are looked up by name (fstatat), not by walking the whole
-// path again for each of them. Errors name the entry's full path, as Env's calls do.
-class Directory {
- public:
-  virtual ~Directory() = default;
-  virtual StatusOr<std::vector<DirEntry>> list() = 0;
-  virtual StatusOr<FileInfo> lstat(const std::string& name) = 0;
-};
 
 class WritableFile {
  public:
@@ -79,10 +71,25 @@ class WritableFile {
   virtual Status set_times(Timespec atime, Timespec mtime) = 0;
 };
 
+
 struct WriteOptions {
   bool exclusive = false;  // fail if it exists
   bool truncate = true;
   uint32_t mode = 0644;
+};
+
+// An open directory whose entries are looked up by name (fstatat, openat), not by walking the
+// whole path again for each of them. Names are single path components. Errors name the
+// entry's full path, as Env's calls do.
+class Directory {
+ public:
+  virtual ~Directory() = default;
+  virtual StatusOr<std::vector<DirEntry>> list() = 0;
+  virtual StatusOr<FileInfo> lstat(const std::string& name) = 0;
+  // As Env::open_read / open_write of path_join(directory, name).
+  virtual StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& name) = 0;
+  virtual StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& name,
+                                                             const WriteOptions& opts) = 0;
 };
 
 class Env {

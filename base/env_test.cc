@@ -147,6 +147,36 @@ TEST_P(EnvTest, OpenDirectoryLooksUpByName) {
   EXPECT_NE(st.message().find(p("gone")), std::string::npos);
 }
 
+TEST_P(EnvTest, OpenDirectoryOpensFilesByName) {
+  ASSERT_TRUE(env_->make_dirs(p("d"), 0755).ok());
+  ASSERT_TRUE(env_->write_file(p("d/f"), as_bytes("12345")).ok());
+  ASSERT_TRUE(env_->make_symlink("f", p("d/l")).ok());
+  auto dir = env_->open_directory(p("d"));
+  ASSERT_TRUE(dir.ok());
+  auto in = (*dir)->open_read("f");
+  ASSERT_TRUE(in.ok());
+  uint8_t buf[8];
+  EXPECT_EQ(*(*in)->read_at(0, buf), 5u);
+  // A symlink is not followed, as with Env::open_read.
+  EXPECT_FALSE((*dir)->open_read("l").ok());
+  WriteOptions wo;
+  wo.exclusive = true;
+  auto out = (*dir)->open_write("new", wo);
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE((*out)->append(as_bytes("abc")).ok());
+  ASSERT_TRUE((*out)->close().ok());
+  EXPECT_EQ(as_chars(*env_->read_file(p("d/new"))), "abc");
+  // Exclusive creation of a name that exists fails and names the full path.
+  auto again = (*dir)->open_write("new", wo);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(again.status().message().find(p("d/new")), std::string::npos);
+  auto missing = (*dir)->open_read("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Code::kNotFound);
+  EXPECT_NE(missing.status().message().find(p("d/nope")), std::string::npos);
+}
+
 TEST_P(EnvTest, XattrsThroughTheOpenFile) {
   ASSERT_TRUE(env_->write_file(p("x"), as_bytes("data")).ok());
   Status set = env_->set_xattr(p("x"), "user.one", as_bytes("1"));

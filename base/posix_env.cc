@@ -126,37 +126,6 @@ StatusOr<std::vector<DirEntry>> read_entries(DIR* d, const std::string& path) {
   return out;
 }
 
-class PosixDirectory : public Directory {
- public:
-  PosixDirectory(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~PosixDirectory() override { ::close(fd_); }
-
-  StatusOr<std::vector<DirEntry>> list() override {
-    // The stream gets a descriptor of its own (closedir closes it), from the start.
-    int fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return err("open directory", path_);
-    DIR* d = ::fdopendir(fd);
-    if (!d) {
-      Status st = err("open directory", path_);
-      ::close(fd);
-      return st;
-    }
-    return read_entries(d, path_);
-  }
-
-  StatusOr<FileInfo> lstat(const std::string& name) override {
-    struct stat st;
-    if (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      return err("lstat", path_join(path_, name));
-    }
-    return info_from_stat(st);
-  }
-
- private:
-  int fd_;
-  std::string path_;
-};
-
 class PosixReadableFile : public ReadableFile {
  public:
   PosixReadableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -289,6 +258,65 @@ class PosixWritableFile : public WritableFile {
   std::string path_;
 };
 
+// Opens `rel` relative to dirfd (AT_FDCWD: the working directory); errors name `path`.
+StatusOr<std::unique_ptr<ReadableFile>> open_read_at(int dirfd, const char* rel,
+                                                     const std::string& path) {
+  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return err("open", path);
+  return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, path));
+}
+
+StatusOr<std::unique_ptr<WritableFile>> open_write_at(int dirfd, const char* rel,
+                                                      const std::string& path,
+                                                      const WriteOptions& opts) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  if (opts.exclusive) flags |= O_EXCL;
+  if (opts.truncate) flags |= O_TRUNC;
+  int fd = ::openat(dirfd, rel, flags, opts.mode);
+  if (fd < 0) return err("create", path);
+  return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+}
+
+class PosixDirectory : public Directory {
+ public:
+  PosixDirectory(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixDirectory() override { ::close(fd_); }
+
+  StatusOr<std::vector<DirEntry>> list() override {
+    // The stream gets a descriptor of its own (closedir closes it), from the start.
+    int fd = ::openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return err("open directory", path_);
+    DIR* d = ::fdopendir(fd);
+    if (!d) {
+      Status st = err("open directory", path_);
+      ::close(fd);
+      return st;
+    }
+    return read_entries(d, path_);
+  }
+
+  StatusOr<FileInfo> lstat(const std::string& name) override {
+    struct stat st;
+    if (::fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return err("lstat", path_join(path_, name));
+    }
+    return info_from_stat(st);
+  }
+
+  StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& name) override {
+    return open_read_at(fd_, name.c_str(), path_join(path_, name));
+  }
+  StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& name,
+                                                     const WriteOptions& opts) override {
+    return open_write_at(fd_, name.c_str(), path_join(path_, name), opts);
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
 class PosixEnv : public Env {
  public:
   StatusOr<FileInfo> lstat(const std::string& path) override {
@@ -316,20 +344,12 @@ class PosixEnv : public Env {
   }
 
   StatusOr<std::unique_ptr<ReadableFile>> open_read(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-    if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return err("open", path);
-    return std::unique_ptr<ReadableFile>(new PosixReadableFile(fd, path));
+    return open_read_at(AT_FDCWD, path.c_str(), path);
   }
 
   StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& path,
                                                      const WriteOptions& opts) override {
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-    if (opts.exclusive) flags |= O_EXCL;
-    if (opts.truncate) flags |= O_TRUNC;
-    int fd = ::open(path.c_str(), flags, opts.mode);
-    if (fd < 0) return err("create", path);
-    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+    return open_write_at(AT_FDCWD, path.c_str(), path, opts);
   }
 
   Status make_dir(const std::string& path, uint32_t mode) override {

@@ -35,6 +35,10 @@ constexpr size_t kSmallReadBufferSize = 2 * 1024 * 1024 + 1;
 // The walk waits while this many jobs (files to read, trees to write) are queued: the
 // directories it has listed stay in memory until their files and trees are saved.
 constexpr size_t kMaxQueuedJobs = 1024;
+// Scanned directories kept open so that their files are opened by name (openat), at most
+// this many at once (the rest open their files by path): far below the usual limit of 1024
+// descriptors, whatever the shape of the tree.
+constexpr int kMaxOpenDirs = 128;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
@@ -90,6 +94,7 @@ struct ScanTask {
   bool done = false;         // guarded by mu
   bool unreadable = false;   // guarded by mu until done: the directory could not be listed
   std::vector<Node> nodes;   // guarded by mu until done
+  std::shared_ptr<base::Directory> handle;  // guarded by mu until done; may be null
 };
 
 // One directory being backed up. Children's nodes are sized before file jobs start, so jobs
@@ -102,6 +107,7 @@ struct Dir {
   std::atomic<size_t> pending{1};  // the walk itself, file jobs, unfinished subdirectories
   std::string path;
   std::vector<Node> nodes;
+  std::shared_ptr<base::Directory> handle;  // open until its files are read; may be null
   std::vector<char> failed;                              // per node: drop it (read error)
   std::vector<std::pair<size_t, std::unique_ptr<Dir>>> subdirs;  // node index -> dir
   std::optional<Id> parent_tree;
@@ -243,7 +249,9 @@ class Archiver {
   void walk(Dir& d);
   // The directory's entries as nodes, sorted by name; unreadable ones are reported. A
   // directory that cannot be listed is reported and sets *unreadable.
-  std::vector<Node> scan_dir(const std::string& path, bool* unreadable);
+  // *handle gets the open directory when fewer than kMaxOpenDirs are kept open.
+  std::vector<Node> scan_dir(const std::string& path, bool* unreadable,
+                             std::shared_ptr<base::Directory>* handle);
   // The --stdin file (and the directories its name holds) below root.
   base::Status backup_stdin(Dir& root, const std::string& snapshot_path, const repo::NodeTime& time);
   // Counts the files and bytes below the targets for the progress display (scan_totals).
@@ -254,7 +262,9 @@ class Archiver {
   // `xattrs_pending`: the node came from scan_dir, which leaves a file's extended attributes
   // to be read here (through the open file, or from an unchanged parent node).
   void schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending);
-  base::Status save_file(const std::string& path, Node& node, bool xattrs_pending);
+  // `dir`, when not null, is the open directory holding the file (named node.name there).
+  base::Status save_file(const std::string& path, Node& node, bool xattrs_pending,
+                         base::Directory* dir);
   base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
   // `owner`, if set, holds `chunk`: the chunk may then be compressed by another thread, which
   // keeps the buffer until it is done (save_stream sets it for large files only).
@@ -312,6 +322,7 @@ class Archiver {
   // scan_totals: counts the totals ahead of the walk (which then leaves them alone).
   std::thread scanner_;
   std::atomic<bool> stop_scanner_{false};
+  std::atomic<int> open_dirs_{0};  // scanned directories kept open (see kMaxOpenDirs)
   std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
 
   std::mutex dry_mu_;
@@ -322,7 +333,8 @@ class Archiver {
   base::ThreadPool scan_pool_{2};
 };
 
-std::vector<Node> Archiver::scan_dir(const std::string& path, bool* unreadable) {
+std::vector<Node> Archiver::scan_dir(const std::string& path, bool* unreadable,
+                                     std::shared_ptr<base::Directory>* handle) {
   std::vector<Node> nodes;
   *unreadable = true;
   // Entries are looked up relative to the open directory: one path component each, not the
@@ -360,6 +372,14 @@ std::vector<Node> Archiver::scan_dir(const std::string& path, bool* unreadable) 
       continue;
     }
     nodes.push_back(std::move(*node));
+  }
+  if (open_dirs_.fetch_add(1) < kMaxOpenDirs) {
+    *handle = std::shared_ptr<base::Directory>(dir->release(), [this](base::Directory* d) {
+      delete d;
+      open_dirs_--;
+    });
+  } else {
+    open_dirs_--;
   }
   return nodes;
 }
@@ -459,9 +479,11 @@ void Archiver::count_totals() {
 void Archiver::run_scan(ScanTask& t) {
   if (t.claimed.exchange(true)) return;
   bool unreadable = false;
-  std::vector<Node> nodes = scan_dir(t.path, &unreadable);
+  std::shared_ptr<base::Directory> handle;
+  std::vector<Node> nodes = scan_dir(t.path, &unreadable, &handle);
   std::lock_guard<std::mutex> l(t.mu);
   t.nodes = std::move(nodes);
+  t.handle = std::move(handle);
   t.unreadable = unreadable;
   t.done = true;
   t.cv.notify_all();
@@ -481,10 +503,11 @@ void Archiver::walk(Dir& d) {
     d.scan->cv.wait(l, [&] { return d.scan->done; });
     d.nodes = std::move(d.scan->nodes);
     d.unreadable = d.scan->unreadable;
+    d.handle = std::move(d.scan->handle);
     l.unlock();
     d.scan.reset();
   } else {
-    d.nodes = scan_dir(d.path, &d.unreadable);
+    d.nodes = scan_dir(d.path, &d.unreadable, &d.handle);
   }
   d.failed.assign(d.nodes.size(), 0);
   // The parent trees of all subdirectories load on the tree pool while this thread walks the
@@ -517,8 +540,9 @@ void Archiver::walk(Dir& d) {
       release_from_walk(*walked);
     }
   }
-  // Everything reused from the parent is copied by now.
+  // Everything reused from the parent is copied by now; the file jobs hold the directory.
   std::vector<Node>().swap(d.parent_nodes);
+  d.handle.reset();
 }
 
 void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending) {
@@ -568,7 +592,8 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
   d.pending++;
   Dir* dir = &d;
   enter_queue();
-  group_.run([this, path, &n, failed, dir, counter, xattrs_pending]() -> base::Status {
+  group_.run([this, path, &n, failed, dir, counter, xattrs_pending,
+              handle = d.handle]() -> base::Status {
     leave_queue();
     // restic's current_files, kept only when something displays them.
     std::string item = opts_.scan_totals ? snapshot_item(path) : std::string();
@@ -576,7 +601,7 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
       std::lock_guard<std::mutex> l(progress_->current_mu);
       progress_->current_files.insert(item);
     }
-    base::Status st = save_file(path, n, xattrs_pending);
+    base::Status st = save_file(path, n, xattrs_pending, handle.get());
     if (opts_.scan_totals) {
       std::lock_guard<std::mutex> l(progress_->current_mu);
       progress_->current_files.erase(item);
@@ -692,8 +717,9 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
 }
 
 // Source read errors carry the path in their message; they are reported, not fatal.
-base::Status Archiver::save_file(const std::string& path, Node& node, bool xattrs_pending) {
-  ASSIGN_OR_RETURN(auto f, env_.open_read(path));
+base::Status Archiver::save_file(const std::string& path, Node& node, bool xattrs_pending,
+                                 base::Directory* dir) {
+  ASSIGN_OR_RETURN(auto f, dir ? dir->open_read(node.name) : env_.open_read(path));
   ASSIGN_OR_RETURN(base::FileInfo info, f->stat());
   if (info.type != base::FileType::kFile || info.inode != node.inode) {
     return base::invalid_argument("read " + path + ": file was replaced during the backup");

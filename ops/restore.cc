@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -40,6 +41,7 @@ bool all_zero(base::ByteSpan b) {
 
 struct FilePlan {
   std::string path;
+  size_t name_at = 0;  // where the file's name starts in path
   Node node;
   size_t remaining = 0;  // blob writes still to do
   uint64_t written_end = 0;  // end of the furthest blob written (sparse zeros are not)
@@ -67,6 +69,37 @@ struct PackBatch {
 // (maxUnusedRange).
 constexpr uint64_t kMaxGap = 4ull << 20;
 
+// The most recently used directories of the target, open, so that files are created in them by
+// name (openat) rather than by walking the whole target path for each file. Files are
+// restored roughly directory by directory (packs hold them in backup order), so a few suffice.
+class DirHandles {
+ public:
+  explicit DirHandles(base::Env& env) : env_(env) {}
+
+  // The open directory, or null when it cannot be opened (the caller goes by path then and
+  // reports that error, if it is one, with the file).
+  std::shared_ptr<base::Directory> get(std::string_view path) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = open_.begin(); it != open_.end(); ++it) {
+      if (it->first == path) {
+        if (it != open_.begin()) open_.splice(open_.begin(), open_, it);
+        return open_.front().second;
+      }
+    }
+    auto dir = env_.open_directory(std::string(path));
+    if (!dir.ok()) return nullptr;
+    if (open_.size() == kCapacity) open_.pop_back();
+    open_.emplace_front(std::string(path), std::move(*dir));
+    return open_.front().second;
+  }
+
+ private:
+  static constexpr size_t kCapacity = 16;
+  base::Env& env_;
+  std::mutex mu_;
+  std::list<std::pair<std::string, std::shared_ptr<base::Directory>>> open_;  // newest first
+};
+
 struct DirPlan {
   std::string path;
   Node node;
@@ -77,7 +110,8 @@ class Restorer {
  public:
   Restorer(repo::Repository& repo, base::Env& env, const RestoreOptions& opts,
            RestoreProgress* progress, RestoreObserver* observer)
-      : repo_(repo), env_(env), opts_(opts), progress_(progress ? progress : &own_), observer_(observer) {
+      : repo_(repo), env_(env), opts_(opts), progress_(progress ? progress : &own_), observer_(observer),
+        dir_handles_(env) {
     is_root_ = ::geteuid() == 0;
   }
 
@@ -119,6 +153,7 @@ class Restorer {
   // and the owner such a new file gets, when that is surely our effective uid and gid.
   std::optional<uint32_t> fresh_umask_;
   std::optional<std::pair<uint32_t, uint32_t>> fresh_owner_;
+  DirHandles dir_handles_;
 
   std::vector<std::unique_ptr<FilePlan>> files_;
   std::vector<DirPlan> dirs_;
@@ -149,7 +184,12 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
   std::string dest = base::path_join(opts_.target, rel);
   switch (n.type) {
     case NodeType::kDir: {
-      RETURN_IF_ERROR(env_.make_dirs(dest, 0700));
+      // Below a directory this restore made, one mkdir; otherwise (or when it is there
+      // already) make_dirs looks at the path first.
+      base::Status made = made_dirs_.count(base::path_dirname(dest))
+                              ? env_.make_dir(dest, 0700)
+                              : base::not_found("");
+      if (!made.ok()) RETURN_IF_ERROR(env_.make_dirs(dest, 0700));
       made_dirs_[dest] = true;
       dirs_.push_back({dest, n, depth});
       result_.dirs++;
@@ -168,6 +208,7 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
       }
       auto f = std::make_unique<FilePlan>();
       f->path = dest;
+      f->name_at = dest.rfind('/') + 1;
       f->node = n;
       // Looked up in full before any blob is handed out: a worker may finish the file as soon
       // as it has one of its batches, so `remaining` must be final by then.
@@ -248,6 +289,11 @@ void Restorer::check_fresh_target(bool target_was_empty) {
 
 base::StatusOr<std::unique_ptr<base::WritableFile>> Restorer::create_file(FilePlan& f) {
   const uint32_t perm = repo::st_mode_perm_from_go_mode(f.node.mode);
+  std::shared_ptr<base::Directory> dir;
+  if (f.name_at > 1) dir = dir_handles_.get(std::string_view(f.path).substr(0, f.name_at - 1));
+  auto open_write = [&](const base::WriteOptions& wo) {
+    return dir ? dir->open_write(f.path.substr(f.name_at), wo) : env_.open_write(f.path, wo);
+  };
   base::WriteOptions wo;
   // A file new in a fresh target, made with its final permissions, needs no chmod when the
   // umask keeps every bit (and as root no chown when it is ours): two system calls fewer per
@@ -255,7 +301,7 @@ base::StatusOr<std::unique_ptr<base::WritableFile>> Restorer::create_file(FilePl
   if (fresh_umask_ && (perm & 07000) == 0 && (perm & ~*fresh_umask_) == perm) {
     wo.mode = perm;
     wo.exclusive = true;
-    auto out = env_.open_write(f.path, wo);
+    auto out = open_write(wo);
     if (out.ok()) {
       // Owned by someone else, it is chowned and then chmodded as any other file.
       f.owner_and_mode_set =
@@ -266,7 +312,7 @@ base::StatusOr<std::unique_ptr<base::WritableFile>> Restorer::create_file(FilePl
   }
   wo.mode = 0600;
   wo.exclusive = false;
-  return env_.open_write(f.path, wo);
+  return open_write(wo);
 }
 
 void Restorer::create_empty(FilePlan& f) {
