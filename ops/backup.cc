@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 
 #include "base/log.h"
 #include "base/thread_pool.h"
@@ -39,6 +40,8 @@ constexpr size_t kMaxQueuedJobs = 1024;
 // this many at once (the rest open their files by path): far below the usual limit of 1024
 // descriptors, whatever the shape of the tree.
 constexpr int kMaxOpenDirs = 128;
+// Directories scanned while the index loads (Archiver::start_prescan), at most.
+constexpr size_t kMaxPrescanDirs = 4096;
 // Files at least this large hand their chunks to the compression pool.
 constexpr uint64_t kHandOffFileSize = 4 * 1024 * 1024;
 constexpr size_t kMaxChunkBytesInFlight = 12 * 1024 * 1024;
@@ -119,6 +122,8 @@ struct Dir {
   std::vector<std::string> child_paths;  // virtual dirs: where node i is on disk
 };
 
+std::vector<std::string> target_parts(const std::string& clean, std::string* base);
+
 const Node* find_by_name(const std::vector<Node>& nodes, const std::string& name) {
   auto it = std::lower_bound(nodes.begin(), nodes.end(), name,
                              [](const Node& n, const std::string& s) { return n.name < s; });
@@ -149,10 +154,13 @@ class Archiver {
     node_opts_.with_atime = opts.with_atime;
     scan_node_opts_ = node_opts_;
     scan_node_opts_.file_xattrs = false;
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) cwd_ = cwd;
   }
 
   // Tasks still running refer to members: let them finish before anything is destroyed.
   ~Archiver() {
+    stop_prescan();
     stop_scanner_ = true;
     if (scanner_.joinable()) scanner_.join();
     group_.wait().ignore();
@@ -160,6 +168,12 @@ class Archiver {
   }
 
   base::StatusOr<BackupResult> run();
+
+  // Scans the target directories, depth first in the walk's order, on a thread of its own
+  // until stop_prescan (at most kMaxPrescanDirs): the walk then finds those directories
+  // listed and lstat'ed. Meant for the time the index takes to load, which leaves a core idle.
+  void start_prescan();
+  void stop_prescan();
 
  private:
   void report(const std::string& path, const base::Status& st) {
@@ -258,6 +272,9 @@ class Archiver {
   void count_totals();
   void count_below(const std::string& path, const std::vector<uint64_t>& devices);
   std::shared_ptr<ScanTask> scan_ahead(const std::string& path);
+  // The prescanned task of path, taken out of the prescan's table; null if there is none.
+  std::shared_ptr<ScanTask> take_prescanned(const std::string& path);
+  void prescan(const std::string& path);
   void run_scan(ScanTask& t);
   // `xattrs_pending`: the node came from scan_dir, which leaves a file's extended attributes
   // to be read here (through the open file, or from an unchanged parent node).
@@ -323,6 +340,11 @@ class Archiver {
   std::thread scanner_;
   std::atomic<bool> stop_scanner_{false};
   std::atomic<int> open_dirs_{0};  // scanned directories kept open (see kMaxOpenDirs)
+  std::thread prescanner_;
+  std::atomic<bool> stop_prescan_{false};
+  std::mutex prescan_mu_;
+  std::unordered_map<std::string, std::shared_ptr<ScanTask>> prescanned_;  // by path
+  size_t prescan_count_ = 0;  // the prescanner's own
   std::atomic<uint64_t> dirs_new_{0}, dirs_changed_{0}, dirs_unmodified_{0};
 
   std::mutex dry_mu_;
@@ -489,7 +511,66 @@ void Archiver::run_scan(ScanTask& t) {
   t.cv.notify_all();
 }
 
+std::shared_ptr<ScanTask> Archiver::take_prescanned(const std::string& path) {
+  std::lock_guard<std::mutex> l(prescan_mu_);
+  if (prescanned_.empty()) return nullptr;
+  auto it = prescanned_.find(path);
+  if (it == prescanned_.end()) return nullptr;
+  auto t = std::move(it->second);
+  prescanned_.erase(it);
+  return t;
+}
+
+void Archiver::prescan(const std::string& path) {
+  if (stop_prescan_ || prescan_count_ >= kMaxPrescanDirs) return;
+  ++prescan_count_;
+  auto t = std::make_shared<ScanTask>();
+  t->path = path;
+  {
+    std::lock_guard<std::mutex> l(prescan_mu_);
+    prescanned_.emplace(path, t);
+  }
+  run_scan(*t);  // if the walk claimed it first, wait for its result
+  std::vector<std::string> subdirs;
+  {
+    std::unique_lock<std::mutex> l(t->mu);
+    t->cv.wait(l, [&] { return t->done; });
+    for (const Node& n : t->nodes) {
+      if (n.type == NodeType::kDir) subdirs.push_back(n.name);
+    }
+  }
+  for (const auto& name : subdirs) prescan(base::path_join(path, name));
+}
+
+void Archiver::start_prescan() {
+  // Not where a directory's scan depends on what only the walk knows: the devices of
+  // --one-file-system and the tag files of --exclude-if-present (warned about once).
+  if (opts_.stdin_file || opts_.one_file_system || !opts_.exclude_if_present.empty()) return;
+  std::vector<std::string> dirs;
+  for (const auto& target : opts_.targets) {
+    std::string clean = clean_path(target);
+    std::string path;
+    std::vector<std::string> parts = target_parts(clean, &path);
+    if (parts.empty()) path = clean;
+    for (const auto& part : parts) path = base::path_join(path, part);
+    auto info = env_.lstat(path);
+    if (!info.ok() || info->type != base::FileType::kDir) continue;
+    if (opts_.excludes && opts_.excludes->matches(abs_of(clean))) continue;
+    dirs.push_back(path);
+  }
+  if (dirs.empty()) return;
+  prescanner_ = std::thread([this, dirs] {
+    for (const auto& d : dirs) prescan(d);
+  });
+}
+
+void Archiver::stop_prescan() {
+  stop_prescan_ = true;
+  if (prescanner_.joinable()) prescanner_.join();
+}
+
 std::shared_ptr<ScanTask> Archiver::scan_ahead(const std::string& path) {
+  if (auto t = take_prescanned(path)) return t;
   auto t = std::make_shared<ScanTask>();
   t->path = path;
   scan_pool_.submit([this, t] { run_scan(*t); });
@@ -497,6 +578,7 @@ std::shared_ptr<ScanTask> Archiver::scan_ahead(const std::string& path) {
 }
 
 void Archiver::walk(Dir& d) {
+  if (!d.scan) d.scan = take_prescanned(d.path);
   if (d.scan) {
     run_scan(*d.scan);  // not started yet: scan it here rather than wait for the pool
     std::unique_lock<std::mutex> l(d.scan->mu);
@@ -894,8 +976,9 @@ base::Status Archiver::finish_one(Dir& d) {
 
 // Creates the chain of directory nodes leading to a target (restic records the real metadata
 // of every directory on the way: backing up /tmp/x/data gives tmp -> x -> data).
-base::Status Archiver::place_target(Dir& root, const std::string& target) {
-  std::string clean = clean_path(target);
+// A cleaned target's path components below its base, and the base: "/" for an absolute
+// path, "../" once per leading "..", else "" (so lstat sees the real path).
+std::vector<std::string> target_parts(const std::string& clean, std::string* base) {
   std::vector<std::string> parts;
   for (size_t i = 0; i < clean.size();) {
     size_t j = clean.find('/', i);
@@ -904,6 +987,19 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     if (!part.empty() && part != "." && part != "..") parts.push_back(part);
     i = j + 1;
   }
+  *base = !clean.empty() && clean[0] == '/' ? "/" : "";
+  if (clean.empty() || clean[0] != '/') {
+    size_t ups = 0;
+    while (clean.compare(ups * 3, 3, "../") == 0 || clean.substr(ups * 3) == "..") ++ups;
+    for (size_t k = 0; k < ups; ++k) *base += "../";
+  }
+  return parts;
+}
+
+base::Status Archiver::place_target(Dir& root, const std::string& target) {
+  std::string clean = clean_path(target);
+  std::string prefix;
+  std::vector<std::string> parts = target_parts(clean, &prefix);
   // A "/" or "." target makes the root a walked directory: nothing can join it.
   if (!root.virtual_dir || (parts.empty() && !root.nodes.empty())) {
     return base::invalid_argument("backup target " + target +
@@ -921,13 +1017,6 @@ base::Status Archiver::place_target(Dir& root, const std::string& target) {
     walk(root);
     release_from_walk(root);
     return base::ok_status();
-  }
-  std::string prefix = clean[0] == '/' ? "/" : "";
-  // Count the ".." we dropped so lstat sees the real path.
-  if (clean[0] != '/') {
-    size_t ups = 0;
-    while (clean.compare(ups * 3, 3, "../") == 0 || clean.substr(ups * 3) == "..") ++ups;
-    for (size_t k = 0; k < ups; ++k) prefix += "../";
   }
   Dir* d = &root;
   for (size_t k = 0; k < parts.size(); ++k) {
@@ -1075,8 +1164,6 @@ void Archiver::start_virtual(Dir& d) {
 base::StatusOr<BackupResult> Archiver::run() {
   BackupResult result;
   base::Timespec start = opts_.time ? base::Timespec{*opts_.time, 0} : repo_.deps().clock->now();
-  char cwd[4096];
-  if (::getcwd(cwd, sizeof cwd)) cwd_ = cwd;
 
   repo::Snapshot& sn = result.snapshot;
   sn.time = {start.sec, start.nsec, repo_.deps().clock->utc_offset(start.sec)};
@@ -1202,6 +1289,13 @@ base::StatusOr<BackupResult> run_backup(repo::Repository& repo, base::Env& env,
                                         const BackupOptions& opts, BackupProgress* progress,
                                         BackupObserver* observer) {
   Archiver a(repo, env, opts, progress, observer);
+  if (opts.load_index) {
+    // The file system is scanned while the index loads: both cores busy from the start.
+    a.start_prescan();
+    base::Status loaded = repo.load_index();
+    a.stop_prescan();
+    RETURN_IF_ERROR(loaded);
+  }
   return a.run();
 }
 

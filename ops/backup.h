@@ -58,6 +58,9 @@ struct BackupOptions {
   // Count the files and bytes below the targets ahead of the backup (a second, lstat-only
   // walk, as restic's scanner), so a progress display can show a percentage and an ETA.
   bool scan_totals = false;
+  // Load the repository's index first (Repository::load_index), scanning the targets
+  // meanwhile; without it the caller has loaded the index.
+  bool load_index = false;
 };
 
 struct BackupStats {

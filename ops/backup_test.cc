@@ -277,6 +277,38 @@ TEST_F(BackupTest, ExclusionRulesApplyToTargets) {
   EXPECT_EQ(listing(res.snapshot.tree), (std::vector<std::string>{"/src/", "/src/small"}));
 }
 
+// With load_index, run_backup loads the index itself and scans the targets meanwhile; the
+// walk then takes the prescanned directories. The snapshot must not change because of it.
+TEST_F(BackupTest, PrescanWhileTheIndexLoadsGivesTheSameSnapshot) {
+  for (int d = 0; d < 30; ++d) {
+    for (int f = 0; f < 4; ++f) {
+      put("/src/d" + std::to_string(d) + "/sub/f" + std::to_string(f), noise(100 + d * 10 + f, d));
+    }
+  }
+  put("/other/x", "x");
+  put("/src/skip.tmp", "t");
+  Filter filter;
+  ASSERT_TRUE(filter.add("*.tmp", false).ok());
+  BackupOptions o;
+  o.excludes = &filter;
+  BackupResult first = backup({"/src", "/other/x"}, o);
+  // A command's fresh repository, index not loaded: run_backup loads it.
+  auto fresh = testing::open_repository(be_.get(), &clock_, /*load_index=*/false);
+  ASSERT_TRUE(fresh.ok());
+  repo_ = std::move(*fresh);
+  o.load_index = true;
+  BackupResult second = backup({"/src", "/other/x"}, o);
+  EXPECT_EQ(second.snapshot.tree, first.snapshot.tree);
+  EXPECT_EQ(second.stats.files_unmodified, 30u * 4 + 1);
+  EXPECT_EQ(second.stats.files_new, 0u);
+  // A change is seen in a prescanned directory as anywhere else.
+  put("/src/d7/sub/f2", "changed");
+  repo_ = std::move(*testing::open_repository(be_.get(), &clock_, false));
+  BackupResult third = backup({"/src", "/other/x"}, o);
+  EXPECT_EQ(third.stats.files_changed, 1u);
+  EXPECT_NE(third.snapshot.tree, first.snapshot.tree);
+}
+
 TEST(TargetLists, FilesFromTrimsSkipsCommentsAndBom) {
   EXPECT_EQ(files_from_patterns("\xEF\xBB\xBF  a/*  \r\n# c\n\n\tb c\nlast"),
             (std::vector<std::string>{"a/*", "b c", "last"}));

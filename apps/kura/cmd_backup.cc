@@ -271,8 +271,9 @@ int run(Cli& cli, BackupFlags& f) {
   if (text_verbose && !cli.g.no_lock) cli.verbose(cli.msg().get("backup.v.lock") + "\n");
   auto lock = cli.lock(**r, false);
   if (!lock.ok()) return cli.fail(lock.status());
+  // The index loads inside run_backup, while the targets are scanned.
   if (text_verbose) cli.verbose(cli.msg().get("backup.v.load_index") + "\n");
-  if (auto st = (*r)->load_index(); !st.ok()) return cli.fail(st);
+  o.load_index = true;
 
   o.tags = split_tags(f.tags);
   o.hostname = f.host.empty() ? cli.hostname() : f.host;
