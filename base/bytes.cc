@@ -1,5 +1,7 @@
 #include "base/bytes.h"
 
+#include <sys/mman.h>
+
 #include <array>
 
 namespace kura::base {
@@ -97,6 +99,28 @@ StatusOr<Bytes> base64_decode(std::string_view text) {
     if (pad < 1) out.push_back(static_cast<uint8_t>(w));
   }
   return out;
+}
+
+void* map_large(size_t size) {
+  size = (size + kLargePage - 1) / kLargePage * kLargePage;
+  // One page more than asked, so that an aligned start can be cut out of it.
+  size_t span = size + kLargePage;
+  void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto addr = reinterpret_cast<uintptr_t>(p);
+  uintptr_t aligned = (addr + kLargePage - 1) & ~(uintptr_t{kLargePage} - 1);
+  if (aligned > addr) ::munmap(p, aligned - addr);
+  size_t after = addr + span - (aligned + size);
+  if (after > 0) ::munmap(reinterpret_cast<void*>(aligned + size), after);
+  // Only advice: without THP the mapping works as well, with small pages.
+  ::madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
+
+void unmap_large(void* p, size_t size) {
+  if (!p) return;
+  size = (size + kLargePage - 1) / kLargePage * kLargePage;
+  ::munmap(p, size);
 }
 
 }  // namespace kura::base

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -16,22 +17,61 @@ using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
 using MutableByteSpan = std::span<uint8_t>;
 
+// Memory for large buffers, in a mapping of its own: 2 MiB aligned and marked for
+// transparent huge pages (where the kernel's THP setting is "madvise" or "always"), so that
+// touching it costs one page fault per 2 MiB instead of one per 4 KiB. It starts zeroed.
+// Sizes are rounded up to 2 MiB. map_large returns null when the mapping fails.
+constexpr size_t kLargePage = 2u << 20;
+void* map_large(size_t size);
+void unmap_large(void* p, size_t size);
+
 // Scratch space that is written before it is read (compression output, sealing): growing it
-// does not zero-fill, as growing a Bytes does, so only the pages written are touched.
+// does not zero-fill, as growing a Bytes does, so only the pages written are touched. From
+// 2 MiB on it lives in map_large memory.
 class ScratchBuffer {
  public:
-  uint8_t* data() { return data_.get(); }
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ScratchBuffer(ScratchBuffer&& o) noexcept { *this = std::move(o); }
+  ScratchBuffer& operator=(ScratchBuffer&& o) noexcept {
+    if (this != &o) {
+      release();
+      data_ = std::exchange(o.data_, nullptr);
+      capacity_ = std::exchange(o.capacity_, 0);
+      mapped_ = std::exchange(o.mapped_, false);
+    }
+    return *this;
+  }
+  ~ScratchBuffer() { release(); }
+
+  uint8_t* data() { return data_; }
   size_t capacity() const { return capacity_; }
   // At least n bytes; the old content is not kept.
   void reserve(size_t n) {
     if (capacity_ >= n) return;
-    data_.reset();
-    data_ = std::make_unique_for_overwrite<uint8_t[]>(n);
+    release();
+    if (n >= kLargePage) {
+      size_t rounded = (n + kLargePage - 1) / kLargePage * kLargePage;
+      if (void* p = map_large(rounded)) {
+        data_ = static_cast<uint8_t*>(p);
+        capacity_ = rounded;
+        mapped_ = true;
+        return;
+      }
+    }
+    data_ = new uint8_t[n];
     capacity_ = n;
   }
   void release() {
-    data_.reset();
+    if (mapped_) {
+      unmap_large(data_, capacity_);
+    } else {
+      delete[] data_;
+    }
+    data_ = nullptr;
     capacity_ = 0;
+    mapped_ = false;
   }
   // Gives the memory back if it grew past keep: a rare large item does not pin it.
   void trim(size_t keep) {
@@ -39,8 +79,9 @@ class ScratchBuffer {
   }
 
  private:
-  std::unique_ptr<uint8_t[]> data_;
+  uint8_t* data_ = nullptr;
   size_t capacity_ = 0;
+  bool mapped_ = false;
 };
 
 inline ByteSpan as_bytes(std::string_view s) {

@@ -49,3 +49,29 @@ TEST(BytesTest, LittleEndian) {
 
 }  // namespace
 }  // namespace kura::base
+
+namespace kura::base {
+namespace {
+
+TEST(ScratchBuffer, LargeOnesAreAlignedMappingsThatStartZeroed) {
+  ScratchBuffer b;
+  b.reserve(100);
+  EXPECT_GE(b.capacity(), 100u);
+  b.reserve(kLargePage + 1);
+  ASSERT_NE(b.data(), nullptr);
+  EXPECT_EQ(b.capacity(), 2 * kLargePage);  // rounded up to whole large pages
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kLargePage, 0u);
+  EXPECT_EQ(b.data()[0], 0);
+  EXPECT_EQ(b.data()[b.capacity() - 1], 0);
+  b.data()[b.capacity() - 1] = 7;
+  ScratchBuffer moved = std::move(b);
+  EXPECT_EQ(b.data(), nullptr);
+  EXPECT_EQ(moved.data()[moved.capacity() - 1], 7);
+  moved.trim(kLargePage);
+  EXPECT_EQ(moved.capacity(), 0u);
+  moved.reserve(10);
+  EXPECT_GE(moved.capacity(), 10u);
+}
+
+}  // namespace
+}  // namespace kura::base
