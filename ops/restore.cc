@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <list>
 #include <map>
@@ -158,6 +159,8 @@ class Restorer {
   std::vector<std::unique_ptr<FilePlan>> files_;
   std::vector<DirPlan> dirs_;
   base::TaskGroup* group_ = nullptr;
+  size_t workers_ = 1;
+  std::atomic<size_t> parts_in_flight_{0};  // loads handed to the workers, not yet done
   std::unordered_map<uint32_t, PackBatch> open_;  // by pack
   std::list<uint32_t> lru_;                        // packs in open_, least recently used first
   uint64_t planned_stored_ = 0;
@@ -343,7 +346,13 @@ void Restorer::add_target(uint32_t pack, const BlobTarget& t) {
 void Restorer::dispatch_stale() {
   while (!lru_.empty()) {
     uint32_t pack = lru_.front();
-    if (planned_stored_ - open_.at(pack).last_use < opts_.dispatch_distance) return;
+    // While workers wait for work (at the start, mostly), a pack the walk left behind a
+    // little ago goes out already: a later file needing it again costs one more small load,
+    // an idle core costs more.
+    uint64_t distance = parts_in_flight_.load(std::memory_order_relaxed) < workers_
+                            ? opts_.dispatch_distance / 8
+                            : opts_.dispatch_distance;
+    if (planned_stored_ - open_.at(pack).last_use < distance) return;
     dispatch(pack);
   }
 }
@@ -370,7 +379,12 @@ void Restorer::dispatch(uint32_t pack) {
     }
     const BlobTarget* first = targets->data() + begin;
     const BlobTarget* last = targets->data() + i;
-    group_->run([this, pack, targets, first, last] { return restore_part(pack, first, last); });
+    parts_in_flight_++;
+    group_->run([this, pack, targets, first, last] {
+      base::Status st = restore_part(pack, first, last);
+      parts_in_flight_--;
+      return st;
+    });
     if (i < targets->size()) {
       begin = i;
       lo = (*targets)[i].blob.offset;
@@ -574,6 +588,7 @@ base::StatusOr<RestoreResult> Restorer::run(const Id& tree) {
     base::ThreadPool pool(threads);
     base::TaskGroup group(&pool);
     group_ = &group;
+    workers_ = static_cast<size_t>(threads);
     base::Status planned = plan(tree);
     // A walk that failed part way fails the restore as before; what the workers already have
     // is finished first, nothing more is started.
