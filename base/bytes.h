@@ -84,6 +84,57 @@ class ScratchBuffer {
   bool mapped_ = false;
 };
 
+// n value-initialised Ts, from 2 MiB on in map_large memory, which the kernel hands out
+// zeroed: no pass to clear it and few page faults. T must be an implicit-lifetime type (an
+// aggregate, say) whose value-initialised state is all zero bytes.
+template <typename T>
+class ZeroedArray {
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(size_t n) : size_(n) {
+    if (n * sizeof(T) >= kLargePage) {
+      if (void* p = map_large(n * sizeof(T))) {
+        data_ = static_cast<T*>(p);
+        mapped_ = true;
+        return;
+      }
+    }
+    data_ = new T[n]();
+  }
+  ZeroedArray(const ZeroedArray&) = delete;
+  ZeroedArray& operator=(const ZeroedArray&) = delete;
+  ZeroedArray(ZeroedArray&& o) noexcept { swap(o); }
+  ZeroedArray& operator=(ZeroedArray&& o) noexcept {
+    ZeroedArray(std::move(o)).swap(*this);
+    return *this;
+  }
+  ~ZeroedArray() {
+    if (mapped_) {
+      unmap_large(data_, size_ * sizeof(T));
+    } else {
+      delete[] data_;
+    }
+  }
+  void swap(ZeroedArray& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(mapped_, o.mapped_);
+  }
+
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+  T* begin() { return data_; }
+  T* end() { return data_ + size_; }
+  const T* begin() const { return data_; }
+  const T* end() const { return data_ + size_; }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  bool mapped_ = false;
+};
+
 inline ByteSpan as_bytes(std::string_view s) {
   return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }

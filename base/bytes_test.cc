@@ -73,5 +73,25 @@ TEST(ScratchBuffer, LargeOnesAreAlignedMappingsThatStartZeroed) {
   EXPECT_GE(moved.capacity(), 10u);
 }
 
+TEST(ZeroedArray, SmallAndLargeStartZeroedAndMove) {
+  struct Entry {
+    uint64_t a;
+    bool used;
+  };
+  for (size_t n : {size_t{10}, 3 * kLargePage / sizeof(Entry)}) {
+    ZeroedArray<Entry> arr(n);
+    ASSERT_EQ(arr.size(), n);
+    for (const Entry& e : arr) ASSERT_TRUE(e.a == 0 && !e.used);
+    arr[n - 1].a = 42;
+    ZeroedArray<Entry> other(1);
+    other.swap(arr);
+    EXPECT_EQ(other.size(), n);
+    EXPECT_EQ(other[n - 1].a, 42u);
+    ZeroedArray<Entry> moved = std::move(other);
+    EXPECT_EQ(moved[n - 1].a, 42u);
+    EXPECT_EQ(other.size(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace kura::base

@@ -1,12 +1,17 @@
 #include "repo/index.h"
 
+#include <charconv>
 #include <cstring>
+#include <type_traits>
 
 #include "repo/gojson.h"
 
 namespace kura::repo {
 
-Index::Index() { slots_.resize(1024); }
+// ZeroedArray hands out zeroed memory as value-initialised entries.
+static_assert(std::is_aggregate_v<IndexEntry> && std::is_trivially_copyable_v<IndexEntry>);
+
+Index::Index() : slots_(1024) {}
 
 uint32_t Index::intern_pack(const Id& pack) {
   auto [it, inserted] = pack_numbers_.emplace(pack, static_cast<uint32_t>(packs_.size()));
@@ -29,9 +34,8 @@ void Index::reserve(size_t n) {
 void Index::grow() { rehash(slots_.size() * 2); }
 
 void Index::rehash(size_t slots) {
-  std::vector<IndexEntry> old;
+  base::ZeroedArray<IndexEntry> old(slots);
   old.swap(slots_);
-  slots_.resize(slots);
   for (const auto& e : old) {
     if (!e.used) continue;
     size_t i = slot_of(e.id);
@@ -80,42 +84,65 @@ void Index::for_each(const std::function<void(const IndexEntry&)>& fn) const {
 }
 
 base::Bytes encode_index_json(const std::vector<IndexPack>& packs, const std::vector<Id>& supersedes) {
-  std::string s;
-  s.reserve(64 + packs.size() * 100);
-  s += '{';
-  if (!supersedes.empty()) {
-    s += "\"supersedes\":[";
-    for (size_t i = 0; i < supersedes.size(); ++i) {
-      if (i) s += ',';
-      s += '"' + supersedes[i].hex() + '"';
+  // Sized ahead (a blob's entry is ~170 bytes): a large index is not copied while it grows.
+  size_t blobs = 0;
+  for (const auto& p : packs) blobs += p.blobs.size();
+  base::Bytes out;
+  out.reserve(64 + supersedes.size() * 67 + packs.size() * 100 + blobs * 176);
+  auto put = [&](std::string_view text) { out.insert(out.end(), text.begin(), text.end()); };
+  auto put_id = [&](const Id& id) {
+    size_t at = out.size();
+    out.resize(at + 2 * id.bytes.size());
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (size_t i = 0; i < id.bytes.size(); ++i) {
+      out[at + 2 * i] = static_cast<uint8_t>(kHex[id.bytes[i] >> 4]);
+      out[at + 2 * i + 1] = static_cast<uint8_t>(kHex[id.bytes[i] & 15]);
     }
-    s += "],";
+  };
+  auto put_num = [&](uint32_t v) {
+    char buf[16];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    put(std::string_view(buf, static_cast<size_t>(end - buf)));
+  };
+  put("{");
+  if (!supersedes.empty()) {
+    put("\"supersedes\":[");
+    for (size_t i = 0; i < supersedes.size(); ++i) {
+      if (i) put(",");
+      put("\"");
+      put_id(supersedes[i]);
+      put("\"");
+    }
+    put("],");
   }
-  s += "\"packs\":[";
+  put("\"packs\":[");
   for (size_t p = 0; p < packs.size(); ++p) {
-    if (p) s += ',';
-    s += "{\"id\":\"" + packs[p].id.hex() + "\",\"blobs\":[";
+    if (p) put(",");
+    put("{\"id\":\"");
+    put_id(packs[p].id);
+    put("\",\"blobs\":[");
     for (size_t i = 0; i < packs[p].blobs.size(); ++i) {
       const PackedBlob& b = packs[p].blobs[i];
-      if (i) s += ',';
-      s += "{\"id\":\"";
-      s += b.id.hex();
-      s += "\",\"type\":\"";
-      s += blob_type_name(b.type);
-      s += "\",\"offset\":";
-      s += std::to_string(b.offset);
-      s += ",\"length\":";
-      s += std::to_string(b.length);
+      if (i) put(",");
+      put("{\"id\":\"");
+      put_id(b.id);
+      put("\",\"type\":\"");
+      put(blob_type_name(b.type));
+      put("\",\"offset\":");
+      put_num(b.offset);
+      put(",\"length\":");
+      put_num(b.length);
       if (b.compressed()) {
-        s += ",\"uncompressed_length\":";
-        s += std::to_string(b.uncompressed_length);
+        put(",\"uncompressed_length\":");
+        put_num(b.uncompressed_length);
       }
-      s += '}';
+      put("}");
     }
-    s += "]}";
+    put("]}");
   }
-  s += "]}\n";
-  return base::to_bytes(s);
+  put("]}\n");
+  return out;
 }
 
 namespace {

@@ -52,7 +52,7 @@ class Index {
   void grow();
   void rehash(size_t slots);
 
-  std::vector<IndexEntry> slots_;
+  base::ZeroedArray<IndexEntry> slots_;  // zero bytes: an unused slot
   size_t count_ = 0;
   std::vector<Id> packs_;
   std::unordered_map<Id, uint32_t, IdHash> pack_numbers_;
