@@ -99,6 +99,12 @@ base::StatusOr<base::Bytes> zstd_decompress(base::ByteSpan frame, size_t max_siz
   return out;
 }
 
+std::optional<uint64_t> zstd_content_size(base::ByteSpan frame) {
+  unsigned long long n = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR) return std::nullopt;
+  return static_cast<uint64_t>(n);
+}
+
 base::Status zstd_decompress_into(base::ByteSpan frame, base::MutableByteSpan out) {
   ZSTD_DCtx* d = thread_dctx();
   ZSTD_DCtx_reset(d, ZSTD_reset_session_only);

@@ -1,6 +1,8 @@
 // zstd, as restic v2 uses it for blobs and unpacked files (RESTIC_FORMAT.md §4, §5.3).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "base/bytes.h"
@@ -28,5 +30,7 @@ size_t zstd_compress_into(base::ByteSpan data, int level, base::MutableByteSpan 
 base::StatusOr<base::Bytes> zstd_decompress(base::ByteSpan frame, size_t max_size);
 // Into a buffer whose size is known (the blob's uncompressed length): exact size required.
 base::Status zstd_decompress_into(base::ByteSpan frame, base::MutableByteSpan out);
+// The decompressed size a frame's header records, if it records one.
+std::optional<uint64_t> zstd_content_size(base::ByteSpan frame);
 
 }  // namespace kura::repo

@@ -111,8 +111,14 @@ class Repository {
   // The gate's verdict now (OK without one): prune asks before it deletes anything.
   base::Status check_commit_gate() const { return commit_gate_ ? commit_gate_() : base::ok_status(); }
   base::StatusOr<base::Bytes> load_unpacked(backend::FileKind kind, const Id& id);
+  // The file's stored bytes, checked against its name (the SHA-256 of its content).
+  base::StatusOr<base::Bytes> load_stored(backend::FileKind kind, const Id& id);
   // Decrypts (in place) and for v2 decompresses the bytes of an unpacked file already read.
   base::StatusOr<base::Bytes> decode_unpacked(base::Bytes stored, const std::string& what);
+  // The same for a large file read once (an index): the plaintext is in stored (decrypted in
+  // place) or, decompressed, in scratch, which is not zero-filled first.
+  base::StatusOr<base::ByteSpan> decode_unpacked_into(base::Bytes& stored, const std::string& what,
+                                                      base::ScratchBuffer& scratch);
   // Names of all files of a kind, parsed as ids (others are skipped).
   base::StatusOr<std::vector<Id>> list_ids(backend::FileKind kind);
   // Resolves a unique id prefix ("latest" is not handled here).
