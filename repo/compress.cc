@@ -1,5 +1,7 @@
 #include "repo/compress.h"
 
+// For ZSTD_initStaticCCtx / ZSTD_estimateCCtxSize (exported by Debian's libzstd).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <cstdio>
@@ -18,6 +20,25 @@ struct DCtxFree {
 ZSTD_CCtx* thread_cctx() {
   thread_local std::unique_ptr<ZSTD_CCtx, CCtxFree> ctx(ZSTD_createCCtx());
   return ctx.get();
+}
+
+// The default level's context, in a workspace of its own sized for any input: a dynamic
+// context shrinks its workspace after a run of small files and grows it again for the next
+// large one, and each time the new memory costs page faults (about half of a first backup's).
+constexpr int kStaticLevel = 3;
+struct StaticCCtx {
+  StaticCCtx() {
+    size_t size = ZSTD_estimateCCtxSize(kStaticLevel);
+    workspace = base::ScratchBuffer();
+    workspace.reserve(size);
+    ctx = ZSTD_initStaticCCtx(workspace.data(), size);
+  }
+  base::ScratchBuffer workspace;
+  ZSTD_CCtx* ctx = nullptr;  // lives in workspace; null if zstd refused it
+};
+ZSTD_CCtx* static_cctx() {
+  thread_local StaticCCtx s;
+  return s.ctx;
 }
 ZSTD_DCtx* thread_dctx() {
   thread_local std::unique_ptr<ZSTD_DCtx, DCtxFree> ctx(ZSTD_createDCtx());
@@ -50,10 +71,18 @@ int zstd_level(CompressionMode mode) {
 size_t zstd_compress_bound(size_t n) { return ZSTD_compressBound(n); }
 
 size_t zstd_compress_into(base::ByteSpan data, int level, base::MutableByteSpan out) {
-  ZSTD_CCtx* c = thread_cctx();
+  ZSTD_CCtx* c = level == kStaticLevel ? static_cctx() : nullptr;
+  if (!c) c = thread_cctx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
   ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
   size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  if (ZSTD_isError(n) && c != thread_cctx()) {
+    // The static workspace was too small after all: the dynamic context does it.
+    c = thread_cctx();
+    ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+    n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  }
   if (ZSTD_isError(n)) {
     // Cannot happen with a compressBound-sized buffer; treat as a programming error.
     std::fprintf(stderr, "kura: fatal: zstd_compress_into: %s\n", ZSTD_getErrorName(n));
