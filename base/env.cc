@@ -99,16 +99,18 @@ Status Env::write_file_atomic(const std::string& path, ByteSpan data, uint32_t m
 
 Status Env::make_dirs(const std::string& path, uint32_t mode) {
   if (path.empty() || path == "/" || path == ".") return ok_status();
-  auto info = stat(path);
-  if (info.ok()) {
-    if (info->type == FileType::kDir) return ok_status();
-    return already_exists("mkdir " + path + ": exists and is not a directory");
-  }
-  if (info.status().code() != Code::kNotFound) return info.status();
-  RETURN_IF_ERROR(make_dirs(path_dirname(path), mode));
+  // Mostly the folder is new and the one above it is there (a restore makes folders top
+  // down): one mkdir, no lookups first.
   Status st = make_dir(path, mode);
-  if (st.code() == Code::kAlreadyExists) return ok_status();
-  return st;
+  if (st.code() == Code::kNotFound) {
+    RETURN_IF_ERROR(make_dirs(path_dirname(path), mode));
+    st = make_dir(path, mode);
+  }
+  if (st.code() != Code::kAlreadyExists) return st;
+  // There already (or made meanwhile by someone else): fine if it is a folder.
+  ASSIGN_OR_RETURN(FileInfo info, stat(path));
+  if (info.type == FileType::kDir) return ok_status();
+  return already_exists("mkdir " + path + ": exists and is not a directory");
 }
 
 bool Env::exists(const std::string& path) { return lstat(path).ok(); }

@@ -135,7 +135,8 @@ class Env {
   // Writes to "<path>.tmp-<random>", syncs, renames over path, syncs the directory.
   Status write_file_atomic(const std::string& path, ByteSpan data, uint32_t mode);
   Status write_file(const std::string& path, ByteSpan data);
-  // Creates every missing directory of path (like mkdir -p).
+  // Creates every missing directory of path (like mkdir -p); a path that is a directory
+  // already (or a symlink to one) is fine.
   Status make_dirs(const std::string& path, uint32_t mode);
   bool exists(const std::string& path);
   // Removes a directory tree (rm -rf). Missing path is fine.

@@ -66,6 +66,18 @@ TEST_P(EnvTest, MissingFileIsNotFound) {
   EXPECT_NE(r.status().message().find("nope"), std::string::npos);
 }
 
+TEST_P(EnvTest, MakeDirsOverExistingThings) {
+  ASSERT_TRUE(env_->make_dirs(p("a/b"), 0755).ok());
+  ASSERT_TRUE(env_->make_symlink("b", p("a/to_b")).ok());
+  EXPECT_TRUE(env_->make_dirs(p("a/to_b"), 0755).ok());  // a symlink to a folder will do
+  ASSERT_TRUE(env_->write_file(p("a/f"), as_bytes("1")).ok());
+  Status st = env_->make_dirs(p("a/f"), 0755);
+  EXPECT_EQ(st.code(), Code::kAlreadyExists);
+  EXPECT_NE(st.message().find("exists and is not a directory"), std::string::npos);
+  EXPECT_FALSE(env_->make_dirs(p("a/f/below"), 0755).ok());
+  EXPECT_EQ(env_->lstat(p("a/f"))->type, FileType::kFile);
+}
+
 TEST_P(EnvTest, DirsLinksAndRemoveAll) {
   ASSERT_TRUE(env_->make_dirs(p("x/y/z"), 0755).ok());
   ASSERT_TRUE(env_->make_dirs(p("x/y/z"), 0755).ok());

@@ -187,12 +187,7 @@ base::Status Restorer::plan_node(const std::string& rel, const Node& n, size_t d
   std::string dest = base::path_join(opts_.target, rel);
   switch (n.type) {
     case NodeType::kDir: {
-      // Below a directory this restore made, one mkdir; otherwise (or when it is there
-      // already) make_dirs looks at the path first.
-      base::Status made = made_dirs_.count(base::path_dirname(dest))
-                              ? env_.make_dir(dest, 0700)
-                              : base::not_found("");
-      if (!made.ok()) RETURN_IF_ERROR(env_.make_dirs(dest, 0700));
+      RETURN_IF_ERROR(env_.make_dirs(dest, 0700));
       made_dirs_[dest] = true;
       dirs_.push_back({dest, n, depth});
       result_.dirs++;
