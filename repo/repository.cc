@@ -219,6 +219,13 @@ base::StatusOr<base::Bytes> Repository::load_unpacked(FileKind kind, const Id& i
 }
 
 base::StatusOr<base::Bytes> Repository::decode_unpacked(base::Bytes stored, const std::string& what) {
+  RETURN_IF_ERROR(decode_unpacked_into(stored, what, nullptr).status());
+  return stored;
+}
+
+base::StatusOr<base::ByteSpan> Repository::decode_unpacked_into(base::Bytes& stored,
+                                                                const std::string& what,
+                                                                base::ScratchBuffer* scratch) {
   if (stored.size() < crypto::kCiphertextOverhead) {
     return crypto::open(key_, stored).status().with_context(what);  // the usual error
   }
@@ -231,47 +238,23 @@ base::StatusOr<base::Bytes> Repository::decode_unpacked(base::Bytes stored, cons
   if (first == '{' || first == '[' || config_.version < 2) {
     stored.erase(stored.begin(), stored.begin() + crypto::kIvSize);
     stored.resize(plain.size());
-    return stored;
+    return base::ByteSpan(stored);
   }
-  if (first == 2) {
-    auto out = zstd_decompress(base::ByteSpan(plain).subspan(1), kMaxUnpackedSize);
-    if (!out.ok()) return out.status().with_context(what);
-    return out;
+  if (first != 2) {
+    return base::data_loss(what + ": not supported encoding format " + std::to_string(first));
   }
-  return base::data_loss(what + ": not supported encoding format " + std::to_string(first));
-}
-
-base::StatusOr<base::ByteSpan> Repository::decode_unpacked_into(base::Bytes& stored,
-                                                                const std::string& what,
-                                                                base::ScratchBuffer& scratch) {
-  if (stored.size() >= crypto::kCiphertextOverhead && config_.version >= 2) {
-    base::MutableByteSpan plain(stored.data() + crypto::kIvSize,
-                                stored.size() - crypto::kCiphertextOverhead);
-    RETURN_IF_ERROR(crypto::open_into(key_, stored, plain).with_context(what));
-    if (!plain.empty() && plain[0] == 2) {
-      base::ByteSpan frame = base::ByteSpan(plain).subspan(1);
-      std::optional<uint64_t> size = zstd_content_size(frame);
-      if (size && *size > 0 && *size <= kMaxUnpackedSize) {
-        scratch.reserve(*size);
-        base::MutableByteSpan out(scratch.data(), *size);
-        RETURN_IF_ERROR(zstd_decompress_into(frame, out).with_context(what));
-        return base::ByteSpan(out);
-      }
-    }
-    // Anything else as decode_unpacked does it, from the plaintext (already decrypted).
-    stored.erase(stored.begin(), stored.begin() + crypto::kIvSize);
-    stored.resize(plain.size());
-    if (stored.empty()) return base::data_loss(what + ": empty file");
-    if (stored[0] == '{' || stored[0] == '[') return base::ByteSpan(stored);
-    if (stored[0] == 2) {
-      auto out = zstd_decompress(base::ByteSpan(stored).subspan(1), kMaxUnpackedSize);
-      if (!out.ok()) return out.status().with_context(what);
-      stored = std::move(*out);
-      return base::ByteSpan(stored);
-    }
-    return base::data_loss(what + ": not supported encoding format " + std::to_string(stored[0]));
+  base::ByteSpan frame = base::ByteSpan(plain).subspan(1);
+  // Into the scratch buffer when the frame says how large it is: no zero-fill first.
+  std::optional<uint64_t> size = scratch ? zstd_content_size(frame) : std::nullopt;
+  if (size && *size > 0 && *size <= kMaxUnpackedSize) {
+    scratch->reserve(*size);
+    base::MutableByteSpan out(scratch->data(), *size);
+    RETURN_IF_ERROR(zstd_decompress_into(frame, out).with_context(what));
+    return base::ByteSpan(out);
   }
-  ASSIGN_OR_RETURN(stored, decode_unpacked(std::move(stored), what));
+  auto out = zstd_decompress(frame, kMaxUnpackedSize);
+  if (!out.ok()) return out.status().with_context(what);
+  stored = std::move(*out);
   return base::ByteSpan(stored);
 }
 
@@ -329,7 +312,7 @@ base::Status Repository::load_index() {
           ASSIGN_OR_RETURN(base::Bytes stored, load_stored(FileKind::kIndex, ids[i]));
           thread_local base::ScratchBuffer scratch;
           ASSIGN_OR_RETURN(base::ByteSpan json,
-                           decode_unpacked_into(stored, Handle{FileKind::kIndex, ids[i].hex()}.to_string(), scratch));
+                           decode_unpacked_into(stored, Handle{FileKind::kIndex, ids[i].hex()}.to_string(), &scratch));
           auto decoded = decode_index_json(json);
           if (!decoded.ok()) return decoded.status().with_context("index/" + ids[i].hex());
           packs = std::move(*decoded);

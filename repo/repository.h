@@ -115,10 +115,11 @@ class Repository {
   base::StatusOr<base::Bytes> load_stored(backend::FileKind kind, const Id& id);
   // Decrypts (in place) and for v2 decompresses the bytes of an unpacked file already read.
   base::StatusOr<base::Bytes> decode_unpacked(base::Bytes stored, const std::string& what);
-  // The same for a large file read once (an index): the plaintext is in stored (decrypted in
-  // place) or, decompressed, in scratch, which is not zero-filled first.
+  // The same, leaving the plaintext in stored or, when scratch is given and the zstd frame
+  // records its size, decompressed into *scratch, which is not zero-filled first (a large
+  // file read once, such as an index).
   base::StatusOr<base::ByteSpan> decode_unpacked_into(base::Bytes& stored, const std::string& what,
-                                                      base::ScratchBuffer& scratch);
+                                                      base::ScratchBuffer* scratch);
   // Names of all files of a kind, parsed as ids (others are skipped).
   base::StatusOr<std::vector<Id>> list_ids(backend::FileKind kind);
   // Resolves a unique id prefix ("latest" is not handled here).
