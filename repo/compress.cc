@@ -29,7 +29,6 @@ constexpr int kStaticLevel = 3;
 struct StaticCCtx {
   StaticCCtx() {
     size_t size = ZSTD_estimateCCtxSize(kStaticLevel);
-    workspace = base::ScratchBuffer();
     workspace.reserve(size);
     ctx = ZSTD_initStaticCCtx(workspace.data(), size);
   }
@@ -71,18 +70,15 @@ int zstd_level(CompressionMode mode) {
 size_t zstd_compress_bound(size_t n) { return ZSTD_compressBound(n); }
 
 size_t zstd_compress_into(base::ByteSpan data, int level, base::MutableByteSpan out) {
-  ZSTD_CCtx* c = level == kStaticLevel ? static_cctx() : nullptr;
-  if (!c) c = thread_cctx();
-  ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
-  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
-  size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
-  if (ZSTD_isError(n) && c != thread_cctx()) {
-    // The static workspace was too small after all: the dynamic context does it.
-    c = thread_cctx();
+  auto compress = [&](ZSTD_CCtx* c) {
     ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
     ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
-    n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
-  }
+    return ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  };
+  ZSTD_CCtx* fixed = level == kStaticLevel ? static_cctx() : nullptr;
+  size_t n = fixed ? compress(fixed) : 0;
+  // Other levels, or a static workspace too small after all: the dynamic context.
+  if (!fixed || ZSTD_isError(n)) n = compress(thread_cctx());
   if (ZSTD_isError(n)) {
     // Cannot happen with a compressBound-sized buffer; treat as a programming error.
     std::fprintf(stderr, "kura: fatal: zstd_compress_into: %s\n", ZSTD_getErrorName(n));
