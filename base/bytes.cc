@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 
 #include <array>
+#include <cstring>
+#include <new>
 
 namespace kura::base {
 namespace {
@@ -101,8 +103,11 @@ StatusOr<Bytes> base64_decode(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// A 2 MiB-aligned anonymous mapping of `size` (a multiple of kLargePage), advised for huge
+// pages; null when the mapping fails.
 void* map_large(size_t size) {
-  size = (size + kLargePage - 1) / kLargePage * kLargePage;
   // One page more than asked, so that an aligned start can be cut out of it.
   size_t span = size + kLargePage;
   void* p = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -117,10 +122,29 @@ void* map_large(size_t size) {
   return reinterpret_cast<void*>(aligned);
 }
 
-void unmap_large(void* p, size_t size) {
-  if (!p) return;
-  size = (size + kLargePage - 1) / kLargePage * kLargePage;
-  ::munmap(p, size);
+}  // namespace
+
+LargeBlock::LargeBlock(size_t bytes, bool zeroed) {
+  if (bytes >= kLargePage) {
+    size_t rounded = (bytes + kLargePage - 1) / kLargePage * kLargePage;
+    if (void* p = map_large(rounded)) {
+      data_ = p;
+      size_ = rounded;
+      mapped_ = true;
+      return;
+    }
+  }
+  data_ = ::operator new(bytes);
+  if (zeroed) std::memset(data_, 0, bytes);
+  size_ = bytes;
+}
+
+LargeBlock::~LargeBlock() {
+  if (mapped_) {
+    ::munmap(data_, size_);
+  } else {
+    ::operator delete(data_);
+  }
 }
 
 }  // namespace kura::base

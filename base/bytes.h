@@ -17,122 +17,101 @@ using Bytes = std::vector<uint8_t>;
 using ByteSpan = std::span<const uint8_t>;
 using MutableByteSpan = std::span<uint8_t>;
 
-// Memory for large buffers, in a mapping of its own: 2 MiB aligned and marked for
+// Buffers this large or larger get a mapping of their own, 2 MiB aligned and marked for
 // transparent huge pages (where the kernel's THP setting is "madvise" or "always"), so that
-// touching it costs one page fault per 2 MiB instead of one per 4 KiB. It starts zeroed.
-// Sizes are rounded up to 2 MiB. map_large returns null when the mapping fails.
+// touching them costs one page fault per 2 MiB instead of one per 4 KiB.
 constexpr size_t kLargePage = 2u << 20;
-void* map_large(size_t size);
-void unmap_large(void* p, size_t size);
 
-// Scratch space that is written before it is read (compression output, sealing): growing it
-// does not zero-fill, as growing a Bytes does, so only the pages written are touched. From
-// 2 MiB on it lives in map_large memory.
-class ScratchBuffer {
+// At least `bytes` of memory: from kLargePage on such a mapping (rounded up to whole 2 MiB,
+// zeroed by the kernel), below that from the heap, zero-filled only when `zeroed`. The one
+// owner of ScratchBuffer's and ZeroedArray's memory; moves, never copies.
+class LargeBlock {
  public:
-  ScratchBuffer() = default;
-  ScratchBuffer(const ScratchBuffer&) = delete;
-  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
-  ScratchBuffer(ScratchBuffer&& o) noexcept { *this = std::move(o); }
-  ScratchBuffer& operator=(ScratchBuffer&& o) noexcept {
+  LargeBlock() = default;
+  LargeBlock(size_t bytes, bool zeroed);
+  LargeBlock(LargeBlock&& o) noexcept { swap(o); }
+  LargeBlock& operator=(LargeBlock&& o) noexcept {
     if (this != &o) {
-      release();
-      data_ = std::exchange(o.data_, nullptr);
-      capacity_ = std::exchange(o.capacity_, 0);
-      mapped_ = std::exchange(o.mapped_, false);
+      LargeBlock gone(std::move(*this));
+      swap(o);
     }
     return *this;
   }
-  ~ScratchBuffer() { release(); }
-
-  uint8_t* data() { return data_; }
-  size_t capacity() const { return capacity_; }
-  // At least n bytes; the old content is not kept.
-  void reserve(size_t n) {
-    if (capacity_ >= n) return;
-    release();
-    if (n >= kLargePage) {
-      size_t rounded = (n + kLargePage - 1) / kLargePage * kLargePage;
-      if (void* p = map_large(rounded)) {
-        data_ = static_cast<uint8_t*>(p);
-        capacity_ = rounded;
-        mapped_ = true;
-        return;
-      }
-    }
-    data_ = new uint8_t[n];
-    capacity_ = n;
-  }
-  void release() {
-    if (mapped_) {
-      unmap_large(data_, capacity_);
-    } else {
-      delete[] data_;
-    }
-    data_ = nullptr;
-    capacity_ = 0;
-    mapped_ = false;
-  }
-  // Gives the memory back if it grew past keep: a rare large item does not pin it.
-  void trim(size_t keep) {
-    if (capacity_ > keep) release();
-  }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t capacity_ = 0;
-  bool mapped_ = false;
-};
-
-// n value-initialised Ts, from 2 MiB on in map_large memory, which the kernel hands out
-// zeroed: no pass to clear it and few page faults. T must be an implicit-lifetime type (an
-// aggregate, say) whose value-initialised state is all zero bytes.
-template <typename T>
-class ZeroedArray {
- public:
-  ZeroedArray() = default;
-  explicit ZeroedArray(size_t n) : size_(n) {
-    if (n * sizeof(T) >= kLargePage) {
-      if (void* p = map_large(n * sizeof(T))) {
-        data_ = static_cast<T*>(p);
-        mapped_ = true;
-        return;
-      }
-    }
-    data_ = new T[n]();
-  }
-  ZeroedArray(const ZeroedArray&) = delete;
-  ZeroedArray& operator=(const ZeroedArray&) = delete;
-  ZeroedArray(ZeroedArray&& o) noexcept { swap(o); }
-  ZeroedArray& operator=(ZeroedArray&& o) noexcept {
-    ZeroedArray(std::move(o)).swap(*this);
-    return *this;
-  }
-  ~ZeroedArray() {
-    if (mapped_) {
-      unmap_large(data_, size_ * sizeof(T));
-    } else {
-      delete[] data_;
-    }
-  }
-  void swap(ZeroedArray& o) noexcept {
+  ~LargeBlock();
+  void swap(LargeBlock& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);
     std::swap(mapped_, o.mapped_);
   }
 
-  size_t size() const { return size_; }
-  T& operator[](size_t i) { return data_[i]; }
-  const T& operator[](size_t i) const { return data_[i]; }
-  T* begin() { return data_; }
-  T* end() { return data_ + size_; }
-  const T* begin() const { return data_; }
-  const T* end() const { return data_ + size_; }
+  void* data() const { return data_; }
+  size_t size() const { return size_; }  // usable bytes: at least those asked for
 
  private:
-  T* data_ = nullptr;
+  void* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+};
+
+// Scratch space that is written before it is read (compression output, sealing): growing it
+// does not zero-fill, as growing a Bytes does, so only the pages written are touched. From
+// 2 MiB on it lives in a huge-page mapping (LargeBlock).
+class ScratchBuffer {
+ public:
+  uint8_t* data() { return static_cast<uint8_t*>(block_.data()); }
+  size_t capacity() const { return block_.size(); }
+  // At least n bytes; the old content is not kept.
+  void reserve(size_t n) {
+    if (capacity() >= n) return;
+    release();  // before the new block: the old one is not held alongside it
+    block_ = LargeBlock(n, /*zeroed=*/false);
+  }
+  void release() { block_ = LargeBlock(); }
+  // Gives the memory back if it grew past keep: a rare large item does not pin it.
+  void trim(size_t keep) {
+    if (capacity() > keep) release();
+  }
+
+ private:
+  LargeBlock block_;
+};
+
+// n value-initialised Ts in zeroed memory (LargeBlock): from 2 MiB on the kernel's zero pages,
+// so there is no pass to clear them and few page faults. T must be an implicit-lifetime type
+// (an aggregate, say) whose value-initialised state is all zero bytes.
+template <typename T>
+class ZeroedArray {
+  static_assert(alignof(T) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__);
+
+ public:
+  ZeroedArray() = default;
+  explicit ZeroedArray(size_t n) : block_(n * sizeof(T), /*zeroed=*/true), size_(n) {}
+  ZeroedArray(ZeroedArray&& o) noexcept { swap(o); }
+  ZeroedArray& operator=(ZeroedArray&& o) noexcept {
+    if (this != &o) {
+      ZeroedArray gone(std::move(*this));
+      swap(o);
+    }
+    return *this;
+  }
+  void swap(ZeroedArray& o) noexcept {
+    block_.swap(o.block_);
+    std::swap(size_, o.size_);
+  }
+
+  size_t size() const { return size_; }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size_; }
+
+ private:
+  T* data() const { return static_cast<T*>(block_.data()); }
+
+  LargeBlock block_;
+  size_t size_ = 0;
 };
 
 inline ByteSpan as_bytes(std::string_view s) {
