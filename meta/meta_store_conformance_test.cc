@@ -1,0 +1,754 @@
+// One behaviour suite for every MetaStore: SQLite on a file, SQLite in memory (and PostgreSQL
+// when it exists: add a Target below). Everything here goes through the interface only;
+// implementation details (files, pragmas, migrations) are tested beside each implementation.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "base/clock.h"
+#include "meta/meta_store.h"
+#include "meta/meta_testing.h"
+#include "meta/sqlite_store.h"
+
+namespace kura::meta {
+namespace {
+
+using base::Code;
+using base::Status;
+using base::StatusOr;
+
+constexpr int64_t kStart = 1'700'000'000;  // the fake clock's time, Unix seconds
+
+struct Fixture {
+  base::FakeClock clock{base::Timespec{kStart, 0}};
+  std::unique_ptr<testing::TempDir> dir;
+  std::unique_ptr<MetaStore> store;
+  // Opens a second store on the same data, as another process would; empty when the target
+  // cannot (an in-memory database belongs to one connection).
+  std::function<StatusOr<std::unique_ptr<MetaStore>>()> open_again;
+};
+
+struct Target {
+  std::string name;
+  std::function<Status(Fixture*)> make;
+};
+void PrintTo(const Target& t, std::ostream* os) { *os << t.name; }
+
+Status make_sqlite_file(Fixture* f) {
+  f->dir = std::make_unique<testing::TempDir>();
+  SqliteOptions opt;
+  opt.clock = &f->clock;
+  const std::string path = f->dir->sub("meta.db");
+  f->open_again = [path, opt] { return open_sqlite(path, opt); };
+  StatusOr<std::unique_ptr<MetaStore>> s = open_sqlite(path, opt);
+  if (!s.ok()) return s.status();
+  f->store = std::move(s).value();
+  return base::ok_status();
+}
+
+Status make_sqlite_memory(Fixture* f) {
+  SqliteOptions opt;
+  opt.clock = &f->clock;
+  StatusOr<std::unique_ptr<MetaStore>> s = open_sqlite(":memory:", opt);
+  if (!s.ok()) return s.status();
+  f->store = std::move(s).value();
+  return base::ok_status();
+}
+
+class MetaStoreTest : public ::testing::TestWithParam<Target> {
+ protected:
+  void SetUp() override {
+    Status s = GetParam().make(&f_);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+    store_ = f_.store.get();
+  }
+
+  Tenant tenant(const std::string& name) {
+    Tenant t;
+    t.name = name;
+    t.display_name = "さくら内科クリニック " + name;
+    t.region = "jp-east";
+    auto r = store_->create_tenant(t);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : Tenant{};
+  }
+  Repo repo(int64_t tenant_id, const std::string& name) {
+    Repo r;
+    r.tenant_id = tenant_id;
+    r.name = name;
+    auto s = store_->create_repo(r);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    return s.ok() ? *s : Repo{};
+  }
+  EnrollCode code(const Repo& r, const std::string& hash, const std::string& device_name,
+                  DeviceRole role = DeviceRole::kBackup) {
+    EnrollCode c;
+    c.code_hash = hash;
+    c.tenant_id = r.tenant_id;
+    c.repo_id = r.id;
+    c.device_name = device_name;
+    c.role = role;
+    c.expires_unix = kStart + 3600;
+    Status s = store_->create_enroll_code(c);
+    EXPECT_TRUE(s.ok()) << s.to_string();
+    return c;
+  }
+  static Device cert(const std::string& serial) {
+    Device d;
+    d.cert_serial = serial;
+    d.cert_fingerprint = "SHA256:" + std::string(64, 'a');
+    d.not_before = kStart;
+    d.not_after = kStart + 86400 * 365;
+    return d;
+  }
+  // A device enrolled in `r` through a fresh code.
+  Device device(const Repo& r, const std::string& name, const std::string& serial) {
+    code(r, "hash-" + name + "-" + serial, name);
+    auto d = store_->redeem_enroll_code("hash-" + name + "-" + serial, kStart + 10, cert(serial));
+    EXPECT_TRUE(d.ok()) << d.status().to_string();
+    return d.ok() ? *d : Device{};
+  }
+
+  Fixture f_;
+  MetaStore* store_ = nullptr;
+};
+
+template <typename T>
+void expect_code(const StatusOr<T>& s, Code code) {
+  EXPECT_EQ(s.status().code(), code) << s.status().to_string();
+  if (!s.ok()) {
+    EXPECT_EQ(s.status().message().rfind("metadata store: ", 0), 0u) << s.status().message();
+  }
+}
+void expect_code(const Status& s, Code code) {
+  EXPECT_EQ(s.code(), code) << s.to_string();
+  if (!s.ok()) {
+    EXPECT_EQ(s.message().rfind("metadata store: ", 0), 0u) << s.message();
+  }
+}
+
+// --- Tenants -----------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, TenantRoundTrip) {
+  Tenant t;
+  t.name = "clinic-a";
+  t.display_name = "さくら内科クリニック";
+  t.region = "jp-east";
+  t.quota_bytes = int64_t{5} << 40;
+  auto created = store_->create_tenant(t);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->created_unix, kStart);
+  for (auto got : {store_->tenant_by_name("clinic-a"), store_->tenant_by_id(created->id)}) {
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->id, created->id);
+    EXPECT_EQ(got->name, "clinic-a");
+    EXPECT_EQ(got->display_name, "さくら内科クリニック");
+    EXPECT_EQ(got->region, "jp-east");
+    EXPECT_EQ(got->quota_bytes, int64_t{5} << 40);
+    EXPECT_EQ(got->created_unix, kStart);
+  }
+  t.name = "clinic-b";
+  t.created_unix = 1234;  // a caller's time is kept
+  auto b = store_->create_tenant(t);
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(b->id, created->id);
+  EXPECT_EQ(store_->tenant_by_id(b->id)->created_unix, 1234);
+}
+
+TEST_P(MetaStoreTest, TenantNameTakenOrMissing) {
+  Tenant a = tenant("clinic-a");
+  Tenant again;
+  again.name = "clinic-a";
+  again.display_name = "other";
+  auto dup = store_->create_tenant(again);
+  expect_code(dup, Code::kAlreadyExists);
+  EXPECT_NE(dup.status().message().find("clinic-a"), std::string::npos);
+  EXPECT_EQ(store_->tenant_by_name("clinic-a")->display_name, a.display_name);
+  expect_code(store_->tenant_by_name("nope"), Code::kNotFound);
+  expect_code(store_->tenant_by_id(a.id + 1000), Code::kNotFound);
+  expect_code(store_->create_tenant(Tenant{}), Code::kInvalidArgument);
+  Tenant negative;
+  negative.name = "neg";
+  negative.quota_bytes = -1;
+  expect_code(store_->create_tenant(negative), Code::kInvalidArgument);
+}
+
+TEST_P(MetaStoreTest, ListTenantsByName) {
+  auto empty = store_->list_tenants();
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  tenant("clinic-c");
+  tenant("clinic-a");
+  tenant("clinic-b");
+  auto all = store_->list_tenants();
+  ASSERT_TRUE(all.ok()) << all.status().to_string();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].name, "clinic-a");
+  EXPECT_EQ((*all)[1].name, "clinic-b");
+  EXPECT_EQ((*all)[2].name, "clinic-c");
+}
+
+TEST_P(MetaStoreTest, SetTenantQuota) {
+  Tenant a = tenant("clinic-a");
+  ASSERT_TRUE(store_->set_tenant_quota(a.id, 1000).ok());
+  EXPECT_EQ(store_->tenant_by_id(a.id)->quota_bytes, 1000);
+  ASSERT_TRUE(store_->set_tenant_quota(a.id, 0).ok());
+  EXPECT_EQ(store_->tenant_by_id(a.id)->quota_bytes, 0);
+  expect_code(store_->set_tenant_quota(a.id + 1000, 1), Code::kNotFound);
+  expect_code(store_->set_tenant_quota(a.id, -5), Code::kInvalidArgument);
+  EXPECT_EQ(store_->tenant_by_id(a.id)->quota_bytes, 0);
+}
+
+// --- Repositories ------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, RepoRoundTrip) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  Repo main = repo(a.id, "main");
+  EXPECT_GT(main.id, 0);
+  EXPECT_EQ(main.created_unix, kStart);
+  EXPECT_EQ(main.used_bytes, 0);
+  Repo other = repo(b.id, "main");  // the same name in another tenant is fine
+  EXPECT_NE(other.id, main.id);
+  for (auto got : {store_->repo_by_name(a.id, "main"), store_->repo_by_id(main.id)}) {
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->id, main.id);
+    EXPECT_EQ(got->tenant_id, a.id);
+    EXPECT_EQ(got->name, "main");
+  }
+  Repo dup;
+  dup.tenant_id = a.id;
+  dup.name = "main";
+  expect_code(store_->create_repo(dup), Code::kAlreadyExists);
+  dup.tenant_id = b.id + 1000;
+  dup.name = "x";
+  expect_code(store_->create_repo(dup), Code::kNotFound);
+  dup.tenant_id = a.id;
+  dup.name = "";
+  expect_code(store_->create_repo(dup), Code::kInvalidArgument);
+  expect_code(store_->repo_by_name(a.id, "nope"), Code::kNotFound);
+  expect_code(store_->repo_by_id(other.id + 1000), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, ListReposByName) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  repo(a.id, "z-archive");
+  repo(a.id, "main");
+  repo(b.id, "elsewhere");
+  auto list = store_->list_repos(a.id);
+  ASSERT_TRUE(list.ok()) << list.status().to_string();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "main");
+  EXPECT_EQ((*list)[1].name, "z-archive");
+  expect_code(store_->list_repos(b.id + 1000), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, Usage) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  Repo r1 = repo(a.id, "one");
+  Repo r2 = repo(a.id, "two");
+  Repo rb = repo(b.id, "main");
+  EXPECT_EQ(*store_->tenant_usage(a.id), 0);
+  ASSERT_TRUE(store_->add_usage(r1.id, 1000, 3).ok());
+  ASSERT_TRUE(store_->add_usage(r1.id, -200, -1).ok());
+  ASSERT_TRUE(store_->add_usage(r2.id, int64_t{1} << 40, 1).ok());
+  ASSERT_TRUE(store_->add_usage(rb.id, 77, 1).ok());
+  auto got = store_->repo_by_id(r1.id);
+  EXPECT_EQ(got->used_bytes, 800);
+  EXPECT_EQ(got->object_count, 2);
+  EXPECT_EQ(*store_->tenant_usage(a.id), 800 + (int64_t{1} << 40));
+  EXPECT_EQ(*store_->tenant_usage(b.id), 77);
+  // Subtracting past zero stops at zero.
+  ASSERT_TRUE(store_->add_usage(rb.id, -100, -5).ok());
+  EXPECT_EQ(store_->repo_by_id(rb.id)->used_bytes, 0);
+  EXPECT_EQ(store_->repo_by_id(rb.id)->object_count, 0);
+  ASSERT_TRUE(store_->set_usage(r1.id, 5, 6).ok());
+  EXPECT_EQ(store_->repo_by_id(r1.id)->used_bytes, 5);
+  EXPECT_EQ(store_->repo_by_id(r1.id)->object_count, 6);
+  expect_code(store_->set_usage(r1.id, -1, 0), Code::kInvalidArgument);
+  expect_code(store_->add_usage(rb.id + 1000, 1, 1), Code::kNotFound);
+  expect_code(store_->set_usage(rb.id + 1000, 1, 1), Code::kNotFound);
+  expect_code(store_->tenant_usage(b.id + 1000), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, ConcurrentAddUsageSumsExactly) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  constexpr int kThreads = 8, kAdds = 250;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAdds; ++i) {
+        if (!store_->add_usage(r.id, t + 1, 1).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto got = store_->repo_by_id(r.id);
+  EXPECT_EQ(got->used_bytes, int64_t{kAdds} * (kThreads * (kThreads + 1) / 2));
+  EXPECT_EQ(got->object_count, kThreads * kAdds);
+}
+
+// --- Enrollment --------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, EnrollCodeRoundTrip) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  Repo r = repo(a.id, "main");
+  Repo rb = repo(b.id, "main");
+  code(r, "h1", "reception-pc", DeviceRole::kMaintenance);
+  auto got = store_->enroll_code("h1");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->tenant_id, a.id);
+  EXPECT_EQ(got->repo_id, r.id);
+  EXPECT_EQ(got->device_name, "reception-pc");
+  EXPECT_EQ(got->role, DeviceRole::kMaintenance);
+  EXPECT_EQ(got->created_unix, kStart);
+  EXPECT_EQ(got->expires_unix, kStart + 3600);
+  EXPECT_EQ(got->used_unix, 0);
+  expect_code(store_->enroll_code("h2"), Code::kNotFound);
+
+  EnrollCode c = *got;
+  c.device_name = "other";
+  expect_code(store_->create_enroll_code(c), Code::kAlreadyExists);
+  c.code_hash = "h3";
+  c.tenant_id = b.id + 1000;
+  expect_code(store_->create_enroll_code(c), Code::kNotFound);
+  c.tenant_id = a.id;
+  c.repo_id = rb.id + 1000;
+  expect_code(store_->create_enroll_code(c), Code::kNotFound);
+  c.repo_id = rb.id;  // another tenant's repository
+  expect_code(store_->create_enroll_code(c), Code::kInvalidArgument);
+  expect_code(store_->enroll_code("h3"), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, RedeemEnrollCode) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  code(r, "h1", "reception-pc", DeviceRole::kMaintenance);
+  auto d = store_->redeem_enroll_code("h1", kStart + 60, cert("0a1b2c"));
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_GT(d->id, 0);
+  EXPECT_EQ(d->tenant_id, a.id);
+  EXPECT_EQ(d->repo_id, r.id);
+  EXPECT_EQ(d->name, "reception-pc");
+  EXPECT_EQ(d->role, DeviceRole::kMaintenance);
+  EXPECT_EQ(d->created_unix, kStart + 60);
+  EXPECT_EQ(store_->enroll_code("h1")->used_unix, kStart + 60);
+  for (auto got : {store_->device_by_serial("0a1b2c"), store_->device_by_name(a.id, "reception-pc")}) {
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->id, d->id);
+    EXPECT_EQ(got->tenant_id, a.id);
+    EXPECT_EQ(got->repo_id, r.id);
+    EXPECT_EQ(got->name, "reception-pc");
+    EXPECT_EQ(got->role, DeviceRole::kMaintenance);
+    EXPECT_EQ(got->cert_serial, "0a1b2c");
+    EXPECT_EQ(got->cert_fingerprint, "SHA256:" + std::string(64, 'a'));
+    EXPECT_EQ(got->not_before, kStart);
+    EXPECT_EQ(got->not_after, kStart + 86400 * 365);
+    EXPECT_FALSE(got->revoked);
+    EXPECT_EQ(got->created_unix, kStart + 60);
+    EXPECT_EQ(got->revoked_unix, 0);
+    EXPECT_EQ(got->last_seen_unix, 0);
+  }
+}
+
+// After a refused redemption: the code is as it was and no device exists.
+void expect_unchanged(MetaStore* store, int64_t tenant_id, const std::string& hash,
+                      size_t devices) {
+  auto c = store->enroll_code(hash);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  auto list = store->list_devices(tenant_id);
+  ASSERT_TRUE(list.ok()) << list.status().to_string();
+  EXPECT_EQ(list->size(), devices);
+}
+
+TEST_P(MetaStoreTest, RedeemRefusalsChangeNothing) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  device(r, "pc-1", "01");
+  code(r, "used", "pc-2");
+  ASSERT_TRUE(store_->redeem_enroll_code("used", kStart, cert("02")).ok());
+  code(r, "fresh", "pc-3");
+  code(r, "taken-name", "pc-1");
+  code(r, "expired", "pc-4");
+
+  auto wrong = store_->redeem_enroll_code("no-such-code", kStart, cert("03"));
+  expect_code(wrong, Code::kNotFound);
+
+  auto used = store_->redeem_enroll_code("used", kStart + 1, cert("03"));
+  expect_code(used, Code::kFailedPrecondition);
+  EXPECT_NE(used.status().message().find("used"), std::string::npos) << used.status().message();
+  EXPECT_EQ(store_->enroll_code("used")->used_unix, kStart);
+
+  // Valid while expires_unix > now: at the instant itself it has expired.
+  auto expired = store_->redeem_enroll_code("expired", kStart + 3600, cert("03"));
+  expect_code(expired, Code::kFailedPrecondition);
+  EXPECT_NE(expired.status().message().find("expired"), std::string::npos);
+  EXPECT_EQ(store_->enroll_code("expired")->used_unix, 0);
+
+  expect_code(store_->redeem_enroll_code("taken-name", kStart, cert("03")), Code::kAlreadyExists);
+  EXPECT_EQ(store_->enroll_code("taken-name")->used_unix, 0);
+
+  expect_code(store_->redeem_enroll_code("fresh", kStart, cert("01")), Code::kAlreadyExists);
+  Device mismatched = cert("03");
+  mismatched.name = "pc-9";
+  expect_code(store_->redeem_enroll_code("fresh", kStart, mismatched), Code::kInvalidArgument);
+  expect_code(store_->redeem_enroll_code("fresh", kStart, cert("")), Code::kInvalidArgument);
+  EXPECT_EQ(store_->enroll_code("fresh")->used_unix, 0);
+  expect_unchanged(store_, a.id, "fresh", 2);
+  expect_code(store_->device_by_serial("03"), Code::kNotFound);
+
+  // And the refused code still works afterwards.
+  EXPECT_TRUE(store_->redeem_enroll_code("fresh", kStart, cert("03")).ok());
+}
+
+TEST_P(MetaStoreTest, ConcurrentRedeemOfOneCodeSucceedsOnce) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  code(r, "h1", "pc-1");
+  constexpr int kThreads = 8;
+  std::atomic<int> ok{0}, used{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto d = store_->redeem_enroll_code("h1", kStart, cert("0" + std::to_string(t)));
+      if (d.ok()) ++ok;
+      if (d.status().code() == Code::kFailedPrecondition) ++used;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(used.load(), kThreads - 1);
+  EXPECT_EQ(store_->list_devices(a.id)->size(), 1u);
+}
+
+// --- Devices -----------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, ListDevicesByName) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  Repo r = repo(a.id, "main");
+  Repo rb = repo(b.id, "main");
+  device(r, "pc-b", "0b");
+  device(r, "pc-a", "0a");
+  device(rb, "pc-a", "0c");  // names are per tenant
+  auto list = store_->list_devices(a.id);
+  ASSERT_TRUE(list.ok()) << list.status().to_string();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "pc-a");
+  EXPECT_EQ((*list)[0].cert_serial, "0a");
+  EXPECT_EQ((*list)[1].name, "pc-b");
+  expect_code(store_->list_devices(b.id + 1000), Code::kNotFound);
+  expect_code(store_->device_by_name(a.id, "pc-c"), Code::kNotFound);
+  expect_code(store_->device_by_serial("ff"), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, RevokeDevice) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  Device d = device(r, "pc-1", "01");
+  ASSERT_TRUE(store_->revoke_device(d.id, kStart + 100).ok());
+  ASSERT_TRUE(store_->revoke_device(d.id, kStart + 200).ok());  // again: keeps the first time
+  auto got = store_->device_by_serial("01");
+  ASSERT_TRUE(got.ok());  // still found, so the server can say "revoked"
+  EXPECT_TRUE(got->revoked);
+  EXPECT_EQ(got->revoked_unix, kStart + 100);
+  expect_code(store_->revoke_device(d.id + 1000, kStart), Code::kNotFound);
+  // A revoked device's name stays taken.
+  code(r, "h2", "pc-1");
+  expect_code(store_->redeem_enroll_code("h2", kStart, cert("02")), Code::kAlreadyExists);
+}
+
+TEST_P(MetaStoreTest, ReplaceDeviceCert) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  Device d = device(r, "pc-1", "01");
+  Device other = device(r, "pc-2", "02");
+  const std::string fp = "SHA256:" + std::string(64, 'b');
+  ASSERT_TRUE(store_->replace_device_cert(d.id, "11", fp, kStart + 5, kStart + 500).ok());
+  expect_code(store_->device_by_serial("01"), Code::kNotFound);
+  auto got = store_->device_by_serial("11");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->id, d.id);
+  EXPECT_EQ(got->cert_fingerprint, fp);
+  EXPECT_EQ(got->not_before, kStart + 5);
+  EXPECT_EQ(got->not_after, kStart + 500);
+  EXPECT_EQ(got->name, "pc-1");
+  expect_code(store_->replace_device_cert(d.id, "02", fp, 0, 1), Code::kAlreadyExists);
+  expect_code(store_->replace_device_cert(d.id, "", fp, 0, 1), Code::kInvalidArgument);
+  expect_code(store_->replace_device_cert(d.id + 1000, "12", fp, 0, 1), Code::kNotFound);
+  EXPECT_EQ(store_->device_by_serial("11")->id, d.id);
+  ASSERT_TRUE(store_->revoke_device(other.id, kStart).ok());
+  expect_code(store_->replace_device_cert(other.id, "12", fp, 0, 1), Code::kFailedPrecondition);
+  EXPECT_EQ(store_->device_by_serial("02")->id, other.id);
+}
+
+TEST_P(MetaStoreTest, TouchDevice) {
+  Tenant a = tenant("clinic-a");
+  Repo r = repo(a.id, "main");
+  Device d = device(r, "pc-1", "01");
+  ASSERT_TRUE(store_->touch_device(d.id, kStart + 50).ok());
+  EXPECT_EQ(store_->device_by_serial("01")->last_seen_unix, kStart + 50);
+  ASSERT_TRUE(store_->touch_device(d.id, kStart + 40).ok());  // late arrival: kept the newest
+  EXPECT_EQ(store_->device_by_serial("01")->last_seen_unix, kStart + 50);
+  expect_code(store_->touch_device(d.id + 1000, kStart), Code::kNotFound);
+}
+
+// --- Admins ------------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, Admins) {
+  Admin a;
+  a.name = "yamada";
+  a.password_hash = "$scrypt$opaque";
+  auto created = store_->create_admin(a);
+  ASSERT_TRUE(created.ok()) << created.status().to_string();
+  EXPECT_GT(created->id, 0);
+  EXPECT_EQ(created->created_unix, kStart);
+  a.name = "abe";
+  a.must_change_password = false;
+  ASSERT_TRUE(store_->create_admin(a).ok());
+  for (auto got : {store_->admin_by_name("yamada"), store_->admin_by_id(created->id)}) {
+    ASSERT_TRUE(got.ok()) << got.status().to_string();
+    EXPECT_EQ(got->id, created->id);
+    EXPECT_EQ(got->name, "yamada");
+    EXPECT_EQ(got->password_hash, "$scrypt$opaque");
+    EXPECT_TRUE(got->must_change_password);
+    EXPECT_EQ(got->created_unix, kStart);
+  }
+  EXPECT_FALSE(store_->admin_by_name("abe")->must_change_password);
+  auto list = store_->list_admins();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "abe");
+  EXPECT_EQ((*list)[1].name, "yamada");
+  expect_code(store_->create_admin(a), Code::kAlreadyExists);
+  expect_code(store_->create_admin(Admin{}), Code::kInvalidArgument);
+  expect_code(store_->admin_by_name("nobody"), Code::kNotFound);
+  expect_code(store_->admin_by_id(created->id + 1000), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, AdminCerts) {
+  Admin a;
+  a.name = "yamada";
+  auto admin = store_->create_admin(a);
+  ASSERT_TRUE(admin.ok());
+  AdminCert c;
+  c.admin_id = admin->id;
+  c.cert_serial = "a1";
+  c.cert_fingerprint = "SHA256:" + std::string(64, 'c');
+  c.not_before = kStart;
+  c.not_after = kStart + 1000;
+  ASSERT_TRUE(store_->add_admin_cert(c).ok());
+  auto got = store_->admin_cert_by_serial("a1");
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->admin_id, admin->id);
+  EXPECT_EQ(got->cert_serial, "a1");
+  EXPECT_EQ(got->cert_fingerprint, c.cert_fingerprint);
+  EXPECT_EQ(got->not_before, kStart);
+  EXPECT_EQ(got->not_after, kStart + 1000);
+  EXPECT_FALSE(got->revoked);
+  EXPECT_EQ(got->created_unix, kStart);
+  expect_code(store_->add_admin_cert(c), Code::kAlreadyExists);
+  c.cert_serial = "a2";
+  c.admin_id = admin->id + 1000;
+  expect_code(store_->add_admin_cert(c), Code::kNotFound);
+  c.cert_serial = "";
+  c.admin_id = admin->id;
+  expect_code(store_->add_admin_cert(c), Code::kInvalidArgument);
+  expect_code(store_->admin_cert_by_serial("a2"), Code::kNotFound);
+
+  ASSERT_TRUE(store_->revoke_admin_cert("a1", kStart + 7).ok());
+  ASSERT_TRUE(store_->revoke_admin_cert("a1", kStart + 9).ok());
+  got = store_->admin_cert_by_serial("a1");
+  EXPECT_TRUE(got->revoked);
+  EXPECT_EQ(got->revoked_unix, kStart + 7);
+  expect_code(store_->revoke_admin_cert("a2", kStart), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, DeviceAndAdminSerialsDoNotMix) {
+  Tenant t = tenant("clinic-a");
+  Repo r = repo(t.id, "main");
+  device(r, "pc-1", "d1");
+  Admin a;
+  a.name = "yamada";
+  auto admin = store_->create_admin(a);
+  ASSERT_TRUE(admin.ok());
+  AdminCert c;
+  c.admin_id = admin->id;
+  c.cert_serial = "a1";
+  ASSERT_TRUE(store_->add_admin_cert(c).ok());
+  expect_code(store_->device_by_serial("a1"), Code::kNotFound);
+  expect_code(store_->admin_cert_by_serial("d1"), Code::kNotFound);
+  // One CA, one serial namespace: neither side may take the other's serial.
+  c.cert_serial = "d1";
+  expect_code(store_->add_admin_cert(c), Code::kAlreadyExists);
+  code(r, "h2", "pc-2");
+  expect_code(store_->redeem_enroll_code("h2", kStart, cert("a1")), Code::kAlreadyExists);
+  EXPECT_EQ(store_->enroll_code("h2")->used_unix, 0);
+  auto d = store_->device_by_serial("d1");
+  expect_code(store_->replace_device_cert(d->id, "a1", "", 0, 1), Code::kAlreadyExists);
+}
+
+// --- Access records ----------------------------------------------------------------------------
+
+AccessRecord record(int64_t ms, const std::string& tenant, const std::string& action) {
+  AccessRecord r;
+  r.time_unix_ms = ms;
+  r.tenant = tenant;
+  r.actor = "device:0a1b";
+  r.source_ip = "192.0.2.7";
+  r.auth_method = "mtls";
+  r.action = action;
+  r.object = tenant + "/main/data/ab12";
+  r.status = 200;
+  r.result = "ok";
+  r.bytes = 4096;
+  return r;
+}
+
+TEST_P(MetaStoreTest, AccessRecordsRoundTrip) {
+  std::vector<AccessRecord> in = {record(1000, "clinic-a", "repo.save"),
+                                  record(2000, "", "tls.handshake"),
+                                  record(3000, "clinic-b", "repo.load")};
+  in[1].actor = "anonymous";
+  in[1].auth_method = "none";
+  in[1].status = 0;
+  in[1].result = "error: 証明書がありません";
+  in[1].bytes = 0;
+  ASSERT_TRUE(store_->append_access_records(in).ok());
+  ASSERT_TRUE(store_->append_access_records({}).ok());
+  auto out = store_->list_access_records(AccessQuery{});
+  ASSERT_TRUE(out.ok()) << out.status().to_string();
+  ASSERT_EQ(out->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    AccessRecord want = in[i];
+    want.id = (*out)[i].id;
+    EXPECT_EQ((*out)[i], want) << i;
+    if (i > 0) {
+      EXPECT_GT((*out)[i].id, (*out)[i - 1].id);
+    }
+  }
+  EXPECT_GT((*out)[0].id, 0);
+}
+
+TEST_P(MetaStoreTest, AccessRecordQueries) {
+  std::vector<AccessRecord> in;
+  for (int i = 0; i < 10; ++i) {
+    in.push_back(record(1000 * (i + 1), i % 2 == 0 ? "clinic-a" : "clinic-b", "repo.save"));
+  }
+  ASSERT_TRUE(store_->append_access_records(in).ok());
+  auto ids = [&](const AccessQuery& q) {
+    std::vector<int64_t> times;
+    auto out = store_->list_access_records(q);
+    EXPECT_TRUE(out.ok()) << out.status().to_string();
+    if (out.ok()) {
+      for (const auto& r : *out) times.push_back(r.time_unix_ms / 1000);
+    }
+    return times;
+  };
+  AccessQuery q;
+  q.tenant = "clinic-a";
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{1, 3, 5, 7, 9}));
+  q.since_unix_ms = 3000;  // inclusive
+  q.until_unix_ms = 7000;  // exclusive
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{3, 5}));
+  q = AccessQuery{};
+  q.until_unix_ms = 4000;
+  EXPECT_EQ(ids(q), (std::vector<int64_t>{1, 2, 3}));
+  q = AccessQuery{};
+  q.tenant = "nobody";
+  EXPECT_TRUE(ids(q).empty());
+
+  // Paging: pass the last id seen.
+  q = AccessQuery{};
+  q.limit = 4;
+  std::vector<int64_t> all;
+  for (int page = 0; page < 5; ++page) {
+    auto out = store_->list_access_records(q);
+    ASSERT_TRUE(out.ok());
+    if (out->empty()) break;
+    EXPECT_LE(out->size(), 4u);
+    for (const auto& r : *out) all.push_back(r.time_unix_ms / 1000);
+    q.after_id = out->back().id;
+  }
+  EXPECT_EQ(all, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+
+  q = AccessQuery{};
+  q.limit = 0;
+  expect_code(store_->list_access_records(q), Code::kInvalidArgument);
+  q.limit = kMaxAccessQueryLimit + 1;
+  expect_code(store_->list_access_records(q), Code::kInvalidArgument);
+}
+
+TEST_P(MetaStoreTest, AppendThousandRecordsInOneCall) {
+  std::vector<AccessRecord> batch;
+  for (int i = 0; i < 1000; ++i) batch.push_back(record(i, "clinic-a", "repo.save"));
+  constexpr int kBatches = 5;
+  const auto start = std::chrono::steady_clock::now();
+  for (int b = 0; b < kBatches; ++b) ASSERT_TRUE(store_->append_access_records(batch).ok());
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ %s ] append_access_records: %d batches of 1000 in %.3f s = %.0f records/s\n",
+              GetParam().name.c_str(), kBatches, secs, kBatches * 1000 / secs);
+  AccessQuery q;
+  q.limit = kMaxAccessQueryLimit;
+  EXPECT_EQ(store_->list_access_records(q)->size(), 1000u * kBatches);
+}
+
+// --- Two stores on one database (the server and the admin CLI) ------------------------------
+
+TEST_P(MetaStoreTest, TwoStoresSeeEachOthersWrites) {
+  if (!f_.open_again) GTEST_SKIP() << "this target has no second connection";
+  auto second = f_.open_again();
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  MetaStore* cli = second->get();
+  Tenant a = tenant("clinic-a");
+  auto seen = cli->tenant_by_name("clinic-a");
+  ASSERT_TRUE(seen.ok()) << seen.status().to_string();
+  EXPECT_EQ(seen->id, a.id);
+  Repo r;
+  r.tenant_id = a.id;
+  r.name = "main";
+  auto made = cli->create_repo(r);
+  ASSERT_TRUE(made.ok()) << made.status().to_string();
+  EXPECT_EQ(store_->repo_by_name(a.id, "main")->id, made->id);
+  Tenant dup;
+  dup.name = "clinic-a";
+  expect_code(cli->create_tenant(dup), Code::kAlreadyExists);
+
+  // Both write at once: the busy timeout makes them wait for each other, nothing is lost.
+  constexpr int kThreads = 4, kAdds = 100;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2 * kThreads; ++t) {
+    MetaStore* s = t % 2 == 0 ? store_ : cli;
+    threads.emplace_back([&, s] {
+      for (int i = 0; i < kAdds; ++i) {
+        if (!s->add_usage(made->id, 1, 1).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->repo_by_id(made->id)->used_bytes, 2 * kThreads * kAdds);
+  EXPECT_EQ(cli->repo_by_id(made->id)->used_bytes, 2 * kThreads * kAdds);
+}
+
+TEST_P(MetaStoreTest, SchemaVersion) { EXPECT_GT(store_->schema_version(), 0); }
+
+INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest,
+                         ::testing::Values(Target{"SqliteFile", make_sqlite_file},
+                                           Target{"SqliteMemory", make_sqlite_memory}),
+                         [](const auto& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace kura::meta
