@@ -165,6 +165,8 @@ CREATE INDEX admin_certs_by_admin ON admin_certs (admin_id);
 )sql"},
 };
 constexpr int kLatestVersion = std::size(kMigrations);
+static_assert(kMigrations[kLatestVersion - 1].version == kLatestVersion,
+              "migrations are numbered 1, 2, 3, ... in order");
 
 constexpr std::string_view kPrefix = "metadata store: ";
 
