@@ -4,8 +4,10 @@ namespace kura::meta {
 
 std::string_view role_name(DeviceRole role) {
   switch (role) {
-    case DeviceRole::kBackup: return "backup";
-    case DeviceRole::kMaintenance: return "maintenance";
+    case DeviceRole::kBackup:
+      return "backup";
+    case DeviceRole::kMaintenance:
+      return "maintenance";
   }
   return "backup";
 }

@@ -22,19 +22,19 @@
 namespace kura::meta {
 
 struct Tenant {
-  int64_t id = 0;               // assigned by the store
-  std::string name;             // unique, [a-z0-9][a-z0-9-]{0,62} (validated by the service)
-  std::string display_name;     // free text (UTF-8), e.g. "さくら内科クリニック"
-  std::string region;           // e.g. "jp-east"
-  int64_t quota_bytes = 0;      // 0 = no quota
-  int64_t created_unix = 0;     // 0 on create: the store's clock
+  int64_t id = 0;            // assigned by the store
+  std::string name;          // unique, [a-z0-9][a-z0-9-]{0,62} (validated by the service)
+  std::string display_name;  // free text (UTF-8), e.g. "さくら内科クリニック"
+  std::string region;        // e.g. "jp-east"
+  int64_t quota_bytes = 0;   // 0 = no quota
+  int64_t created_unix = 0;  // 0 on create: the store's clock
 };
 
 struct Repo {
   int64_t id = 0;
   int64_t tenant_id = 0;
-  std::string name;             // unique within the tenant
-  int64_t used_bytes = 0;       // kept current by add_usage
+  std::string name;        // unique within the tenant
+  int64_t used_bytes = 0;  // kept current by add_usage
   int64_t object_count = 0;
   int64_t created_unix = 0;
 };
@@ -50,28 +50,28 @@ struct Device {
   int64_t id = 0;
   int64_t tenant_id = 0;
   int64_t repo_id = 0;
-  std::string name;             // unique within the tenant
+  std::string name;  // unique within the tenant
   DeviceRole role = DeviceRole::kBackup;
-  std::string cert_serial;      // lowercase hex, unique over all devices (current cert)
-  std::string cert_fingerprint; // "SHA256:<64 lowercase hex>" of the certificate DER
+  std::string cert_serial;                // lowercase hex, unique over all devices (current cert)
+  std::string cert_fingerprint;           // "SHA256:<64 lowercase hex>" of the certificate DER
   int64_t not_before = 0, not_after = 0;  // current certificate validity, Unix seconds
   bool revoked = false;
   int64_t created_unix = 0, revoked_unix = 0, last_seen_unix = 0;
 };
 
 struct EnrollCode {
-  std::string code_hash;        // hex SHA-256 of the code; the code itself is never stored
+  std::string code_hash;  // hex SHA-256 of the code; the code itself is never stored
   int64_t tenant_id = 0, repo_id = 0;
   std::string device_name;
   DeviceRole role = DeviceRole::kBackup;
   int64_t created_unix = 0, expires_unix = 0;
-  int64_t used_unix = 0;        // 0 = unused
+  int64_t used_unix = 0;  // 0 = unused
 };
 
-struct Admin {                  // provider admin (the control panel issue adds roles/TOTP)
+struct Admin {  // provider admin (the control panel issue adds roles/TOTP)
   int64_t id = 0;
-  std::string name;             // unique
-  std::string password_hash;    // opaque string (the service hashes)
+  std::string name;           // unique
+  std::string password_hash;  // opaque string (the service hashes)
   bool must_change_password = true;
   int64_t created_unix = 0;
 };
@@ -83,22 +83,22 @@ struct AdminCert {
   int64_t not_before = 0, not_after = 0;
   bool revoked = false;
   int64_t created_unix = 0;
-  int64_t revoked_unix = 0;     // 0 = not revoked
+  int64_t revoked_unix = 0;  // 0 = not revoked
 };
 
 // One access record (REQUIREMENTS L1). Append-only; a later issue hash-chains them, so every
 // field stays in this canonical order and no stored record ever changes.
 struct AccessRecord {
-  int64_t id = 0;               // assigned by the store, strictly increasing
-  int64_t time_unix_ms = 0;     // UTC
-  std::string tenant;           // tenant name or "" (unknown / provider-level)
-  std::string actor;            // "device:<serial>", "admin:<name>", "cli:<user>", "anonymous"
+  int64_t id = 0;            // assigned by the store, strictly increasing
+  int64_t time_unix_ms = 0;  // UTC
+  std::string tenant;        // tenant name or "" (unknown / provider-level)
+  std::string actor;         // "device:<serial>", "admin:<name>", "cli:<user>", "anonymous"
   std::string source_ip;
-  std::string auth_method;      // "mtls", "password", "local", "none"
-  std::string action;           // e.g. "repo.save", "repo.load", "tenant.create", "tls.handshake"
-  std::string object;           // e.g. "clinic-a/main/data/ab12…"
-  int status = 0;               // HTTP status or 0 for local commands
-  std::string result;           // "ok", "denied", "error: …"
+  std::string auth_method;  // "mtls", "password", "local", "none"
+  std::string action;       // e.g. "repo.save", "repo.load", "tenant.create", "tls.handshake"
+  std::string object;       // e.g. "clinic-a/main/data/ab12…"
+  int status = 0;           // HTTP status or 0 for local commands
+  std::string result;       // "ok", "denied", "error: …"
   int64_t bytes = 0;
   friend bool operator==(const AccessRecord&, const AccessRecord&) = default;
 };
@@ -106,9 +106,9 @@ struct AccessRecord {
 // Records with since <= time < until (0 = open) and id > after_id, oldest id first, at most
 // `limit` (1..kMaxAccessQueryLimit, else kInvalidArgument). Page by passing the last id seen.
 struct AccessQuery {
-  std::string tenant;           // "" = all
+  std::string tenant;                            // "" = all
   int64_t since_unix_ms = 0, until_unix_ms = 0;  // 0 = open
-  int64_t after_id = 0;         // paging
+  int64_t after_id = 0;                          // paging
   int limit = 1000;
 };
 inline constexpr int kMaxAccessQueryLimit = 100000;
@@ -121,7 +121,7 @@ class MetaStore {
   virtual base::StatusOr<Tenant> create_tenant(const Tenant& t) = 0;
   virtual base::StatusOr<Tenant> tenant_by_name(std::string_view name) = 0;  // kNotFound
   virtual base::StatusOr<Tenant> tenant_by_id(int64_t id) = 0;
-  virtual base::StatusOr<std::vector<Tenant>> list_tenants() = 0;            // by name
+  virtual base::StatusOr<std::vector<Tenant>> list_tenants() = 0;  // by name
   virtual base::Status set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) = 0;
 
   // Repositories. create_repo: kNotFound when the tenant does not exist.

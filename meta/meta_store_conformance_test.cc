@@ -343,7 +343,8 @@ TEST_P(MetaStoreTest, RedeemEnrollCode) {
   EXPECT_EQ(d->role, DeviceRole::kMaintenance);
   EXPECT_EQ(d->created_unix, kStart + 60);
   EXPECT_EQ(store_->enroll_code("h1")->used_unix, kStart + 60);
-  for (auto got : {store_->device_by_serial("0a1b2c"), store_->device_by_name(a.id, "reception-pc")}) {
+  for (auto got :
+       {store_->device_by_serial("0a1b2c"), store_->device_by_name(a.id, "reception-pc")}) {
     ASSERT_TRUE(got.ok()) << got.status().to_string();
     EXPECT_EQ(got->id, d->id);
     EXPECT_EQ(got->tenant_id, a.id);

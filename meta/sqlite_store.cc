@@ -41,7 +41,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -162,6 +165,8 @@ CREATE INDEX admin_certs_by_admin ON admin_certs (admin_id);
 )sql"},
 };
 constexpr int kLatestVersion = std::size(kMigrations);
+static_assert(kMigrations[kLatestVersion - 1].version == kLatestVersion,
+              "migrations are numbered 1, 2, 3, ... in order");
 
 constexpr std::string_view kPrefix = "metadata store: ";
 
@@ -179,7 +184,8 @@ Status db_error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_CONSTRAINT_PRIMARYKEY:
       return error(Code::kAlreadyExists, what, "already exists");
     case SQLITE_CONSTRAINT_FOREIGNKEY:
-      return error(Code::kNotFound, what, "refers to a tenant, repository or admin that does not exist");
+      return error(Code::kNotFound, what,
+                   "refers to a tenant, repository or admin that does not exist");
     case SQLITE_CONSTRAINT_TRIGGER:
       return error(Code::kFailedPrecondition, what, "refused: access records are append-only");
     default:
@@ -234,14 +240,15 @@ struct StmtFinalizer {
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
-// One value bound to a statement parameter.
+// One value bound to a statement parameter. Implicit constructors, so that a call reads
+// exec(sql, what, {name, quota, created}).
 struct Arg {
-  Arg(int64_t v) : i(v) {}  // NOLINT: implicit by design, as are the others
-  Arg(int v) : i(v) {}      // NOLINT
-  Arg(bool v) : i(v ? 1 : 0) {}  // NOLINT
-  Arg(std::string_view v) : is_text(true), s(v) {}  // NOLINT
-  Arg(const std::string& v) : is_text(true), s(v) {}  // NOLINT
-  Arg(const char* v) : is_text(true), s(v) {}  // NOLINT
+  Arg(int64_t v) : i(v) {}                            // NOLINT(google-explicit-constructor)
+  Arg(int v) : i(v) {}                                // NOLINT(google-explicit-constructor)
+  Arg(bool v) : i(v ? 1 : 0) {}                       // NOLINT(google-explicit-constructor)
+  Arg(std::string_view v) : is_text(true), s(v) {}    // NOLINT(google-explicit-constructor)
+  Arg(const std::string& v) : is_text(true), s(v) {}  // NOLINT(google-explicit-constructor)
+  Arg(const char* v) : is_text(true), s(v) {}         // NOLINT(google-explicit-constructor)
   bool is_text = false;
   int64_t i = 0;
   std::string_view s;
@@ -252,8 +259,8 @@ class Query {
  public:
   Query(sqlite3* db, sqlite3_stmt* stmt, std::string what)
       : db_(db), stmt_(stmt), what_(std::move(what)) {}
-  Query(Query&& o) noexcept : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)),
-                              what_(std::move(o.what_)) {}
+  Query(Query&& o) noexcept
+      : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), what_(std::move(o.what_)) {}
   Query& operator=(Query&&) = delete;
   ~Query() {
     if (stmt_ == nullptr) return;
@@ -345,16 +352,16 @@ using Reader = StatusOr<T> (*)(const Query&);
 // Column lists in the order the readers below expect.
 #define KURA_TENANT_COLUMNS "id, name, display_name, region, quota_bytes, created_unix"
 #define KURA_REPO_COLUMNS "id, tenant_id, name, used_bytes, object_count, created_unix"
-#define KURA_DEVICE_COLUMNS                                                                   \
+#define KURA_DEVICE_COLUMNS                                                                    \
   "id, tenant_id, repo_id, name, role, cert_serial, cert_fingerprint, not_before, not_after, " \
   "revoked, created_unix, revoked_unix, last_seen_unix"
 #define KURA_ENROLL_COLUMNS \
   "code_hash, tenant_id, repo_id, device_name, role, created_unix, expires_unix, used_unix"
 #define KURA_ADMIN_COLUMNS "id, name, password_hash, must_change_password, created_unix"
-#define KURA_ADMIN_CERT_COLUMNS                                                        \
+#define KURA_ADMIN_CERT_COLUMNS                                                             \
   "admin_id, cert_serial, cert_fingerprint, not_before, not_after, revoked, created_unix, " \
   "revoked_unix"
-#define KURA_ACCESS_COLUMNS                                                                  \
+#define KURA_ACCESS_COLUMNS                                                                   \
   "id, time_unix_ms, tenant, actor, source_ip, auth_method, action, object, status, result, " \
   "bytes"
 
@@ -585,18 +592,19 @@ StatusOr<std::vector<T>> SqliteStore::get_all(std::string_view sql, std::string 
 }
 
 Status SqliteStore::check_tenant(int64_t tenant_id, std::string_view what) {
-  ASSIGN_OR_RETURN(bool found, exists("SELECT 1 FROM tenants WHERE id = ?", std::string(what),
-                                      {tenant_id}));
-  if (!found) return error(Code::kNotFound, what, "tenant " + std::to_string(tenant_id) + " not found");
+  ASSIGN_OR_RETURN(bool found,
+                   exists("SELECT 1 FROM tenants WHERE id = ?", std::string(what), {tenant_id}));
+  if (!found)
+    return error(Code::kNotFound, what, "tenant " + std::to_string(tenant_id) + " not found");
   return base::ok_status();
 }
 
 Status SqliteStore::check_repo_of(int64_t tenant_id, int64_t repo_id, std::string_view what) {
   RETURN_IF_ERROR(check_tenant(tenant_id, what));
-  ASSIGN_OR_RETURN(Repo repo, get("SELECT " KURA_REPO_COLUMNS " FROM repos WHERE id = ?",
-                                  std::string(what), {repo_id}, read_repo,
-                                  std::string(what) + ": repository " + std::to_string(repo_id) +
-                                      " not found"));
+  ASSIGN_OR_RETURN(
+      Repo repo,
+      get("SELECT " KURA_REPO_COLUMNS " FROM repos WHERE id = ?", std::string(what), {repo_id},
+          read_repo, std::string(what) + ": repository " + std::to_string(repo_id) + " not found"));
   if (repo.tenant_id != tenant_id) {
     return error(Code::kInvalidArgument, what,
                  "repository " + std::to_string(repo_id) + " belongs to another tenant");
@@ -626,10 +634,10 @@ StatusOr<Tenant> SqliteStore::create_tenant(const Tenant& t) {
   std::lock_guard lock(mu_);
   Tenant out = t;
   out.created_unix = now_or(t.created_unix);
-  RETURN_IF_ERROR(exec("INSERT INTO tenants (name, display_name, region, quota_bytes, "
-                       "created_unix) VALUES (?, ?, ?, ?, ?)",
-                       what, {out.name, out.display_name, out.region, out.quota_bytes,
-                              out.created_unix}));
+  RETURN_IF_ERROR(
+      exec("INSERT INTO tenants (name, display_name, region, quota_bytes, "
+           "created_unix) VALUES (?, ?, ?, ?, ?)",
+           what, {out.name, out.display_name, out.region, out.quota_bytes, out.created_unix}));
   out.id = sqlite3_last_insert_rowid(db_.get());
   return out;
 }
@@ -644,14 +652,14 @@ StatusOr<Tenant> SqliteStore::tenant_by_name(std::string_view name) {
 StatusOr<Tenant> SqliteStore::tenant_by_id(int64_t id) {
   std::lock_guard lock(mu_);
   const std::string name = "tenant " + std::to_string(id);
-  return get("SELECT " KURA_TENANT_COLUMNS " FROM tenants WHERE id = ?", "looking up " + name,
-             {id}, read_tenant, name + " not found");
+  return get("SELECT " KURA_TENANT_COLUMNS " FROM tenants WHERE id = ?", "looking up " + name, {id},
+             read_tenant, name + " not found");
 }
 
 StatusOr<std::vector<Tenant>> SqliteStore::list_tenants() {
   std::lock_guard lock(mu_);
-  return get_all("SELECT " KURA_TENANT_COLUMNS " FROM tenants ORDER BY name", "listing tenants",
-                 {}, read_tenant);
+  return get_all("SELECT " KURA_TENANT_COLUMNS " FROM tenants ORDER BY name", "listing tenants", {},
+                 read_tenant);
 }
 
 Status SqliteStore::set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) {
@@ -668,8 +676,8 @@ Status SqliteStore::set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) {
 // --- Repositories ----------------------------------------------------------------------------
 
 StatusOr<Repo> SqliteStore::create_repo(const Repo& r) {
-  const std::string what = "creating repository " + quoted(r.name) + " of tenant " +
-                           std::to_string(r.tenant_id);
+  const std::string what =
+      "creating repository " + quoted(r.name) + " of tenant " + std::to_string(r.tenant_id);
   if (r.name.empty()) return error(Code::kInvalidArgument, what, "the name is empty");
   if (r.used_bytes < 0 || r.object_count < 0) {
     return error(Code::kInvalidArgument, what, "the usage is negative");
@@ -680,10 +688,10 @@ StatusOr<Repo> SqliteStore::create_repo(const Repo& r) {
   RETURN_IF_ERROR(check_tenant(r.tenant_id, what));
   Repo out = r;
   out.created_unix = now_or(r.created_unix);
-  RETURN_IF_ERROR(exec("INSERT INTO repos (tenant_id, name, used_bytes, object_count, "
-                       "created_unix) VALUES (?, ?, ?, ?, ?)",
-                       what, {out.tenant_id, out.name, out.used_bytes, out.object_count,
-                              out.created_unix}));
+  RETURN_IF_ERROR(
+      exec("INSERT INTO repos (tenant_id, name, used_bytes, object_count, "
+           "created_unix) VALUES (?, ?, ?, ?, ?)",
+           what, {out.tenant_id, out.name, out.used_bytes, out.object_count, out.created_unix}));
   out.id = sqlite3_last_insert_rowid(db_.get());
   RETURN_IF_ERROR(tx.commit(what));
   return out;
@@ -707,18 +715,17 @@ StatusOr<std::vector<Repo>> SqliteStore::list_repos(int64_t tenant_id) {
   const std::string what = "listing the repositories of tenant " + std::to_string(tenant_id);
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(check_tenant(tenant_id, what));
-  return get_all("SELECT " KURA_REPO_COLUMNS " FROM repos WHERE tenant_id = ? ORDER BY name",
-                 what, {tenant_id}, read_repo);
+  return get_all("SELECT " KURA_REPO_COLUMNS " FROM repos WHERE tenant_id = ? ORDER BY name", what,
+                 {tenant_id}, read_repo);
 }
 
 Status SqliteStore::add_usage(int64_t repo_id, int64_t delta_bytes, int64_t delta_objects) {
   const std::string repo = "repository " + std::to_string(repo_id);
   const std::string what = "updating the usage of " + repo;
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(int64_t changed,
-                   exec("UPDATE repos SET used_bytes = MAX(0, used_bytes + ?), "
-                        "object_count = MAX(0, object_count + ?) WHERE id = ?",
-                        what, {delta_bytes, delta_objects, repo_id}));
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE repos SET used_bytes = MAX(0, used_bytes + ?), "
+                                         "object_count = MAX(0, object_count + ?) WHERE id = ?",
+                                         what, {delta_bytes, delta_objects, repo_id}));
   if (changed == 0) return error(Code::kNotFound, what, repo + " not found");
   return base::ok_status();
 }
@@ -759,9 +766,9 @@ Status SqliteStore::create_enroll_code(const EnrollCode& c) {
   RETURN_IF_ERROR(check_repo_of(c.tenant_id, c.repo_id, what));
   RETURN_IF_ERROR(exec("INSERT INTO enroll_codes (" KURA_ENROLL_COLUMNS ") "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       what, {c.code_hash, c.tenant_id, c.repo_id, c.device_name,
-                              role_name(c.role), now_or(c.created_unix), c.expires_unix,
-                              c.used_unix})
+                       what,
+                       {c.code_hash, c.tenant_id, c.repo_id, c.device_name, role_name(c.role),
+                        now_or(c.created_unix), c.expires_unix, c.used_unix})
                       .status());
   return tx.commit(what);
 }
@@ -775,14 +782,14 @@ StatusOr<EnrollCode> SqliteStore::enroll_code(std::string_view code_hash) {
 }
 
 StatusOr<Device> SqliteStore::insert_device(const Device& d, std::string_view what) {
-  RETURN_IF_ERROR(exec("INSERT INTO devices (tenant_id, repo_id, name, role, cert_serial, "
-                       "cert_fingerprint, not_before, not_after, revoked, created_unix, "
-                       "revoked_unix, last_seen_unix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       std::string(what),
-                       {d.tenant_id, d.repo_id, d.name, role_name(d.role), d.cert_serial,
-                        d.cert_fingerprint, d.not_before, d.not_after, d.revoked, d.created_unix,
-                        d.revoked_unix, d.last_seen_unix})
-                      .status());
+  RETURN_IF_ERROR(
+      exec("INSERT INTO devices (tenant_id, repo_id, name, role, cert_serial, "
+           "cert_fingerprint, not_before, not_after, revoked, created_unix, "
+           "revoked_unix, last_seen_unix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           std::string(what),
+           {d.tenant_id, d.repo_id, d.name, role_name(d.role), d.cert_serial, d.cert_fingerprint,
+            d.not_before, d.not_after, d.revoked, d.created_unix, d.revoked_unix, d.last_seen_unix})
+          .status());
   Device out = d;
   out.id = sqlite3_last_insert_rowid(db_.get());
   return out;
@@ -816,8 +823,8 @@ StatusOr<Device> SqliteStore::redeem_enroll_code(std::string_view code_hash, int
   Transaction tx(db_.get());
   RETURN_IF_ERROR(tx.begin(what));
   ASSIGN_OR_RETURN(EnrollCode code,
-                   get("SELECT " KURA_ENROLL_COLUMNS " FROM enroll_codes WHERE code_hash = ?",
-                       what, {code_hash}, read_enroll_code, "enrollment code not found"));
+                   get("SELECT " KURA_ENROLL_COLUMNS " FROM enroll_codes WHERE code_hash = ?", what,
+                       {code_hash}, read_enroll_code, "enrollment code not found"));
   what = "enrolling device " + quoted(code.device_name);
   if (code.used_unix != 0) {
     return error(Code::kFailedPrecondition, what, "the enrollment code was already used");
@@ -871,10 +878,9 @@ Status SqliteStore::revoke_device(int64_t device_id, int64_t now) {
   const std::string device = "device " + std::to_string(device_id);
   const std::string what = "revoking " + device;
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(int64_t changed,
-                   exec("UPDATE devices SET revoked = 1, revoked_unix = ? "
-                        "WHERE id = ? AND revoked = 0",
-                        what, {now, device_id}));
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE devices SET revoked = 1, revoked_unix = ? "
+                                         "WHERE id = ? AND revoked = 0",
+                                         what, {now, device_id}));
   if (changed != 0) return base::ok_status();
   ASSIGN_OR_RETURN(bool found, exists("SELECT 1 FROM devices WHERE id = ?", what, {device_id}));
   if (!found) return error(Code::kNotFound, what, device + " not found");
@@ -923,8 +929,8 @@ StatusOr<Admin> SqliteStore::create_admin(const Admin& a) {
   out.created_unix = now_or(a.created_unix);
   RETURN_IF_ERROR(exec("INSERT INTO admins (name, password_hash, must_change_password, "
                        "created_unix) VALUES (?, ?, ?, ?)",
-                       what, {out.name, out.password_hash, out.must_change_password,
-                              out.created_unix})
+                       what,
+                       {out.name, out.password_hash, out.must_change_password, out.created_unix})
                       .status());
   out.id = sqlite3_last_insert_rowid(db_.get());
   return out;
@@ -940,8 +946,8 @@ StatusOr<Admin> SqliteStore::admin_by_name(std::string_view name) {
 StatusOr<Admin> SqliteStore::admin_by_id(int64_t id) {
   std::lock_guard lock(mu_);
   const std::string admin = "admin " + std::to_string(id);
-  return get("SELECT " KURA_ADMIN_COLUMNS " FROM admins WHERE id = ?", "looking up " + admin,
-             {id}, read_admin, admin + " not found");
+  return get("SELECT " KURA_ADMIN_COLUMNS " FROM admins WHERE id = ?", "looking up " + admin, {id},
+             read_admin, admin + " not found");
 }
 
 StatusOr<std::vector<Admin>> SqliteStore::list_admins() {
@@ -951,8 +957,8 @@ StatusOr<std::vector<Admin>> SqliteStore::list_admins() {
 }
 
 Status SqliteStore::add_admin_cert(const AdminCert& c) {
-  const std::string what = "adding certificate " + c.cert_serial + " of admin " +
-                           std::to_string(c.admin_id);
+  const std::string what =
+      "adding certificate " + c.cert_serial + " of admin " + std::to_string(c.admin_id);
   if (c.cert_serial.empty()) {
     return error(Code::kInvalidArgument, what, "the certificate serial is empty");
   }
@@ -966,8 +972,9 @@ Status SqliteStore::add_admin_cert(const AdminCert& c) {
   RETURN_IF_ERROR(check_serial_free(c.cert_serial, 0, what));
   RETURN_IF_ERROR(exec("INSERT INTO admin_certs (" KURA_ADMIN_CERT_COLUMNS ") "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       what, {c.admin_id, c.cert_serial, c.cert_fingerprint, c.not_before,
-                              c.not_after, c.revoked, now_or(c.created_unix), c.revoked_unix})
+                       what,
+                       {c.admin_id, c.cert_serial, c.cert_fingerprint, c.not_before, c.not_after,
+                        c.revoked, now_or(c.created_unix), c.revoked_unix})
                       .status());
   return tx.commit(what);
 }
@@ -983,10 +990,9 @@ Status SqliteStore::revoke_admin_cert(std::string_view serial, int64_t now) {
   const std::string cert = "admin certificate " + std::string(serial);
   const std::string what = "revoking " + cert;
   std::lock_guard lock(mu_);
-  ASSIGN_OR_RETURN(int64_t changed,
-                   exec("UPDATE admin_certs SET revoked = 1, revoked_unix = ? "
-                        "WHERE cert_serial = ? AND revoked = 0",
-                        what, {now, serial}));
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE admin_certs SET revoked = 1, revoked_unix = ? "
+                                         "WHERE cert_serial = ? AND revoked = 0",
+                                         what, {now, serial}));
   if (changed != 0) return base::ok_status();
   ASSIGN_OR_RETURN(bool found,
                    exists("SELECT 1 FROM admin_certs WHERE cert_serial = ?", what, {serial}));
@@ -1006,8 +1012,9 @@ Status SqliteStore::append_access_records(std::span<const AccessRecord> records)
     RETURN_IF_ERROR(exec("INSERT INTO access_records (time_unix_ms, tenant, actor, source_ip, "
                          "auth_method, action, object, status, result, bytes) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         what, {r.time_unix_ms, r.tenant, r.actor, r.source_ip, r.auth_method,
-                                r.action, r.object, r.status, r.result, r.bytes})
+                         what,
+                         {r.time_unix_ms, r.tenant, r.actor, r.source_ip, r.auth_method, r.action,
+                          r.object, r.status, r.result, r.bytes})
                         .status());
   }
   return tx.commit(what);
@@ -1024,14 +1031,15 @@ StatusOr<std::vector<AccessRecord>> SqliteStore::list_access_records(const Acces
   // Two statements rather than "(? = '' OR tenant = ?)", which would keep SQLite from using
   // the (tenant, id) index.
   if (q.tenant.empty()) {
-    return get_all("SELECT " KURA_ACCESS_COLUMNS " FROM access_records WHERE id > ? AND "
+    return get_all("SELECT " KURA_ACCESS_COLUMNS
+                   " FROM access_records WHERE id > ? AND "
                    "time_unix_ms >= ? AND time_unix_ms < ? ORDER BY id LIMIT ?",
                    what, {q.after_id, q.since_unix_ms, until, q.limit}, read_access_record);
   }
-  return get_all("SELECT " KURA_ACCESS_COLUMNS " FROM access_records WHERE tenant = ? AND "
+  return get_all("SELECT " KURA_ACCESS_COLUMNS
+                 " FROM access_records WHERE tenant = ? AND "
                  "id > ? AND time_unix_ms >= ? AND time_unix_ms < ? ORDER BY id LIMIT ?",
-                 what, {q.tenant, q.after_id, q.since_unix_ms, until, q.limit},
-                 read_access_record);
+                 what, {q.tenant, q.after_id, q.since_unix_ms, until, q.limit}, read_access_record);
 }
 
 // --- Opening and migrating ---------------------------------------------------------------------
@@ -1045,7 +1053,8 @@ Status create_private_file(const std::string& path) {
   return base::ok_status();
 }
 
-// One integer from a statement run once (pragmas and the like, before the store exists).
+// The first column of the first row of a statement run once (pragmas and the like, before the
+// store exists).
 StatusOr<std::string> single_text(sqlite3* db, const char* sql, std::string_view what) {
   sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
@@ -1108,8 +1117,8 @@ StatusOr<int> migrate(sqlite3* db, const std::string& path, int target, base::Cl
     if (m.version <= version) continue;
     RETURN_IF_ERROR(exec(db, m.sql, what));
     const std::string record = "INSERT INTO schema_migrations (version, applied_unix) VALUES (" +
-                               std::to_string(m.version) + ", " +
-                               std::to_string(clock->now().sec) + ")";
+                               std::to_string(m.version) + ", " + std::to_string(clock->now().sec) +
+                               ")";
     RETURN_IF_ERROR(exec(db, record.c_str(), what));
     RETURN_IF_ERROR(tx.commit(what));
     version = m.version;
@@ -1151,9 +1160,9 @@ StatusOr<std::unique_ptr<MetaStore>> open_sqlite(const std::string& path,
   if (path != ":memory:") RETURN_IF_ERROR(create_private_file(path));
   sqlite3* raw = nullptr;
   // NOMUTEX: the store's own mutex serializes use of the connection.
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbPtr db(raw);  // a handle comes back even on failure and must be closed
   if (rc != SQLITE_OK) return db_error(raw, rc, what);
   RETURN_IF_ERROR(configure(raw, path, options));

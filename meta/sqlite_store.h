@@ -1,5 +1,6 @@
 // The SQLite MetaStore: one database file (WAL mode) that the server and the local admin CLI
-// open at the same time. Schema and migrations: sqlite_store.cc (top comment) and schema.md.
+// open at the same time. The schema and its migrations are documented at the top of
+// sqlite_store.cc.
 #pragma once
 
 #include <memory>
