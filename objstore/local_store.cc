@@ -238,8 +238,8 @@ class LocalStore : public ObjectStore {
     RETURN_IF_ERROR(check_repo(repo));
     base::Status st = repo_backend(repo)->create();
     if (st.ok()) return st;
-    return base::Status(st.code(), "create repository " + to_string(repo) + ": " +
-                                       reason(st, root_));
+    return base::Status(st.code(),
+                        "create repository " + to_string(repo) + ": " + reason(st, root_));
   }
 
   base::StatusOr<bool> repo_exists(const RepoRef& repo) override {
@@ -248,8 +248,7 @@ class LocalStore : public ObjectStore {
     if (info.status().code() == base::Code::kNotFound) return false;
     if (!info.ok()) return named(info.status(), "look up repository", to_string(repo));
     if (info->type != base::FileType::kDir) {
-      return base::failed_precondition("look up repository " + to_string(repo) +
-                                       ": not a folder");
+      return base::failed_precondition("look up repository " + to_string(repo) + ": not a folder");
     }
     return true;
   }
@@ -341,11 +340,12 @@ class LocalStore : public ObjectStore {
     for (FileKind kind : backend::kListableKinds) {
       std::vector<std::string> gone;
       RETURN_IF_ERROR(b->list_temp_files(kind, [&](const backend::TempFileEntry& e) {
-        std::string path = base::path_join(
-            root_, object_path(repo, Handle{kind, e.name.substr(0, 64)}) + e.name.substr(64));
-        if (old(e.mtime_sec) && !live_->contains(path)) gone.push_back(e.name);
-        return base::ok_status();
-      }).with_context(to_string(repo)));
+                         std::string path = base::path_join(
+                             root_, object_path(repo, Handle{kind, e.name.substr(0, 64)}) +
+                                        e.name.substr(64));
+                         if (old(e.mtime_sec) && !live_->contains(path)) gone.push_back(e.name);
+                         return base::ok_status();
+                       }).with_context(to_string(repo)));
       for (const std::string& name : gone) {
         RETURN_IF_ERROR(b->remove_temp_file(kind, name).with_context(to_string(repo)));
         ++removed;
@@ -356,7 +356,9 @@ class LocalStore : public ObjectStore {
   }
 
  private:
-  std::string repo_dir(const RepoRef& repo) const { return base::path_join(root_, to_string(repo)); }
+  std::string repo_dir(const RepoRef& repo) const {
+    return base::path_join(root_, to_string(repo));
+  }
 
   // The repository as restic's local backend sees it (no file system access to make one).
   std::unique_ptr<backend::Backend> repo_backend(const RepoRef& repo) const {

@@ -62,13 +62,14 @@ class ObjectStore {
   // Creates the repository's folders (restic layout incl. data/00..ff). Idempotent.
   virtual base::Status create_repo(const RepoRef& repo) = 0;
   virtual base::StatusOr<bool> repo_exists(const RepoRef& repo) = 0;
-  virtual base::StatusOr<uint64_t> stat(const RepoRef& repo, const backend::Handle& h) = 0;  // kNotFound
+  virtual base::StatusOr<uint64_t> stat(const RepoRef& repo,
+                                        const backend::Handle& h) = 0;  // kNotFound
   // Reads exactly out.size() bytes at offset; kDataLoss/kOutOfRange when the object is shorter.
   // Nothing the size of the object is allocated: the server reads large objects in pieces.
   virtual base::Status read(const RepoRef& repo, const backend::Handle& h, uint64_t offset,
                             base::MutableByteSpan out) = 0;
   virtual base::StatusOr<std::unique_ptr<ObjectWriter>> begin_write(const RepoRef& repo,
-                                                                     const backend::Handle& h) = 0;
+                                                                    const backend::Handle& h) = 0;
   virtual base::Status remove(const RepoRef& repo, const backend::Handle& h) = 0;  // missing: OK
   // Calls fn for every object of a kind (not config), in no particular order; stops at the
   // first error fn returns. Uploads not yet committed are never listed.
@@ -88,8 +89,7 @@ class ObjectStore {
 std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root);
 // As above with the clock that sweep_temp_files measures ages by (tests); clock must outlive
 // the store.
-std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root,
-                                              base::Clock* clock);
+std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root, base::Clock* clock);
 std::unique_ptr<ObjectStore> memory_store();
 
 }  // namespace kura::objstore

@@ -146,7 +146,8 @@ TEST_P(ObjectStoreConformance, APackWrittenInPiecesReadsBackInPieces) {
                            data.begin() + static_cast<std::ptrdiff_t>(off)))
         << "at offset " << off;
   }
-  EXPECT_EQ(listing(repo_, FileKind::kPack), (std::map<std::string, uint64_t>{{h.name, data.size()}}));
+  EXPECT_EQ(listing(repo_, FileKind::kPack),
+            (std::map<std::string, uint64_t>{{h.name, data.size()}}));
 }
 
 TEST_P(ObjectStoreConformance, EveryKindRoundTripsAndListsAlone) {
@@ -171,9 +172,10 @@ TEST_P(ObjectStoreConformance, EveryKindRoundTripsAndListsAlone) {
     FileKind other = kind == FileKind::kKey ? FileKind::kLock : FileKind::kKey;
     EXPECT_EQ(store_->stat(repo_, Handle{other, h.name}).status().code(), Code::kNotFound);
   }
-  EXPECT_EQ(store_->list(repo_, FileKind::kConfig, [](const FileEntry&) { return base::ok_status(); })
-                .code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(
+      store_->list(repo_, FileKind::kConfig, [](const FileEntry&) { return base::ok_status(); })
+          .code(),
+      Code::kInvalidArgument);
 }
 
 TEST_P(ObjectStoreConformance, ReadingPastTheEndIsAnError) {
@@ -339,9 +341,17 @@ TEST_P(ObjectStoreConformance, RepositoriesAreSeparate) {
 
 TEST_P(ObjectStoreConformance, GarbageNamesAreInvalidArgument) {
   std::vector<RepoRef> bad_repos = {
-      {"", "main"},        {"clinic-a", ""},        {"..", "main"},         {"clinic-a", ".."},
-      {".", "main"},       {"clinic-a", "."},       {"a/b", "main"},        {"clinic-a", "x/y"},
-      {"/", "main"},       {"clinic-a", "../../e"}, {std::string("a\0b", 3), "main"},
+      {"", "main"},
+      {"clinic-a", ""},
+      {"..", "main"},
+      {"clinic-a", ".."},
+      {".", "main"},
+      {"clinic-a", "."},
+      {"a/b", "main"},
+      {"clinic-a", "x/y"},
+      {"/", "main"},
+      {"clinic-a", "../../e"},
+      {std::string("a\0b", 3), "main"},
       {std::string(256, 'a'), "main"},
   };
   Handle good{FileKind::kPack, std::string(64, 'a')};
@@ -402,10 +412,13 @@ TEST_P(ObjectStoreConformance, ListCallbackMayRemoveWhatItSees) {
     ASSERT_TRUE(put(pack(data), data).ok());
   }
   int seen = 0;
-  ASSERT_TRUE(store_->list(repo_, FileKind::kPack, [&](const FileEntry& e) {
-                ++seen;
-                return store_->remove(repo_, Handle{FileKind::kPack, e.name});
-              }).ok());
+  ASSERT_TRUE(store_
+                  ->list(repo_, FileKind::kPack,
+                         [&](const FileEntry& e) {
+                           ++seen;
+                           return store_->remove(repo_, Handle{FileKind::kPack, e.name});
+                         })
+                  .ok());
   EXPECT_EQ(seen, 20);
   EXPECT_TRUE(listing(repo_, FileKind::kPack).empty());
 }
