@@ -146,16 +146,22 @@ class LocalWriter : public ObjectWriter {
     out_.reset();
     if (st.ok()) st = closed;
     RETURN_IF_ERROR(named(st, "commit"));
-    st = link_into_place();
-    if (st.code() == base::Code::kAlreadyExists) {
-      ASSIGN_OR_RETURN(bool same, same_as_stored());
-      if (!same) {
+    // Twice at most: the stored object may be removed between a failed link and the comparison.
+    for (int attempt = 0;; ++attempt) {
+      st = link_into_place();
+      if (st.code() != base::Code::kAlreadyExists) {
+        RETURN_IF_ERROR(named(st, "commit"));
+        break;
+      }
+      auto same = same_as_stored();
+      if (same.status().code() == base::Code::kNotFound && attempt == 0) continue;
+      if (!same.ok()) return same.status();
+      if (!*same) {
         return base::already_exists("commit " + what_ +
                                     ": an object of this name exists with different content");
       }
       *existed = true;
-    } else {
-      RETURN_IF_ERROR(named(st, "commit"));
+      break;
     }
     // Also when it existed: its writer may not have synced the folder yet.
     return named(env_->sync_dir(base::path_dirname(final_)), "commit");
@@ -237,6 +243,11 @@ class LocalStore : public ObjectStore {
   base::Status create_repo(const RepoRef& repo) override {
     RETURN_IF_ERROR(check_repo(repo));
     base::Status st = repo_backend(repo)->create();
+    // The new folders' names are durable before any object in them is acknowledged.
+    std::string dir = repo_dir(repo);
+    for (const std::string& d : {dir + "/data", dir, base::path_dirname(dir), root_}) {
+      if (st.ok()) st = env_->sync_dir(d);
+    }
     if (st.ok()) return st;
     return base::Status(st.code(),
                         "create repository " + to_string(repo) + ": " + reason(st, root_));
@@ -289,7 +300,9 @@ class LocalStore : public ObjectStore {
         return base::not_found("write " + what + ": repository " + to_string(repo) +
                                " does not exist");
       }
-      st = env_->make_dirs(base::path_dirname(final_path), kDirMode);
+      std::string folder = base::path_dirname(final_path);
+      st = env_->make_dirs(folder, kDirMode);
+      if (st.ok()) st = env_->sync_dir(base::path_dirname(folder));
       if (st.ok()) st = writer->open();
     }
     if (!st.ok()) return named(st, "write", what);

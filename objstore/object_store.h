@@ -32,7 +32,7 @@ struct RepoRef {
 std::string to_string(const RepoRef& repo);  // "clinic-a/main"
 
 // invalid_argument unless both names are usable as one path component each: not empty, at
-// most 255 bytes, not "." or "..", no '/' and no NUL.
+// most 255 bytes, not "." or "..", no '/' and no control character (NUL included).
 base::Status check_repo(const RepoRef& repo);
 
 // "clinic-a/main/data/ab/ab12…": the object's path below the region root (the local layout;
@@ -83,6 +83,12 @@ class ObjectStore {
   // however old.
   virtual base::StatusOr<uint64_t> sweep_temp_files(const RepoRef& repo, int64_t max_age_sec) = 0;
 };
+
+// Wraps an upload of h so that commit() first checks that the bytes hash (SHA-256, computed as
+// they stream through) to h's name, as every name but config's must: kInvalidArgument naming
+// both hashes otherwise, and nothing is stored. A config upload passes through unchecked.
+std::unique_ptr<ObjectWriter> verify_name_on_commit(std::unique_ptr<ObjectWriter> writer,
+                                                    const backend::Handle& h);
 
 // root: the region's storage root. env must outlive the store. No file system access happens
 // here; the root is made by create_repo.
