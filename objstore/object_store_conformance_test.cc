@@ -494,6 +494,37 @@ TEST_P(ObjectStoreConformance, TwoUploadsOfOneNameWithTheSameBytesBothSucceed) {
   }
 }
 
+TEST_P(ObjectStoreConformance, ManyUploadsOfOneNameStoreItOnce) {
+  constexpr int kThreads = 6;
+  Bytes data = random_bytes(300000, 250);
+  Handle h = pack(data);
+  std::barrier sync(kThreads);
+  std::atomic<int> stored{0}, existed_count{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto w = store_->begin_write(repo_, h);
+      base::Status st = w.ok() ? (*w)->append(data) : w.status();
+      sync.arrive_and_wait();
+      bool existed = false;
+      if (st.ok()) st = (*w)->commit(&existed);
+      if (!st.ok()) {
+        ++failed;
+      } else if (existed) {
+        ++existed_count;
+      } else {
+        ++stored;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(stored.load(), 1);
+  EXPECT_EQ(existed_count.load(), kThreads - 1);
+  EXPECT_EQ(*get(repo_, h), data);
+  EXPECT_EQ(listing(repo_, FileKind::kPack).size(), 1u);
+}
+
 TEST_P(ObjectStoreConformance, TwoUploadsOfOneNameWithDifferentBytesOneWins) {
   for (int round = 0; round < 10; ++round) {
     Bytes data[2] = {random_bytes(200000, 300 + round), random_bytes(200000, 400 + round)};
