@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -227,6 +228,7 @@ TEST(LocalStoreCrash, KillNineNeverShowsAPartialObjectNorLosesACommittedOne) {
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that died
       ::close(fds[0]);
       run_child(root, round, fds[1]);
     }
