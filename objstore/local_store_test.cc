@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "backend/backend_testing.h"
 #include "backend/local_backend.h"
@@ -300,6 +303,127 @@ TEST_F(LocalStoreTest, SweepRemovesOnlyOldTempFiles) {
   EXPECT_EQ(listed, 1);
   clock_.advance(std::chrono::hours(2));
   EXPECT_EQ(*store_->sweep_temp_files(repo_, 3600), 2u);
+}
+
+// The file system calls of uploads, in order, to check what a power cut (not only kill -9)
+// needs: the temp file is synced after its last write and before it is linked into place, and
+// the folder is synced after the link, all before commit() returns.
+class RecordingEnv : public base::FaultEnv {
+ public:
+  using FaultEnv::FaultEnv;
+
+  std::vector<std::string> take() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::exchange(log_, {});
+  }
+  void note(const std::string& event) {
+    std::lock_guard<std::mutex> l(mu_);
+    log_.push_back(event);
+  }
+
+  base::StatusOr<std::unique_ptr<base::WritableFile>> open_write(
+      const std::string& path, const base::WriteOptions& opts) override {
+    ASSIGN_OR_RETURN(auto f, FaultEnv::open_write(path, opts));
+    note("create " + base::path_basename(path));
+    return std::unique_ptr<base::WritableFile>(
+        std::make_unique<File>(this, std::move(f), base::path_basename(path)));
+  }
+  base::Status make_hardlink(const std::string& from, const std::string& to) override {
+    base::Status st = FaultEnv::make_hardlink(from, to);
+    note("link " + base::path_basename(from) + " " + base::path_basename(to) +
+         (st.ok() ? "" : " failed"));
+    return st;
+  }
+  base::Status rename(const std::string& from, const std::string& to) override {
+    note("rename " + base::path_basename(from) + " " + base::path_basename(to));
+    return FaultEnv::rename(from, to);
+  }
+  base::Status sync_dir(const std::string& path) override {
+    note("syncdir " + path);
+    return FaultEnv::sync_dir(path);
+  }
+  base::Status remove_file(const std::string& path) override {
+    note("remove " + base::path_basename(path));
+    return FaultEnv::remove_file(path);
+  }
+
+ private:
+  class File : public base::WritableFile {
+   public:
+    File(RecordingEnv* env, std::unique_ptr<base::WritableFile> f, std::string name)
+        : env_(env), f_(std::move(f)), name_(std::move(name)) {}
+    base::Status append(base::ByteSpan data) override {
+      env_->note("append " + name_);
+      return f_->append(data);
+    }
+    base::Status write_at(uint64_t offset, base::ByteSpan data) override {
+      env_->note("append " + name_);
+      return f_->write_at(offset, data);
+    }
+    base::Status truncate(uint64_t size) override { return f_->truncate(size); }
+    base::Status sync() override {
+      env_->note("sync " + name_);
+      return f_->sync();
+    }
+    base::Status close() override { return f_->close(); }
+    base::Status set_owner(uint32_t uid, uint32_t gid) override { return f_->set_owner(uid, gid); }
+    base::Status set_mode(uint32_t mode) override { return f_->set_mode(mode); }
+    base::Status set_xattr(const std::string& n, base::ByteSpan v) override {
+      return f_->set_xattr(n, v);
+    }
+    base::Status set_times(base::Timespec a, base::Timespec m) override {
+      return f_->set_times(a, m);
+    }
+
+   private:
+    RecordingEnv* env_;
+    std::unique_ptr<base::WritableFile> f_;
+    std::string name_;
+  };
+
+  std::mutex mu_;
+  std::vector<std::string> log_;
+};
+
+TEST(LocalStoreDurability, AnUploadIsSyncedLinkedAndItsFolderSyncedBeforeCommitReturns) {
+  backend::testing::TempDir dir;
+  RecordingEnv env(base::posix_env());
+  std::string root = dir.sub("region");
+  auto store = open_local_store(&env, root);
+  RepoRef repo{"clinic-a", "main"};
+  ASSERT_TRUE(store->create_repo(repo).ok());
+  std::vector<std::string> log = env.take();
+  std::string repo_dir = root + "/clinic-a/main";
+  ASSERT_GE(log.size(), 4u);
+  EXPECT_EQ(std::vector<std::string>(log.end() - 4, log.end()),
+            (std::vector<std::string>{"syncdir " + repo_dir + "/data", "syncdir " + repo_dir,
+                                      "syncdir " + root + "/clinic-a", "syncdir " + root}));
+
+  Bytes data = random_bytes(3000, 20);
+  Handle h{FileKind::kPack, hash_name(data)};
+  std::string folder = repo_dir + "/data/" + h.name.substr(0, 2);
+  for (int round = 0; round < 2; ++round) {  // a new object, then an identical re-upload
+    auto w = store->begin_write(repo, h);
+    ASSERT_TRUE(w.ok());
+    for (size_t off = 0; off < data.size(); off += 1000) {
+      ASSERT_TRUE((*w)->append(base::ByteSpan(data).subspan(off, 1000)).ok());
+    }
+    bool existed = false;
+    ASSERT_TRUE((*w)->commit(&existed).ok());
+    env.note("commit returned");
+    EXPECT_EQ(existed, round == 1);
+    log = env.take();
+    ASSERT_FALSE(log.empty());
+    std::string temp = log[0].substr(std::string("create ").size());
+    EXPECT_TRUE(temp.starts_with(h.name + "-tmp-")) << log[0];
+    std::vector<std::string> want = {
+        "create " + temp,    "append " + temp,
+        "append " + temp,    "append " + temp,
+        "sync " + temp,      "link " + temp + " " + h.name + (round == 1 ? " failed" : ""),
+        "syncdir " + folder, "remove " + temp,
+        "commit returned"};
+    EXPECT_EQ(log, want);
+  }
 }
 
 // Stock restic reads a repository uploaded object by object through the store, and backs up
