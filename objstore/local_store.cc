@@ -146,16 +146,22 @@ class LocalWriter : public ObjectWriter {
     out_.reset();
     if (st.ok()) st = closed;
     RETURN_IF_ERROR(named(st, "commit"));
-    st = link_into_place();
-    if (st.code() == base::Code::kAlreadyExists) {
-      ASSIGN_OR_RETURN(bool same, same_as_stored());
-      if (!same) {
+    // Twice at most: the stored object may be removed between a failed link and the comparison.
+    for (int attempt = 0;; ++attempt) {
+      st = link_into_place();
+      if (st.code() != base::Code::kAlreadyExists) {
+        RETURN_IF_ERROR(named(st, "commit"));
+        break;
+      }
+      auto same = same_as_stored();
+      if (same.status().code() == base::Code::kNotFound && attempt == 0) continue;
+      if (!same.ok()) return same.status();
+      if (!*same) {
         return base::already_exists("commit " + what_ +
                                     ": an object of this name exists with different content");
       }
       *existed = true;
-    } else {
-      RETURN_IF_ERROR(named(st, "commit"));
+      break;
     }
     // Also when it existed: its writer may not have synced the folder yet.
     return named(env_->sync_dir(base::path_dirname(final_)), "commit");
@@ -237,9 +243,14 @@ class LocalStore : public ObjectStore {
   base::Status create_repo(const RepoRef& repo) override {
     RETURN_IF_ERROR(check_repo(repo));
     base::Status st = repo_backend(repo)->create();
+    // The new folders' names are durable before any object in them is acknowledged.
+    std::string dir = repo_dir(repo);
+    for (const std::string& d : {dir + "/data", dir, base::path_dirname(dir), root_}) {
+      if (st.ok()) st = env_->sync_dir(d);
+    }
     if (st.ok()) return st;
-    return base::Status(st.code(), "create repository " + to_string(repo) + ": " +
-                                       reason(st, root_));
+    return base::Status(st.code(),
+                        "create repository " + to_string(repo) + ": " + reason(st, root_));
   }
 
   base::StatusOr<bool> repo_exists(const RepoRef& repo) override {
@@ -248,8 +259,7 @@ class LocalStore : public ObjectStore {
     if (info.status().code() == base::Code::kNotFound) return false;
     if (!info.ok()) return named(info.status(), "look up repository", to_string(repo));
     if (info->type != base::FileType::kDir) {
-      return base::failed_precondition("look up repository " + to_string(repo) +
-                                       ": not a folder");
+      return base::failed_precondition("look up repository " + to_string(repo) + ": not a folder");
     }
     return true;
   }
@@ -290,7 +300,9 @@ class LocalStore : public ObjectStore {
         return base::not_found("write " + what + ": repository " + to_string(repo) +
                                " does not exist");
       }
-      st = env_->make_dirs(base::path_dirname(final_path), kDirMode);
+      std::string folder = base::path_dirname(final_path);
+      st = env_->make_dirs(folder, kDirMode);
+      if (st.ok()) st = env_->sync_dir(base::path_dirname(folder));
       if (st.ok()) st = writer->open();
     }
     if (!st.ok()) return named(st, "write", what);
@@ -341,11 +353,12 @@ class LocalStore : public ObjectStore {
     for (FileKind kind : backend::kListableKinds) {
       std::vector<std::string> gone;
       RETURN_IF_ERROR(b->list_temp_files(kind, [&](const backend::TempFileEntry& e) {
-        std::string path = base::path_join(
-            root_, object_path(repo, Handle{kind, e.name.substr(0, 64)}) + e.name.substr(64));
-        if (old(e.mtime_sec) && !live_->contains(path)) gone.push_back(e.name);
-        return base::ok_status();
-      }).with_context(to_string(repo)));
+                         std::string path = base::path_join(
+                             root_, object_path(repo, Handle{kind, e.name.substr(0, 64)}) +
+                                        e.name.substr(64));
+                         if (old(e.mtime_sec) && !live_->contains(path)) gone.push_back(e.name);
+                         return base::ok_status();
+                       }).with_context(to_string(repo)));
       for (const std::string& name : gone) {
         RETURN_IF_ERROR(b->remove_temp_file(kind, name).with_context(to_string(repo)));
         ++removed;
@@ -356,7 +369,9 @@ class LocalStore : public ObjectStore {
   }
 
  private:
-  std::string repo_dir(const RepoRef& repo) const { return base::path_join(root_, to_string(repo)); }
+  std::string repo_dir(const RepoRef& repo) const {
+    return base::path_join(root_, to_string(repo));
+  }
 
   // The repository as restic's local backend sees it (no file system access to make one).
   std::unique_ptr<backend::Backend> repo_backend(const RepoRef& repo) const {

@@ -145,8 +145,8 @@ class MemoryStore : public ObjectStore {
       auto r = state_->repos.find(to_string(repo));
       if (r == state_->repos.end()) return no_repo("list", repo);
       const auto& objects = r->second.objects;
-      for (auto it = objects.lower_bound(Key(kind, "")); it != objects.end() && it->first.first == kind;
-           ++it) {
+      for (auto it = objects.lower_bound(Key(kind, ""));
+           it != objects.end() && it->first.first == kind; ++it) {
         entries.push_back(backend::FileEntry{it->first.second, it->second->size()});
       }
     }

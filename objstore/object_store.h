@@ -32,7 +32,7 @@ struct RepoRef {
 std::string to_string(const RepoRef& repo);  // "clinic-a/main"
 
 // invalid_argument unless both names are usable as one path component each: not empty, at
-// most 255 bytes, not "." or "..", no '/' and no NUL.
+// most 255 bytes, not "." or "..", no '/' and no control character (NUL included).
 base::Status check_repo(const RepoRef& repo);
 
 // "clinic-a/main/data/ab/ab12…": the object's path below the region root (the local layout;
@@ -62,13 +62,14 @@ class ObjectStore {
   // Creates the repository's folders (restic layout incl. data/00..ff). Idempotent.
   virtual base::Status create_repo(const RepoRef& repo) = 0;
   virtual base::StatusOr<bool> repo_exists(const RepoRef& repo) = 0;
-  virtual base::StatusOr<uint64_t> stat(const RepoRef& repo, const backend::Handle& h) = 0;  // kNotFound
+  virtual base::StatusOr<uint64_t> stat(const RepoRef& repo,
+                                        const backend::Handle& h) = 0;  // kNotFound
   // Reads exactly out.size() bytes at offset; kDataLoss/kOutOfRange when the object is shorter.
   // Nothing the size of the object is allocated: the server reads large objects in pieces.
   virtual base::Status read(const RepoRef& repo, const backend::Handle& h, uint64_t offset,
                             base::MutableByteSpan out) = 0;
   virtual base::StatusOr<std::unique_ptr<ObjectWriter>> begin_write(const RepoRef& repo,
-                                                                     const backend::Handle& h) = 0;
+                                                                    const backend::Handle& h) = 0;
   virtual base::Status remove(const RepoRef& repo, const backend::Handle& h) = 0;  // missing: OK
   // Calls fn for every object of a kind (not config), in no particular order; stops at the
   // first error fn returns. Uploads not yet committed are never listed.
@@ -83,13 +84,18 @@ class ObjectStore {
   virtual base::StatusOr<uint64_t> sweep_temp_files(const RepoRef& repo, int64_t max_age_sec) = 0;
 };
 
+// Wraps an upload of h so that commit() first checks that the bytes hash (SHA-256, computed as
+// they stream through) to h's name, as every name but config's must: kInvalidArgument naming
+// both hashes otherwise, and nothing is stored. A config upload passes through unchecked.
+std::unique_ptr<ObjectWriter> verify_name_on_commit(std::unique_ptr<ObjectWriter> writer,
+                                                    const backend::Handle& h);
+
 // root: the region's storage root. env must outlive the store. No file system access happens
 // here; the root is made by create_repo.
 std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root);
 // As above with the clock that sweep_temp_files measures ages by (tests); clock must outlive
 // the store.
-std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root,
-                                              base::Clock* clock);
+std::unique_ptr<ObjectStore> open_local_store(base::Env* env, std::string root, base::Clock* clock);
 std::unique_ptr<ObjectStore> memory_store();
 
 }  // namespace kura::objstore

@@ -146,7 +146,8 @@ TEST_P(ObjectStoreConformance, APackWrittenInPiecesReadsBackInPieces) {
                            data.begin() + static_cast<std::ptrdiff_t>(off)))
         << "at offset " << off;
   }
-  EXPECT_EQ(listing(repo_, FileKind::kPack), (std::map<std::string, uint64_t>{{h.name, data.size()}}));
+  EXPECT_EQ(listing(repo_, FileKind::kPack),
+            (std::map<std::string, uint64_t>{{h.name, data.size()}}));
 }
 
 TEST_P(ObjectStoreConformance, EveryKindRoundTripsAndListsAlone) {
@@ -171,9 +172,10 @@ TEST_P(ObjectStoreConformance, EveryKindRoundTripsAndListsAlone) {
     FileKind other = kind == FileKind::kKey ? FileKind::kLock : FileKind::kKey;
     EXPECT_EQ(store_->stat(repo_, Handle{other, h.name}).status().code(), Code::kNotFound);
   }
-  EXPECT_EQ(store_->list(repo_, FileKind::kConfig, [](const FileEntry&) { return base::ok_status(); })
-                .code(),
-            Code::kInvalidArgument);
+  EXPECT_EQ(
+      store_->list(repo_, FileKind::kConfig, [](const FileEntry&) { return base::ok_status(); })
+          .code(),
+      Code::kInvalidArgument);
 }
 
 TEST_P(ObjectStoreConformance, ReadingPastTheEndIsAnError) {
@@ -339,9 +341,17 @@ TEST_P(ObjectStoreConformance, RepositoriesAreSeparate) {
 
 TEST_P(ObjectStoreConformance, GarbageNamesAreInvalidArgument) {
   std::vector<RepoRef> bad_repos = {
-      {"", "main"},        {"clinic-a", ""},        {"..", "main"},         {"clinic-a", ".."},
-      {".", "main"},       {"clinic-a", "."},       {"a/b", "main"},        {"clinic-a", "x/y"},
-      {"/", "main"},       {"clinic-a", "../../e"}, {std::string("a\0b", 3), "main"},
+      {"", "main"},
+      {"clinic-a", ""},
+      {"..", "main"},
+      {"clinic-a", ".."},
+      {".", "main"},
+      {"clinic-a", "."},
+      {"a/b", "main"},
+      {"clinic-a", "x/y"},
+      {"/", "main"},
+      {"clinic-a", "../../e"},
+      {std::string("a\0b", 3), "main"},
       {std::string(256, 'a'), "main"},
   };
   Handle good{FileKind::kPack, std::string(64, 'a')};
@@ -402,10 +412,13 @@ TEST_P(ObjectStoreConformance, ListCallbackMayRemoveWhatItSees) {
     ASSERT_TRUE(put(pack(data), data).ok());
   }
   int seen = 0;
-  ASSERT_TRUE(store_->list(repo_, FileKind::kPack, [&](const FileEntry& e) {
-                ++seen;
-                return store_->remove(repo_, Handle{FileKind::kPack, e.name});
-              }).ok());
+  ASSERT_TRUE(store_
+                  ->list(repo_, FileKind::kPack,
+                         [&](const FileEntry& e) {
+                           ++seen;
+                           return store_->remove(repo_, Handle{FileKind::kPack, e.name});
+                         })
+                  .ok());
   EXPECT_EQ(seen, 20);
   EXPECT_TRUE(listing(repo_, FileKind::kPack).empty());
 }
@@ -479,6 +492,37 @@ TEST_P(ObjectStoreConformance, TwoUploadsOfOneNameWithTheSameBytesBothSucceed) {
     EXPECT_NE(existed[0], existed[1]) << "exactly one stored it";
     EXPECT_EQ(*get(repo_, h), data);
   }
+}
+
+TEST_P(ObjectStoreConformance, ManyUploadsOfOneNameStoreItOnce) {
+  constexpr int kThreads = 6;
+  Bytes data = random_bytes(300000, 250);
+  Handle h = pack(data);
+  std::barrier sync(kThreads);
+  std::atomic<int> stored{0}, existed_count{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto w = store_->begin_write(repo_, h);
+      base::Status st = w.ok() ? (*w)->append(data) : w.status();
+      sync.arrive_and_wait();
+      bool existed = false;
+      if (st.ok()) st = (*w)->commit(&existed);
+      if (!st.ok()) {
+        ++failed;
+      } else if (existed) {
+        ++existed_count;
+      } else {
+        ++stored;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(stored.load(), 1);
+  EXPECT_EQ(existed_count.load(), kThreads - 1);
+  EXPECT_EQ(*get(repo_, h), data);
+  EXPECT_EQ(listing(repo_, FileKind::kPack).size(), 1u);
 }
 
 TEST_P(ObjectStoreConformance, TwoUploadsOfOneNameWithDifferentBytesOneWins) {
