@@ -1,6 +1,7 @@
 #include "apps/kura/cli.h"
 
 #include "apps/kura/password.h"
+#include "apps/kura/profile.h"
 
 #include <pwd.h>
 #include <termios.h>
@@ -231,6 +232,7 @@ base::Status Cli::apply_extended_options(std::string_view scheme, backend::RestO
 }
 
 base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+  RETURN_IF_ERROR(apply_profile(*this));
   ASSIGN_OR_RETURN(std::string spec, repository_spec());
   backend::LimitOptions limits;
   limits.upload_kib_per_s = g.limit_upload_kib;
