@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -42,12 +43,16 @@ struct Tls {
 struct Reply {
   long status = 0;
   std::string body;
+  bool too_large = false;
 };
 
 size_t collect(char* data, size_t size, size_t n, void* out) {
-  auto* body = static_cast<std::string*>(out);
-  if (body->size() + size * n > kMaxReply) return 0;  // aborts the transfer
-  body->append(data, size * n);
+  auto* reply = static_cast<Reply*>(out);
+  if (reply->body.size() + size * n > kMaxReply) {
+    reply->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  reply->body.append(data, size * n);
   return size * n;
 }
 
@@ -70,7 +75,7 @@ base::StatusOr<Reply> https(const std::string& url, const std::string* json_body
   curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(h, CURLOPT_SSLVERSION, long{CURL_SSLVERSION_TLSv1_2});
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
   if (!tls.verify) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -97,6 +102,7 @@ base::StatusOr<Reply> https(const std::string& url, const std::string* json_body
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body->c_str());
   }
   CURLcode rc = curl_easy_perform(h);
+  if (reply.too_large) return base::invalid_argument(url + ": answer larger than 1 MiB");
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
     return base::unavailable(url + ": " + why);

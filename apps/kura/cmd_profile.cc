@@ -32,6 +32,7 @@ int show(Cli& cli, const std::string& given) {
   if (!cert.ok()) return cli.fail(cert.status().with_context(p->tls_client_cert));
   std::string out;
   auto line = [&](const char* key, const std::string& value) {
+    // fmt pads by display width, so Japanese labels line up too.
     out += fmt::format("{:<14} {}\n", cli.msg().get(key), value);
   };
   line("profile.label_name", p->name);

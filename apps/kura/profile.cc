@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 
 #include "base/clock.h"
 #include "crypto/x509.h"
@@ -130,6 +131,9 @@ base::StatusOr<Profile> parse_profile(std::string_view text, const std::string& 
   }
   if (p.repository.rfind("rest:https://", 0) != 0) {
     return base::invalid_argument(what + ": repository \"" + p.repository + "\" is not rest:https://…");
+  }
+  if (p.server.rfind("https://", 0) != 0) {
+    return base::invalid_argument(what + ": server \"" + p.server + "\" is not https://…");
   }
   for (const std::string* path : {&p.cacert, &p.tls_client_cert}) {
     if (path->empty() || path->front() != '/') {

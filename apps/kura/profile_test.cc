@@ -150,7 +150,9 @@ TEST(ProfileText, RefusesGarbage) {
   good.repository = "rest:https://h:1/t/r/";
   good.cacert = "/a/ca.pem";
   good.tls_client_cert = "/a/client.pem";
+  good.server = "https://h:1";
   std::string text = render_profile(good);
+  ASSERT_TRUE(parse_profile(text, "p").ok());
   auto replace = [&](std::string from, std::string to) {
     std::string t = text;
     t.replace(t.find(from), from.size(), to);
@@ -160,7 +162,7 @@ TEST(ProfileText, RefusesGarbage) {
        {std::string("garbage"), std::string("\0\1\2", 3), std::string("repository = \"x"),
         replace("cacert = \"/a/ca.pem\"", ""), replace("cacert = \"/a/ca.pem\"", "cacert = 5"),
         replace("\"/a/ca.pem\"", "\"ca.pem\""), replace("rest:https://", "rest:http://"),
-        replace("rest:https://h:1/t/r/", "/srv/repo"), text + "cacert = \"/b\"\n", std::string()}) {
+        replace("rest:https://h:1/t/r/", "/srv/repo"), replace("\"https://h:1\"", "\"http://h:1\""), text + "cacert = \"/b\"\n", std::string()}) {
     auto p = parse_profile(bad, "p");
     EXPECT_EQ(p.status().code(), base::Code::kInvalidArgument) << bad;
     EXPECT_NE(p.status().message().find("profile p"), std::string::npos) << p.status().message();
