@@ -55,7 +55,9 @@ base::Status save_profile(base::Env& env, const std::string& dir, Profile& p,
 
 // A word for a POSIX shell: single-quoted, with ' written as '\''.
 std::string shell_quote(std::string_view s);
-// The `export RESTIC_…=…` lines of `kura profile env`.
+// The `export RESTIC_…=…` lines of `kura profile env`: RESTIC_REPOSITORY, RESTIC_CACERT and
+// RESTIC_TLS_CLIENT_CERT, which kura and restic releases after 0.14 read (0.14 itself reads
+// only the first; give it --cacert and --tls-client-cert).
 std::string profile_env_script(const Profile& p);
 
 // "2027-12-05T10:00:00Z".

@@ -265,6 +265,26 @@ TEST_F(ProfileTest, ApplyFillsWhatTheCommandLineLeftOpen) {
   EXPECT_EQ(apply_profile(none).code(), base::Code::kNotFound);
 }
 
+TEST_F(ProfileTest, OpenBackendTakesTheProfileThenTheEnvironment) {
+  Profile p = enroll_fake("clinic-a", 365);
+  Cli with_profile;
+  with_profile.g.profile = "clinic-a";
+  ::setenv("RESTIC_CACERT", "/env/ca.pem", 1);
+  ASSERT_TRUE(with_profile.open_backend().ok());  // a REST backend connects on first use
+  EXPECT_EQ(with_profile.g.repo, p.repository);
+  EXPECT_EQ(with_profile.g.cacert, p.cacert);
+
+  // What eval "$(kura profile env NAME)" exported, without --profile.
+  Cli from_env;
+  from_env.g.repo = p.repository;
+  ::setenv("RESTIC_TLS_CLIENT_CERT", "/env/client.pem", 1);
+  ASSERT_TRUE(from_env.open_backend().ok());
+  EXPECT_EQ(from_env.g.cacert, "/env/ca.pem");
+  EXPECT_EQ(from_env.g.tls_client_cert, "/env/client.pem");
+  ::unsetenv("RESTIC_CACERT");
+  ::unsetenv("RESTIC_TLS_CLIENT_CERT");
+}
+
 TEST_F(ProfileTest, WarnsWhenTheCertificateExpiresSoon) {
   enroll_fake("soon", 10);
   enroll_fake("later", 365);
