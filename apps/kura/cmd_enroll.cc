@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -214,7 +215,9 @@ base::StatusOr<DeviceKey> new_device_key(const Cli& cli) {
   ASSIGN_OR_RETURN(k.key_pem, crypto::generate_p256_key_pem());
   // The server names the device; the CSR's CN is only a hint for its logs.
   std::string host = cli.hostname();
-  if (host.empty() || host.size() > 64) host = "kura-device";
+  bool plain = !host.empty() && host.size() <= 64;
+  for (char c : host) plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.');
+  if (!plain) host = "kura-device";
   ASSIGN_OR_RETURN(k.csr_pem, crypto::make_csr(k.key_pem, host));
   return k;
 }
