@@ -1,6 +1,7 @@
 // kura profile list | show NAME | env NAME: the profiles kura enroll wrote (profile.h).
 // Nothing here prints a secret: the private key stays in client.pem.
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "apps/kura/profile.h"
 #include "base/clock.h"
@@ -30,6 +31,14 @@ int show(Cli& cli, const std::string& given) {
   if (!pem.ok()) return cli.fail(pem.status());
   auto cert = crypto::parse_cert(std::string(pem->begin(), pem->end()));
   if (!cert.ok()) return cli.fail(cert.status().with_context(p->tls_client_cert));
+  if (cli.g.json) {
+    nlohmann::json j = {{"name", p->name}, {"device", p->device}, {"tenant", p->tenant}, {"repo", p->repo},
+                        {"server", p->server}, {"repository", p->repository}, {"cacert", p->cacert},
+                        {"tls_client_cert", p->tls_client_cert}, {"not_after", rfc3339_utc(cert->not_after)},
+                        {"fingerprint", cert->fingerprint}, {"serial", cert->serial_hex}};
+    cli.print_data(j.dump() + "\n");
+    return kExitOk;
+  }
   std::string out;
   auto line = [&](const char* key, const std::string& value) {
     // fmt pads by display width, so Japanese labels line up too.
@@ -52,6 +61,10 @@ int list(Cli& cli) {
   auto dir = profiles_dir();
   if (!dir.ok()) return cli.fail(dir.status());
   std::vector<std::string> names = list_profiles(*cli.env, *dir);
+  if (cli.g.json) {
+    cli.print_data(nlohmann::json(names).dump() + "\n");
+    return kExitOk;
+  }
   if (names.empty()) {
     cli.print(cli.tr("profile.none", *dir) + "\n");
     return kExitOk;

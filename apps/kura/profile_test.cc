@@ -319,6 +319,12 @@ TEST_F(ProfileTest, ProfileCommands) {
   }
   EXPECT_EQ(show.out.find("PRIVATE"), std::string::npos);
 
+  auto json = run_captured(base::posix_env(), {"--json", "profile", "show", "clinic-a"});
+  EXPECT_EQ(json.code, 0);
+  EXPECT_NE(json.out.find("\"fingerprint\":\"" + fingerprint_ + "\""), std::string::npos) << json.out;
+  auto json_list = run_captured(base::posix_env(), {"--json", "profile", "list"});
+  EXPECT_EQ(json_list.out, "[\"clinic-a\"]\n");
+
   auto list = run_captured(base::posix_env(), {"profile", "list"});
   EXPECT_EQ(list.code, 0);
   EXPECT_EQ(list.out.rfind("clinic-a ", 0), 0u) << list.out;
