@@ -23,6 +23,12 @@ namespace kura::cli {
 namespace {
 
 constexpr size_t kMaxReply = 1024 * 1024;
+// REQUIREMENTS C3 on the device's side too: TLS 1.2 only with ECDHE/DHE and AEAD (TLS 1.3's
+// suites are all AEAD).
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "DHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256";
 
 struct CurlEasyFree {
   void operator()(CURL* c) const { curl_easy_cleanup(c); }
@@ -75,6 +81,7 @@ base::StatusOr<Reply> https(const std::string& url, const std::string* json_body
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(h, CURLOPT_SSLVERSION, long{CURL_SSLVERSION_TLSv1_2});
+  curl_easy_setopt(h, CURLOPT_SSL_CIPHER_LIST, kTls12Ciphers);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
   if (!tls.verify) {
@@ -206,6 +213,15 @@ void fill_profile(Profile& p, const Issued& issued) {
   p.not_after = rfc3339_utc(issued.cert.not_after);
 }
 
+// --json: what was enrolled, for scripts (the text is for people and goes quiet with --json).
+void report(const Cli& cli, const Profile& p, const Issued& issued, const std::string& path) {
+  if (!cli.g.json) return;
+  nlohmann::json j = {{"profile", p.name}, {"path", path}, {"device", p.device}, {"tenant", p.tenant},
+                      {"repo", p.repo}, {"repository", p.repository}, {"not_after", p.not_after},
+                      {"fingerprint", issued.cert.fingerprint}, {"serial", issued.cert.serial_hex}};
+  cli.print_data(j.dump() + "\n");
+}
+
 struct DeviceKey {
   std::string key_pem, csr_pem;
 };
@@ -266,6 +282,7 @@ int enroll(Cli& cli, const EnrollFlags& f, const std::string& dir) {
   fill_profile(p, *issued);
   base::Status st = save_profile(*cli.env, dir, p, *ca, issued->cert.pem + key->key_pem);
   if (!st.ok()) return cli.fail(st.with_context(cli.tr("enroll.err.write_profile", name)));
+  report(cli, p, *issued, profile_file(dir, name));
   cli.print(cli.tr("enroll.done", p.device, p.tenant, p.repo, profile_file(dir, name), p.not_after, name) + "\n");
   return kExitOk;
 }
@@ -290,6 +307,7 @@ int renew(Cli& cli, const std::string& dir) {
   fill_profile(*p, *issued);
   base::Status st = save_profile(*cli.env, dir, *p, ca_pem, issued->cert.pem + key->key_pem);
   if (!st.ok()) return cli.fail(st.with_context(cli.tr("enroll.err.write_profile", p->name)));
+  report(cli, *p, *issued, profile_file(dir, p->name));
   cli.print(cli.tr("enroll.renewed", p->name, p->not_after) + "\n");
   return kExitOk;
 }
