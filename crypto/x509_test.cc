@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +371,8 @@ bool load_pem_pair(SSL_CTX* ctx, const std::string& cert_file, const std::string
 // Returns whether both handshakes succeeded.
 bool handshake(const std::string& ca_file, const std::string& server_cert, const std::string& server_key,
                const std::string& client_cert, const std::string& client_key) {
+  // A side that refuses closes the socket while the other may still write.
+  std::signal(SIGPIPE, SIG_IGN);
   SslCtxPtr server_ctx(SSL_CTX_new(TLS_server_method()));
   SslCtxPtr client_ctx(SSL_CTX_new(TLS_client_method()));
   if (!server_ctx || !client_ctx) return false;

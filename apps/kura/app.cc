@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 
+#include "apps/kura/profile.h"
 #include "base/log.h"
 
 namespace kura::cli {
@@ -82,6 +83,7 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   app.add_flag("--cleanup-cache", g.cleanup_cache, cli.msg().get("cache.flag_cleanup_cache"));
   app.add_option("--cacert", g.cacert, cli.msg().get("flag.cacert"));
   app.add_option("--tls-client-cert", g.tls_client_cert, cli.msg().get("flag.tls_client_cert"));
+  app.add_option("--profile", g.profile, cli.msg().get("profile.flag_profile"))->envname("KURA_PROFILE");
   app.add_option("--compression", g.compression, cli.msg().get("flag.compression"))
       ->check(CLI::IsMember({"auto", "off", "max"}));
   app.add_option("--pack-size", g.pack_size_mib, cli.msg().get("flag.pack_size"));
@@ -119,6 +121,8 @@ int run_kura(Cli& cli, int argc, const char* const* argv) {
   add_mount_command(app, cli);
   add_cache_command(app, cli);
   add_repocmds_commands(app, cli);
+  add_enroll_command(app, cli);
+  add_profile_command(app, cli);
 
   // "--tag a --tag b", never "--tag a b": a repeated flag takes one value per use, so that
   // "backup --tag t1 src" backs up src (as restic's flags behave).

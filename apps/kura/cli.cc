@@ -1,6 +1,7 @@
 #include "apps/kura/cli.h"
 
 #include "apps/kura/password.h"
+#include "apps/kura/profile.h"
 
 #include <pwd.h>
 #include <termios.h>
@@ -231,6 +232,14 @@ base::Status Cli::apply_extended_options(std::string_view scheme, backend::RestO
 }
 
 base::StatusOr<std::unique_ptr<backend::Backend>> Cli::open_backend() {
+  RETURN_IF_ERROR(apply_profile(*this));
+  // What `eval "$(kura profile env NAME)"` exports (newer restic reads them too).
+  if (g.cacert.empty()) {
+    if (const char* c = getenv_any({"KURA_CACERT", "RESTIC_CACERT"})) g.cacert = c;
+  }
+  if (g.tls_client_cert.empty()) {
+    if (const char* c = getenv_any({"KURA_TLS_CLIENT_CERT", "RESTIC_TLS_CLIENT_CERT"})) g.tls_client_cert = c;
+  }
   ASSIGN_OR_RETURN(std::string spec, repository_spec());
   backend::LimitOptions limits;
   limits.upload_kib_per_s = g.limit_upload_kib;

@@ -36,6 +36,7 @@ struct GlobalOptions {
   std::string password_command;
   std::string cacert;
   std::string tls_client_cert;
+  std::string profile;  // --profile / KURA_PROFILE: an enrollment profile (profile.h)
   bool json = false;
   bool quiet = false;
   int verbose = 0;
