@@ -163,6 +163,12 @@ class MetaStore {
                                            const std::string& fingerprint, int64_t not_before,
                                            int64_t not_after) = 0;
   virtual base::Status touch_device(int64_t device_id, int64_t now) = 0;  // last_seen
+  // Lock owners: which device uploaded a lock file, so that a backup device deletes only its
+  // own locks, also after a server restart. record_lock replaces an earlier owner of the name.
+  virtual base::Status record_lock(int64_t repo_id, std::string_view name, int64_t device_id,
+                                   int64_t now) = 0;
+  virtual base::StatusOr<int64_t> lock_owner(int64_t repo_id, std::string_view name) = 0;  // kNotFound
+  virtual base::Status forget_lock(int64_t repo_id, std::string_view name) = 0;  // missing: OK
 
   // Admins.
   virtual base::StatusOr<Admin> create_admin(const Admin& a) = 0;

@@ -130,6 +130,24 @@ void expect_code(const Status& s, Code code) {
   }
 }
 
+// --- Lock owners -------------------------------------------------------------------------------
+
+TEST_P(MetaStoreTest, LockOwnersAreRecordedPerRepository) {
+  Tenant t = tenant("clinic-a");
+  Repo main = repo(t.id, "main");
+  Repo other = repo(t.id, "other");
+  const std::string lock(64, 'c');
+  expect_code(store_->lock_owner(main.id, lock), Code::kNotFound);
+  ASSERT_TRUE(store_->record_lock(main.id, lock, 7, kStart).ok());
+  EXPECT_EQ(*store_->lock_owner(main.id, lock), 7);
+  expect_code(store_->lock_owner(other.id, lock), Code::kNotFound);
+  ASSERT_TRUE(store_->record_lock(main.id, lock, 8, kStart).ok());  // replaced
+  EXPECT_EQ(*store_->lock_owner(main.id, lock), 8);
+  ASSERT_TRUE(store_->forget_lock(main.id, lock).ok());
+  ASSERT_TRUE(store_->forget_lock(main.id, lock).ok());  // missing: fine
+  expect_code(store_->lock_owner(main.id, lock), Code::kNotFound);
+}
+
 // --- Tenants -----------------------------------------------------------------------------------
 
 TEST_P(MetaStoreTest, TenantRoundTrip) {

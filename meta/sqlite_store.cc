@@ -1,6 +1,6 @@
 // The SQLite MetaStore.
 //
-// Schema (version 2; the migrations below are the exact text). Every table is STRICT, so a
+// Schema (version 3; the migrations below are the exact text). Every table is STRICT, so a
 // column holds only its declared type; times are Unix seconds (access records: milliseconds),
 // sizes int64, booleans 0/1, device roles the text "backup"/"maintenance".
 //
@@ -20,6 +20,8 @@
 //                  triggers refuse UPDATE and DELETE; indexes (tenant, id), (time_unix_ms)
 //   admin_certs(cert_serial PK, admin_id → admins, cert_fingerprint, not_before, not_after,
 //               revoked, created_unix, revoked_unix)  [version 2]
+//   repo_locks(repo_id → repos, name, device_id, created_unix)  PK (repo_id, name): who
+//               uploaded each lock file                 [version 3]
 //
 // Ids are AUTOINCREMENT: never reused, even for a row that a future migration deletes.
 // A certificate serial is unique over devices and admin_certs together; SQLite cannot say that
@@ -162,6 +164,15 @@ CREATE TABLE admin_certs (
   revoked_unix INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX admin_certs_by_admin ON admin_certs (admin_id);
+)sql"},
+    {3, R"sql(
+CREATE TABLE repo_locks (
+  repo_id INTEGER NOT NULL REFERENCES repos (id),
+  name TEXT NOT NULL,
+  device_id INTEGER NOT NULL,
+  created_unix INTEGER NOT NULL,
+  PRIMARY KEY (repo_id, name)
+) STRICT;
 )sql"},
 };
 constexpr int kLatestVersion = std::size(kMigrations);
@@ -496,6 +507,10 @@ class SqliteStore final : public MetaStore {
                              const std::string& fingerprint, int64_t not_before,
                              int64_t not_after) override;
   Status touch_device(int64_t device_id, int64_t now) override;
+  Status record_lock(int64_t repo_id, std::string_view name, int64_t device_id,
+                     int64_t now) override;
+  StatusOr<int64_t> lock_owner(int64_t repo_id, std::string_view name) override;
+  Status forget_lock(int64_t repo_id, std::string_view name) override;
 
   StatusOr<Admin> create_admin(const Admin& a) override;
   StatusOr<Admin> admin_by_name(std::string_view name) override;
@@ -917,6 +932,35 @@ Status SqliteStore::touch_device(int64_t device_id, int64_t now) {
                         what, {now, device_id}));
   if (changed == 0) return error(Code::kNotFound, what, device + " not found");
   return base::ok_status();
+}
+
+// --- Lock owners ---------------------------------------------------------------------------------
+
+Status SqliteStore::record_lock(int64_t repo_id, std::string_view name, int64_t device_id,
+                                int64_t now) {
+  const std::string what = "recording the owner of lock " + std::string(name);
+  std::lock_guard lock(mu_);
+  return exec("INSERT OR REPLACE INTO repo_locks (repo_id, name, device_id, created_unix) "
+              "VALUES (?, ?, ?, ?)",
+              what, {repo_id, name, device_id, now})
+      .status();
+}
+
+StatusOr<int64_t> SqliteStore::lock_owner(int64_t repo_id, std::string_view name) {
+  const std::string what = "looking up the owner of lock " + std::string(name);
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(Query q, query("SELECT device_id FROM repo_locks WHERE repo_id = ? AND name = ?",
+                                  what, {repo_id, name}));
+  ASSIGN_OR_RETURN(bool row, q.step());
+  if (!row) return error(Code::kNotFound, what, "lock " + std::string(name) + " not recorded");
+  return q.i64(0);
+}
+
+Status SqliteStore::forget_lock(int64_t repo_id, std::string_view name) {
+  const std::string what = "forgetting the owner of lock " + std::string(name);
+  std::lock_guard lock(mu_);
+  return exec("DELETE FROM repo_locks WHERE repo_id = ? AND name = ?", what, {repo_id, name})
+      .status();
 }
 
 // --- Admins ------------------------------------------------------------------------------------

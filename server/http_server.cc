@@ -417,6 +417,7 @@ Task<void> HttpServer::Impl::dispatch(Conn& c, http::request_parser<http::empty_
         o.action = "repo";
         co_return co_await text(401, who_status.message());
       }
+      svc->seen(who);
       co_return co_await rest(c, hp, route, who, o);
     case RouteKind::kNotFound:
       break;
@@ -748,7 +749,8 @@ Task<void> HttpServer::Impl::upload(Conn& c, http::request_parser<http::empty_bo
     if (!u.ok()) spdlog::error("usage of {}: {}", to_string(access.ref), u.to_string());
   }
   if (route.handle.kind == backend::FileKind::kLock) {
-    svc->note_lock_owner(access, route.handle.name, who.device_id);
+    base::Status owner = svc->note_lock_owner(access, route.handle.name, who.device_id);
+    if (!owner.ok()) spdlog::error("lock owner of {}: {}", o.object, owner.to_string());
   }
   o.status = 200;
   co_await respond(c, version, o, "", "");

@@ -95,6 +95,12 @@ base::Status authorize(const Identity& who, Action action, const Target& target)
       if (who.kind == IdentityKind::kAnonymous) {
         return base::unauthenticated("a client certificate issued by this server is required");
       }
+      if (who.kind == IdentityKind::kBackupDevice &&
+          (action == Action::kDelete || action == Action::kDeleteLockOfOther)) {
+        return base::permission_denied(
+            "this device may only add backups (append-only); deleting needs a maintenance "
+            "certificate");
+      }
       return base::permission_denied(std::string(identity_kind_name(who.kind)) + " may not " +
                                      std::string(action_name(action)));
     }

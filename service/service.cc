@@ -446,20 +446,30 @@ base::Status Service::record_removed(const RepoAccess& repo, int64_t bytes) {
 
 // --- Locks and deletion ----------------------------------------------------------------------
 
-void Service::note_lock_owner(const RepoAccess& repo, std::string_view lock, int64_t device_id) {
-  std::lock_guard g(mu_);
-  lock_owners_[std::to_string(repo.repo_id) + "/" + std::string(lock)] = device_id;
+base::Status Service::note_lock_owner(const RepoAccess& repo, std::string_view lock,
+                                     int64_t device_id) {
+  return meta_->record_lock(repo.repo_id, lock, device_id, now());
 }
 
 bool Service::owns_lock(const RepoAccess& repo, std::string_view lock, int64_t device_id) {
-  std::lock_guard g(mu_);
-  auto it = lock_owners_.find(std::to_string(repo.repo_id) + "/" + std::string(lock));
-  return it != lock_owners_.end() && it->second == device_id;
+  auto owner = meta_->lock_owner(repo.repo_id, lock);
+  return owner.ok() && *owner == device_id && device_id != 0;
 }
 
 void Service::forget_lock(const RepoAccess& repo, std::string_view lock) {
-  std::lock_guard g(mu_);
-  lock_owners_.erase(std::to_string(repo.repo_id) + "/" + std::string(lock));
+  meta_->forget_lock(repo.repo_id, lock).ignore();
+}
+
+void Service::seen(const Identity& who) {
+  if (who.device_id == 0) return;
+  const int64_t t = now();
+  {
+    std::lock_guard g(mu_);
+    int64_t& last = last_touched_[who.device_id];
+    if (t - last < 60) return;
+    last = t;
+  }
+  meta_->touch_device(who.device_id, t).ignore();
 }
 
 base::Status Service::may_delete(const RepoAccess& repo, const backend::Handle& h) {

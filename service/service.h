@@ -136,10 +136,14 @@ class Service {
   base::Status record_stored(const RepoAccess& repo, int64_t bytes);
   base::Status record_removed(const RepoAccess& repo, int64_t bytes);
 
-  // Locks: a backup device deletes only the locks it created.
-  void note_lock_owner(const RepoAccess& repo, std::string_view lock, int64_t device_id);
+  // Locks: a backup device deletes only the locks it created. Owners are kept in the metadata
+  // store, so a server restart during a backup does not strand the device's lock.
+  base::Status note_lock_owner(const RepoAccess& repo, std::string_view lock, int64_t device_id);
   bool owns_lock(const RepoAccess& repo, std::string_view lock, int64_t device_id);
   void forget_lock(const RepoAccess& repo, std::string_view lock);
+
+  // Records that a device was seen (at most once a minute per device: it is a database write).
+  void seen(const Identity& who);
 
   void set_deletion_guard(DeletionGuard* guard) { guard_ = guard; }
   base::Status may_delete(const RepoAccess& repo, const backend::Handle& h);
@@ -162,7 +166,7 @@ class Service {
 
   std::mutex mu_;
   std::unordered_map<int64_t, int64_t> reserved_;  // tenant id → bytes promised
-  std::unordered_map<std::string, int64_t> lock_owners_;  // "<repo id>/<lock>" → device id
+  std::unordered_map<int64_t, int64_t> last_touched_;  // device id → when seen() last wrote
 };
 
 // "ABCD-EFGH-…": 20 characters of Crockford base32 (100 bits) in groups of 4.

@@ -145,7 +145,7 @@ TEST_F(ServiceTest, QuotaReservationsNeverOvershootTogether) {
 
 TEST_F(ServiceTest, LocksBelongToTheirDevice) {
   auto repo = svc_->repo("clinic-a", "main");
-  svc_->note_lock_owner(*repo, "aa", 1);
+  ASSERT_TRUE(svc_->note_lock_owner(*repo, "aa", 1).ok());
   EXPECT_TRUE(svc_->owns_lock(*repo, "aa", 1));
   EXPECT_FALSE(svc_->owns_lock(*repo, "aa", 2));
   svc_->forget_lock(*repo, "aa");
