@@ -214,4 +214,59 @@ case_enroll() {
   grep -qi "revoked\|401\|unauthorized" "$WORK/revoked.out" || { cat "$WORK/revoked.out"; fail "revocation message"; }
 }
 
+case_api() {
+  start_server
+  local admin="$DATA/admin/admin.pem"
+  api() {
+    local method=$1 path=$2 body=${3:-}
+    curl -sS --cacert "$CA" --cert "$admin" -X "$method" -H 'Content-Type: application/json' \
+      ${body:+--data-binary "$body"} -o "$WORK/api.out" -w '%{http_code}' "$URL/api/v1$path"
+  }
+  step "the admin JSON API does what the CLI does"
+  [ "$(api POST /tenants '{"name":"clinic-c","quota":"5GiB","region":"jp-east","display_name":"みなと薬局"}')" = 200 ] ||
+    fail "create tenant: $(cat "$WORK/api.out")"
+  [ "$(api POST /tenants '{"name":"clinic-c","region":"jp-east"}')" = 409 ] || fail "duplicate tenant"
+  [ "$(api POST /tenants '{"name":"Bad Name","region":"jp-east"}')" = 400 ] || fail "bad tenant name"
+  [ "$(api POST /tenants '{"name":"clinic-d","region":"us-east"}')" = 400 ] || fail "unknown region"
+  [ "$(api POST /tenants 'not json')" = 400 ] || fail "garbage body"
+  [ "$(api POST /tenants/clinic-c/repos '{"name":"main"}')" = 200 ] || fail "create repo"
+  [ "$(api PUT /tenants/clinic-c/quota '{"quota":"20GiB"}')" = 200 ] || fail "set quota"
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); assert t["quota_bytes"]==20*2**30, t' "$WORK/api.out"
+  [ "$(api POST /tenants/clinic-c/enroll-codes '{"repo":"main","device":"counter-pc"}')" = 200 ] || fail "enroll code"
+  code=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["code"])' "$WORK/api.out")
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=x" \
+    -keyout "$WORK/k.pem" -out "$WORK/r.csr" 2>/dev/null
+  python3 -c 'import json,sys; print(json.dumps({"code":sys.argv[1],"csr":open(sys.argv[2]).read()}))' \
+    "$code" "$WORK/r.csr" > "$WORK/e.json"
+  [ "$(curl -sS --cacert "$CA" --data-binary @"$WORK/e.json" -o /dev/null -w '%{http_code}' "$URL/enroll")" = 200 ] ||
+    fail "enroll with an API-made code"
+  [ "$(api GET /tenants/clinic-c/devices)" = 200 ] || fail "list devices"
+  grep -q '"name":"counter-pc"' "$WORK/api.out" || fail "device not listed"
+  [ "$(api POST /tenants/clinic-c/devices/counter-pc/revoke)" = 200 ] || fail "revoke"
+  [ "$(api GET /tenants)" = 200 ] || fail "list tenants"
+  grep -q "みなと薬局" "$WORK/api.out" || fail "display name"
+  [ "$(api GET '/audit?tenant=clinic-c&limit=5')" = 200 ] || fail "audit"
+  [ "$(api GET /audit.csv)" = 200 ] || fail "audit csv"
+  head -1 "$WORK/api.out" | grep -q "^id,time,tenant,actor" || fail "csv header"
+  grep -q "admin:admin" "$WORK/api.out" || fail "admin actions not recorded"
+  [ "$(api GET /nosuch)" = 404 ] || fail "unknown endpoint"
+  step "the admin API refuses devices and strangers"
+  enroll_openssl clinic-c main other-pc
+  [ "$(curl -sS --cacert "$CA" --cert "$WORK/dev-other-pc.pem" -o /dev/null -w '%{http_code}' "$URL/api/v1/tenants")" = 403 ] ||
+    fail "device on the admin API"
+  [ "$(curl -sS --cacert "$CA" -o /dev/null -w '%{http_code}' "$URL/api/v1/tenants")" = 401 ] ||
+    fail "anonymous on the admin API"
+  step "local CLI: JSON output, clear errors and exit codes"
+  ks --json tenant list | python3 -c 'import json,sys; assert any(t["name"]=="clinic-c" for t in json.load(sys.stdin))'
+  set +e
+  ks tenant show nosuch 2>"$WORK/err"; rc=$?
+  set -e
+  [ $rc = 3 ] || fail "missing tenant exit code $rc"
+  grep -q 'no tenant named "nosuch"' "$WORK/err" || fail "missing tenant message"
+  KURA_LANG=ja ks tenant create clinic-e --region jp-east 2>"$WORK/ja.out"
+  grep -q "作成しました" "$WORK/ja.out" || fail "Japanese message"
+  if "$KURA_SERVER" tenant list 2>"$WORK/nodata.out"; then fail "tenant list without a data folder"; fi
+  grep -q -- "--data" "$WORK/nodata.out" || fail "no data folder message"
+}
+
 "case_$case_name"
