@@ -223,6 +223,21 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
   return r;
 }
 
+// What a device receives at enrollment and renewal (the protocol in docs/server.md).
+ApiResponse enrollment_response(const service::Enrollment& e) {
+  ApiResponse r = ok_json(json{{"certificate", e.certificate_pem},
+                               {"ca", e.ca_pem},
+                               {"repository", e.repository_url},
+                               {"tenant", e.tenant},
+                               {"repo", e.repo},
+                               {"device", e.device},
+                               {"serial", e.serial},
+                               {"not_after", rfc3339(e.not_after)}});
+  r.tenant = e.tenant;
+  r.object = e.tenant + "/" + e.repo + "/device/" + e.device;
+  return r;
+}
+
 }  // namespace
 
 std::string rfc3339(int64_t unix_sec) {
@@ -280,17 +295,8 @@ ApiResponse handle_enroll(service::Service& svc, std::string_view body) {
     r.action = "enroll";
     return r;
   }
-  ApiResponse r = ok_json(json{{"certificate", e->certificate_pem},
-                               {"ca", e->ca_pem},
-                               {"repository", e->repository_url},
-                               {"tenant", e->tenant},
-                               {"repo", e->repo},
-                               {"device", e->device},
-                               {"serial", e->serial},
-                               {"not_after", rfc3339(e->not_after)}});
+  ApiResponse r = enrollment_response(*e);
   r.action = "enroll";
-  r.tenant = e->tenant;
-  r.object = e->tenant + "/" + e->repo + "/device/" + e->device;
   return r;
 }
 
@@ -301,17 +307,7 @@ ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& 
   if (!parse_object(body, &j, &err)) return err;
   auto e = svc.renew(who, str(j, "csr"));
   if (!e.ok()) return error_response(e.status());
-  ApiResponse r = ok_json(json{{"certificate", e->certificate_pem},
-                               {"ca", e->ca_pem},
-                               {"repository", e->repository_url},
-                               {"tenant", e->tenant},
-                               {"repo", e->repo},
-                               {"device", e->device},
-                               {"serial", e->serial},
-                               {"not_after", rfc3339(e->not_after)}});
-  r.object = e->tenant + "/" + e->repo + "/device/" + e->device;
-  r.tenant = e->tenant;
-  return r;
+  return enrollment_response(*e);
 }
 
 ApiResponse handle_admin(service::Service& svc, const service::Identity& who,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "apps/kura/cli.h"
+#include "apps/kura/profile.h"
 
 namespace kura::cli {
 namespace {
@@ -154,17 +155,6 @@ std::string man_page(const CommandDoc& d, const CommandDoc& root, const Cli& cli
 
 // --- completions ---
 
-std::string shell_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
 
 std::string words(const std::vector<FlagDoc>& flags, bool with_values_only) {
   std::string s;
