@@ -288,6 +288,30 @@ base::StatusOr<Enrollment> Service::sign_csr(std::string_view tenant_name,
   return enroll(code, csr_pem);
 }
 
+base::StatusOr<Enrollment> Service::renew_device(std::string_view tenant_name,
+                                                 std::string_view device,
+                                                 std::string_view csr_pem) {
+  ASSIGN_OR_RETURN(meta::Tenant t, tenant(tenant_name));
+  auto d = meta_->device_by_name(t.id, device);
+  if (!d.ok() && d.status().code() == base::Code::kNotFound) {
+    return base::not_found("tenant " + t.name + " has no device named \"" + std::string(device) +
+                           "\"");
+  }
+  RETURN_IF_ERROR(d.status());
+  if (d->revoked) {
+    return base::failed_precondition("device " + d->name + " is revoked; enroll it again with a "
+                                     "new code instead");
+  }
+  Identity who;
+  who.kind = d->role == meta::DeviceRole::kMaintenance ? IdentityKind::kMaintenanceDevice
+                                                      : IdentityKind::kBackupDevice;
+  who.tenant_id = t.id;
+  who.repo_id = d->repo_id;
+  who.device_id = d->id;
+  who.device = d->name;
+  return renew(who, csr_pem);
+}
+
 base::Status Service::revoke_device(std::string_view tenant_name, std::string_view device) {
   ASSIGN_OR_RETURN(meta::Tenant t, tenant(tenant_name));
   auto d = meta_->device_by_name(t.id, device);

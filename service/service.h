@@ -115,6 +115,10 @@ class Service {
   base::StatusOr<Enrollment> sign_csr(std::string_view tenant, std::string_view repo,
                                       std::string_view device, meta::DeviceRole role,
                                       std::string_view csr_pem);
+  // An admin renews a device's certificate from a new CSR the device made (a machine without
+  // kura, or a certificate that has already expired). The old certificate stops working.
+  base::StatusOr<Enrollment> renew_device(std::string_view tenant, std::string_view device,
+                                          std::string_view csr_pem);
   base::Status revoke_device(std::string_view tenant, std::string_view device);
   base::StatusOr<std::vector<meta::Device>> list_devices(std::string_view tenant);
 

@@ -103,6 +103,22 @@ TEST_F(ServiceTest, IdentifyFollowsRevocationExpiryAndRenewal) {
   EXPECT_NE(expired.status().message().find("expired"), std::string::npos);
 }
 
+TEST_F(ServiceTest, AdminRenewalReplacesTheCertificate) {
+  auto code = svc_->make_enroll_code("clinic-a", "main", "win-pc", meta::DeviceRole::kBackup);
+  auto e = svc_->enroll(*code, csr());
+  ASSERT_TRUE(e.ok());
+  clock_.advance(std::chrono::hours(24 * 400));  // expired: the device cannot renew itself
+  EXPECT_FALSE(svc_->identify(e->serial, true).ok());
+  auto r = svc_->renew_device("clinic-a", "win-pc", csr());
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->device, "win-pc");
+  ASSERT_TRUE(svc_->identify(r->serial, true).ok());
+  EXPECT_EQ(svc_->renew_device("clinic-a", "nosuch", csr()).status().code(), base::Code::kNotFound);
+  ASSERT_TRUE(svc_->revoke_device("clinic-a", "win-pc").ok());
+  EXPECT_EQ(svc_->renew_device("clinic-a", "win-pc", csr()).status().code(),
+            base::Code::kFailedPrecondition);
+}
+
 TEST_F(ServiceTest, RevocationBitesOnTheNextLookup) {
   auto code = svc_->make_enroll_code("clinic-a", "main", "pc", meta::DeviceRole::kBackup);
   auto e = svc_->enroll(*code, csr());

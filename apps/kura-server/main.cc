@@ -85,6 +85,29 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
   }
 }
 
+// A CSR or similar small text file the admin names.
+base::StatusOr<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::not_found(path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > (1 << 20)) return base::invalid_argument(path + ": larger than 1 MiB");
+  return text.str();
+}
+
+// A certificate to standard output, or to a file (0644: certificates are public).
+base::Status write_output(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::fputs(text.c_str(), stdout);
+    return base::ok_status();
+  }
+  base::WriteOptions o;
+  o.mode = 0644;
+  ASSIGN_OR_RETURN(auto f, base::posix_env()->open_write(path, o));
+  RETURN_IF_ERROR(f->append(base::as_bytes(text)));
+  return f->close();
+}
+
 struct Globals {
   std::string data = [] {
     const char* d = std::getenv("KURA_SERVER_DATA");
@@ -338,25 +361,34 @@ int main_impl(int argc, char** argv) {
   d_sign->callback([&] {
     auto d = open_data(g);
     if (!d.ok()) return void(rc = fail(d.status()));
-    std::ifstream in(csr_file, std::ios::binary);
-    if (!in) return void(rc = fail(base::not_found(csr_file + ": cannot be read")));
-    std::ostringstream csr;
-    csr << in.rdbuf();
+    auto csr = read_file(csr_file);
+    if (!csr.ok()) return void(rc = fail(csr.status()));
     auto e = (*d)->service().sign_csr(tenant, repo, device,
                                       maintenance ? meta::DeviceRole::kMaintenance
                                                   : meta::DeviceRole::kBackup,
-                                      csr.str());
+                                      *csr);
     record_local(**d, tenant, "device.sign_csr", tenant + "/" + repo + "/device/" + device, e.status());
     if (!e.ok()) return void(rc = fail(e.status()));
-    std::string text = e->certificate_pem;
-    if (out_file.empty()) {
-      std::fputs(text.c_str(), stdout);
-    } else {
-      std::ofstream out(out_file, std::ios::binary | std::ios::trunc);
-      out << text;
-      if (!out) return void(rc = fail(base::internal_error(out_file + ": cannot be written")));
-    }
+    base::Status st = write_output(out_file, e->certificate_pem);
+    if (!st.ok()) return void(rc = fail(st));
     std::fputs(m.format("srv.device.signed", device, e->repository_url).c_str(), stderr);
+  });
+  auto* d_renew = c_dev->add_subcommand("renew", m.get("srv.cmd.device_renew"));
+  d_renew->add_option("tenant", tenant, m.get("srv.arg.tenant"))->required();
+  d_renew->add_option("device", device, m.get("srv.arg.device"))->required();
+  d_renew->add_option("--csr", csr_file, m.get("srv.flag.csr"))->required();
+  d_renew->add_option("--out", out_file, m.get("srv.flag.cert_out"));
+  d_renew->callback([&] {
+    auto d = open_data(g);
+    if (!d.ok()) return void(rc = fail(d.status()));
+    auto csr = read_file(csr_file);
+    if (!csr.ok()) return void(rc = fail(csr.status()));
+    auto e = (*d)->service().renew_device(tenant, device, *csr);
+    record_local(**d, tenant, "device.renew", tenant + "/device/" + device, e.status());
+    if (!e.ok()) return void(rc = fail(e.status()));
+    base::Status st = write_output(out_file, e->certificate_pem);
+    if (!st.ok()) return void(rc = fail(st));
+    std::fputs(m.format("srv.device.renewed", device, server::rfc3339(e->not_after)).c_str(), stderr);
   });
   auto* d_list = c_dev->add_subcommand("list", m.get("srv.cmd.device_list"));
   d_list->add_option("tenant", tenant, m.get("srv.arg.tenant"))->required();
