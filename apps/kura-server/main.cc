@@ -159,12 +159,34 @@ int cmd_init(InitOptions& o, const std::vector<std::string>& regions) {
   return 0;
 }
 
+// After a kill or a power loss a repository can hold temp files of cut uploads, and objects
+// committed whose size never reached the usage count (the kill came between the link and the
+// count). Before listening no upload is open, so a sweep and a recount are exact; they cost a
+// walk of every repository at each start.
+base::Status recover_repositories(service::Service& svc) {
+  ASSIGN_OR_RETURN(std::vector<service::TenantSummary> tenants, svc.list_tenants());
+  for (const auto& t : tenants) {
+    ASSIGN_OR_RETURN(std::vector<meta::Repo> repos, svc.list_repos(t.tenant.name));
+    for (const auto& r : repos) {
+      ASSIGN_OR_RETURN(service::RepoAccess access, svc.repo(t.tenant.name, r.name));
+      ASSIGN_OR_RETURN(uint64_t swept, access.store->sweep_temp_files(access.ref, 0));
+      ASSIGN_OR_RETURN(meta::Repo now, svc.recount_usage(t.tenant.name, r.name));
+      if (swept > 0 || now.used_bytes != r.used_bytes) {
+        spdlog::warn("repository {}/{}: {} temp files of interrupted uploads removed, usage {} -> {} bytes",
+                     t.tenant.name, r.name, swept, r.used_bytes, now.used_bytes);
+      }
+    }
+  }
+  return base::ok_status();
+}
+
 int cmd_run(const Globals& g, std::string config) {
   if (config.empty() && !g.data.empty()) config = config_path_of(g.data);
   if (config.empty()) return fail(base::invalid_argument(msg().get("srv.err.no_config")));
   auto dir = DataDir::open(config);
   if (!dir.ok()) return fail(dir.status());
   const server::ServerConfig& c = (*dir)->config();
+  if (base::Status st = recover_repositories((*dir)->service()); !st.ok()) return fail(st);
   server::Metrics metrics;
   server::AccessLog log(&(*dir)->meta(), &metrics, c.access_batch, c.access_flush_ms);
   server::HttpServer http(c, &(*dir)->service(), &log, &metrics);
