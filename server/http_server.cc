@@ -62,6 +62,11 @@ struct Outcome {
   uint64_t bytes_in = 0, bytes_out = 0;
   bool keep_alive = true;
   bool sent = false;  // the handler already wrote the response
+  // A request that changes something is recorded and its record stored before the client
+  // hears of success: a crash after the response must not lose the record.
+  const service::Identity* who = nullptr;
+  bool durable = false;
+  bool recorded = false;
 };
 
 std::chrono::seconds secs(int n) { return std::chrono::seconds(n); }
@@ -221,6 +226,12 @@ Task<void> HttpServer::Impl::respond(
   res.body() = std::move(body);
   res.prepare_payload();
   o.bytes_out += res.body().size();
+  if (o.durable && !o.recorded && o.who) {
+    // One short wait for the writer thread (concurrent requests share its transaction).
+    record(c, *o.who, o);
+    o.recorded = true;
+    log->flush();
+  }
   error_code ec;
   beast::get_lowest_layer(c.stream).expires_after(secs(limits().body_timeout_sec));
   co_await http::async_write(c.stream, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -282,13 +293,16 @@ Task<bool> HttpServer::Impl::serve_one(Conn& c, bool first) {
   Outcome o;
   o.keep_alive = req.keep_alive();
   o.tenant = route.tenant;
+  o.who = &who;
+  o.durable = req.method() == http::verb::post || req.method() == http::verb::put ||
+              req.method() == http::verb::delete_;
   co_await dispatch(c, hp, route, who, who_status, o);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics->request(std::string(route_kind_name(route.kind)),
                    std::string(req.method_string().data(), req.method_string().size()), o.status,
                    seconds, o.bytes_in, o.bytes_out);
-  record(c, who, o);
+  if (!o.recorded) record(c, who, o);
   co_return o.keep_alive && !stopping;
 }
 

@@ -18,6 +18,7 @@ ap.add_argument("--data", required=True)
 ap.add_argument("--server", required=True)
 ap.add_argument("--rounds", type=int, default=24)
 ap.add_argument("--uploaders", type=int, default=4)
+ap.add_argument("--max-size", type=int, default=4 * 1024 * 1024, help="largest object, bytes")
 ap.add_argument("--seed", type=int, default=int(os.environ.get("KURA_CRASH_SEED", "13")))
 args = ap.parse_args()
 
@@ -86,7 +87,7 @@ go = threading.Event()  # cleared while the main thread verifies
 def random_object(r):
     # Log-uniform 1 KB – 4 MB: many small objects, some large ones that are still streaming
     # when the kill comes.
-    n = int(math.exp(r.uniform(math.log(1024), math.log(4 * 1024 * 1024))))
+    n = int(math.exp(r.uniform(math.log(1024), math.log(args.max_size))))
     data = r.randbytes(n)
     return data, hashlib.sha256(data).hexdigest()
 

@@ -18,8 +18,9 @@ case_crash() {
   # The script starts and kills its own server processes on the same data folder and port.
   kill -TERM "$SERVER_PID"
   wait "$SERVER_PID" || fail "kura-server did not stop cleanly"
-  python3 "$HERE/server_crash_test.py" --port "$PORT" --work "$WORK" --data "$DATA" \
-    --server "$KURA_SERVER" ${KURA_CRASH_ROUNDS:+--rounds "$KURA_CRASH_ROUNDS"} ||
+  python3 "${CRASH_PY:-$HERE/server_crash_test.py}" --port "$PORT" --work "$WORK" --data "$DATA" \
+    --server "$KURA_SERVER" --rounds "${KURA_CRASH_ROUNDS:-20}" \
+    --max-size "${KURA_CRASH_MAX_SIZE:-1048576}" ||
     fail "crash checks failed (server log: $(tail -5 "$WORK/server.log"))"
 }
 
