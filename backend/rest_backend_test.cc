@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "backend/backend_testing.h"
@@ -99,6 +100,12 @@ class FakeServer {
     std::lock_guard lock(mu_);
     return requests_;
   }
+  // Answers from the headers alone, as a server refusing an upload does: the reply is sent,
+  // the body left unread and the connection closed (the peer sees a reset while it sends).
+  // Call before the first request.
+  void answer_before_body(std::function<std::optional<HttpReply>(const HttpRequest&)> fn) {
+    before_body_ = std::move(fn);
+  }
 
  private:
   void accept_loop() {
@@ -158,6 +165,18 @@ class FakeServer {
         }
         pos = e + 2;
       }
+      if (before_body_) {
+        if (std::optional<HttpReply> early = before_body_(req)) {
+          {
+            std::lock_guard lock(mu_);
+            requests_.push_back(req);
+          }
+          send_all(fd, "HTTP/1.1 " + std::to_string(early->status) +
+                           " X\r\nConnection: close\r\nContent-Length: " +
+                           std::to_string(early->body.size()) + "\r\n\r\n" + early->body);
+          return finish(fd);
+        }
+      }
       size_t body_len = req.has("content-length") ? std::stoul(req.header("content-length")) : 0;
       while (buf.size() < body_len) {
         ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
@@ -210,6 +229,7 @@ class FakeServer {
   }
 
   std::function<HttpReply(const HttpRequest&)> handler_;
+  std::function<std::optional<HttpReply>(const HttpRequest&)> before_body_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -597,6 +617,55 @@ TEST(RestStatus, HttpStatusesMapToCodes) {
       EXPECT_NE(st.message().find(op + " data/" + kId1), std::string::npos) << st.to_string();
     }
   }
+}
+
+// kura-server refuses an upload over the quota from its headers and closes without reading
+// the body. However the race between the reply and the reset goes, the refusal is
+// resource_exhausted (not retried) and carries the server's words.
+TEST(RestStatus, ARefusalBeforeTheBodyIsReadKeepsTheServersReason) {
+  for (int http : {507, 403, 401}) {
+    FakeServer server([](const HttpRequest&) { return text(200); });
+    server.answer_before_body([http](const HttpRequest& r) -> std::optional<HttpReply> {
+      if (r.method != "POST") return std::nullopt;
+      return text(http, "quota exceeded for clinic-a: 1000000 of 1000000 bytes used\n");
+    });
+    auto b = open(server.url());
+    Bytes data = testing::random_bytes(24 << 20, 7);
+    base::Status st = b->save(Handle{FileKind::kPack, kId1}, data);
+    Code want = http == 507 ? Code::kResourceExhausted
+                : http == 403 ? Code::kAlreadyExists
+                              : Code::kUnauthenticated;
+    EXPECT_EQ(st.code(), want) << http << ": " << st.to_string();
+    EXPECT_NE(st.message().find("server said: quota exceeded for clinic-a"), std::string::npos)
+        << st.to_string();
+  }
+}
+
+// HEAD responses have no body; the reason for a refusal comes from a one-byte GET.
+TEST(RestStatus, ARefusedStatShowsTheServersReason) {
+  for (int http : {401, 403, 507}) {
+    FakeServer server([http](const HttpRequest&) {
+      return text(http, "this device's certificate has been revoked\n");
+    });
+    auto b = open(server.url());
+    auto st = b->stat(Handle{FileKind::kConfig, ""});
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.status().message().find("stat config: HTTP " + std::to_string(http)),
+              std::string::npos)
+        << st.status().to_string();
+    EXPECT_NE(st.status().message().find("server said: this device's certificate has been revoked"),
+              std::string::npos)
+        << st.status().to_string();
+    auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[1].method, "GET");
+    EXPECT_EQ(reqs[1].header("range"), "bytes=0-0");
+  }
+  // A missing file is not a refusal: no second request.
+  FakeServer server([](const HttpRequest&) { return text(404, "no such file"); });
+  auto b = open(server.url());
+  EXPECT_EQ(b->stat(Handle{FileKind::kConfig, ""}).status().code(), Code::kNotFound);
+  EXPECT_EQ(server.requests().size(), 1u);
 }
 
 TEST(RestStatus, DeadServersAreUnavailable) {
