@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "backend/backend_testing.h"
+#include "backend/retry_backend.h"
 
 namespace kura::backend {
 namespace {
@@ -59,7 +60,8 @@ struct HttpReply {
 // One thread per connection, keep-alive, Content-Length bodies only.
 class FakeServer {
  public:
-  explicit FakeServer(std::function<HttpReply(const HttpRequest&)> handler)
+  // port 0: any free port.
+  explicit FakeServer(std::function<HttpReply(const HttpRequest&)> handler, int port = 0)
       : handler_(std::move(handler)) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -67,6 +69,7 @@ class FakeServer {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
     socklen_t len = sizeof a;
     if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(listen_fd_, 64) != 0 ||
@@ -666,6 +669,75 @@ TEST(RestStatus, ARefusedStatShowsTheServersReason) {
   auto b = open(server.url());
   EXPECT_EQ(b->stat(Handle{FileKind::kConfig, ""}).status().code(), Code::kNotFound);
   EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// ---- with RetryBackend, as kura runs it ----
+
+RetryOptions counting_retries(int* sleeps, std::function<void()> on_sleep = {}) {
+  RetryOptions opt;
+  opt.sleep = [sleeps, on_sleep](std::chrono::milliseconds) {
+    ++*sleeps;
+    if (on_sleep) on_sleep();
+  };
+  opt.jitter_seed = 7;
+  return opt;
+}
+
+// The server is down (connection refused) for a few attempts and comes back on the same port,
+// as during a restart: the save lands, its body sent whole on the attempt that got through.
+TEST(RestRetry, ASaveOutlivesAServerRestart) {
+  int port = testing::free_port();
+  std::unique_ptr<FakeServer> server;
+  int sleeps = 0;
+  RetryOptions opt = counting_retries(&sleeps, [&] {
+    if (sleeps == 3) server = std::make_unique<FakeServer>([](const HttpRequest&) { return text(200); }, port);
+  });
+  RetryBackend b(open("http://127.0.0.1:" + std::to_string(port) + "/"), opt);
+  Bytes data = testing::random_bytes(3 << 20, 5);
+  base::Status st = b.save(Handle{FileKind::kPack, kId1}, data);
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(sleeps, 3);
+  ASSERT_TRUE(server);
+  auto reqs = server->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body, std::string(base::as_chars(data)));
+}
+
+// Server errors are retried; refusals stop at the first answer with the server's words.
+TEST(RestRetry, ServerErrorsAreRetriedRefusalsAreNot) {
+  std::atomic<int> posts{0};
+  FakeServer server([&](const HttpRequest& r) {
+    if (r.target.find(kId1) != std::string::npos) return ++posts <= 2 ? text(503, "busy") : text(200);
+    if (r.target.find(kId2) != std::string::npos) return text(507, "quota exceeded for clinic-a: full");
+    if (r.method == "DELETE") return text(403, "device may not repo.delete");
+    return text(401, "this device's certificate has been revoked");
+  });
+  int sleeps = 0;
+  RetryBackend b(open(server.url()), counting_retries(&sleeps));
+  EXPECT_TRUE(b.save(Handle{FileKind::kPack, kId1}, base::as_bytes("x")).ok());
+  EXPECT_EQ(sleeps, 2);
+  struct Case {
+    std::function<base::Status()> call;
+    Code code;
+    const char* said;
+  };
+  const std::vector<Case> cases = {
+      {[&] { return b.save(Handle{FileKind::kPack, kId2}, base::as_bytes("x")); },
+       Code::kResourceExhausted, "quota exceeded for clinic-a"},
+      {[&] { return b.remove(Handle{FileKind::kSnapshot, kId3}); }, Code::kPermissionDenied,
+       "device may not repo.delete"},
+      {[&] { return b.load(Handle{FileKind::kKey, kId3}, 0, 0).status(); },
+       Code::kUnauthenticated, "certificate has been revoked"},
+      {[&] { return b.stat(Handle{FileKind::kConfig, ""}).status(); }, Code::kUnauthenticated,
+       "certificate has been revoked"},
+  };
+  for (const Case& c : cases) {
+    sleeps = 0;
+    base::Status st = c.call();
+    EXPECT_EQ(st.code(), c.code) << st.to_string();
+    EXPECT_NE(st.message().find(c.said), std::string::npos) << st.to_string();
+    EXPECT_EQ(sleeps, 0) << st.to_string();
+  }
 }
 
 TEST(RestStatus, DeadServersAreUnavailable) {
