@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -103,8 +104,9 @@ class FakeServer {
     std::lock_guard lock(mu_);
     return requests_;
   }
-  // Answers from the headers alone, as a server refusing an upload does: the reply is sent,
-  // the body left unread and the connection closed (the peer sees a reset while it sends).
+  // Answers from the headers alone, as kura-server refusing an upload does: the reply is
+  // sent, then what the client still sends is read and dropped until it hangs up (closing at
+  // once with unread data would reset the connection and could destroy the reply).
   // Call before the first request.
   void answer_before_body(std::function<std::optional<HttpReply>(const HttpRequest&)> fn) {
     before_body_ = std::move(fn);
@@ -177,6 +179,11 @@ class FakeServer {
           send_all(fd, "HTTP/1.1 " + std::to_string(early->status) +
                            " X\r\nConnection: close\r\nContent-Length: " +
                            std::to_string(early->body.size()) + "\r\n\r\n" + early->body);
+          ::shutdown(fd, SHUT_WR);
+          timeval two_seconds{2, 0};
+          ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+          while (::recv(fd, chunk, sizeof chunk, 0) > 0) {
+          }
           return finish(fd);
         }
       }
@@ -622,9 +629,9 @@ TEST(RestStatus, HttpStatusesMapToCodes) {
   }
 }
 
-// kura-server refuses an upload over the quota from its headers and closes without reading
-// the body. However the race between the reply and the reset goes, the refusal is
-// resource_exhausted (not retried) and carries the server's words.
+// kura-server refuses an upload over the quota from its headers, while the client is still
+// sending the body: the client reads the refusal, stops sending, and reports the server's
+// words with a code that is not retried.
 TEST(RestStatus, ARefusalBeforeTheBodyIsReadKeepsTheServersReason) {
   for (int http : {507, 403, 401}) {
     FakeServer server([](const HttpRequest&) { return text(200); });
