@@ -96,6 +96,11 @@ restart_during_backup() {
   grep -q "no errors were found" "$WORK/rcheck.out" || fail "restic check"
   as pc kura restore latest --target "$WORK/restore" >/dev/null
   diff -r "$WORK/src" "$WORK/restore$WORK/src" >/dev/null || fail "restored files differ"
+  local used ondisk tmp
+  used=$(ks --json tenant show clinic-a | python3 -c 'import json,sys;print(json.load(sys.stdin)[0]["used_bytes"])')
+  ondisk=$(repo_bytes clinic-a)
+  tmp=$(find "$DATA/objects" -name '*-tmp-*' | wc -l)
+  echo "after SIG$sig: usage $used, bytes on disk $ondisk, $tmp temporary files left" >&2
 }
 case_restart_term() { restart_during_backup TERM; }
 case_restart_kill() { restart_during_backup KILL; }
