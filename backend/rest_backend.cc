@@ -385,11 +385,27 @@ class RestBackend : public Backend {
     r.method = "HEAD";
     r.url = url;
     ASSIGN_OR_RETURN(Response resp, perform(r, what));
+    if (resp.status == 401 || resp.status == 403 || resp.status == 507) {
+      resp.body = refusal_reason(url, resp.status, what);
+    }
     if (resp.status != 200) return http_error(Op::kStat, resp.status, what, resp.body);
     if (resp.content_length < 0) {
       return base::data_loss(what + ": server sent no Content-Length for " + file);
     }
     return static_cast<uint64_t>(resp.content_length);
+  }
+
+  // A refusal of a HEAD request carries no body, so the server's reason (revoked, not
+  // allowed, quota) would be lost: a one-byte GET of the same URL fetches it. Empty when that
+  // request is answered differently.
+  base::Bytes refusal_reason(const std::string& url, long status, const std::string& what) {
+    Request r;
+    r.url = url;
+    r.ranged = true;
+    r.length = 1;
+    auto again = perform(r, what);
+    if (!again.ok() || again->status != status) return {};
+    return std::move(again->body);
   }
 
   base::StatusOr<base::Bytes> check_loaded(const Handle& h, uint64_t offset, uint64_t length,

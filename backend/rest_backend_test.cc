@@ -8,15 +8,18 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "backend/backend_testing.h"
+#include "backend/retry_backend.h"
 
 namespace kura::backend {
 namespace {
@@ -58,7 +61,8 @@ struct HttpReply {
 // One thread per connection, keep-alive, Content-Length bodies only.
 class FakeServer {
  public:
-  explicit FakeServer(std::function<HttpReply(const HttpRequest&)> handler)
+  // port 0: any free port.
+  explicit FakeServer(std::function<HttpReply(const HttpRequest&)> handler, int port = 0)
       : handler_(std::move(handler)) {
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -66,6 +70,7 @@ class FakeServer {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
     socklen_t len = sizeof a;
     if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
         ::listen(listen_fd_, 64) != 0 ||
@@ -98,6 +103,13 @@ class FakeServer {
   std::vector<HttpRequest> requests() {
     std::lock_guard lock(mu_);
     return requests_;
+  }
+  // Answers from the headers alone, as kura-server refusing an upload does: the reply is
+  // sent, then what the client still sends is read and dropped until it hangs up (closing at
+  // once with unread data would reset the connection and could destroy the reply).
+  // Call before the first request.
+  void answer_before_body(std::function<std::optional<HttpReply>(const HttpRequest&)> fn) {
+    before_body_ = std::move(fn);
   }
 
  private:
@@ -158,6 +170,23 @@ class FakeServer {
         }
         pos = e + 2;
       }
+      if (before_body_) {
+        if (std::optional<HttpReply> early = before_body_(req)) {
+          {
+            std::lock_guard lock(mu_);
+            requests_.push_back(req);
+          }
+          send_all(fd, "HTTP/1.1 " + std::to_string(early->status) +
+                           " X\r\nConnection: close\r\nContent-Length: " +
+                           std::to_string(early->body.size()) + "\r\n\r\n" + early->body);
+          ::shutdown(fd, SHUT_WR);
+          timeval two_seconds{2, 0};
+          ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+          while (::recv(fd, chunk, sizeof chunk, 0) > 0) {
+          }
+          return finish(fd);
+        }
+      }
       size_t body_len = req.has("content-length") ? std::stoul(req.header("content-length")) : 0;
       while (buf.size() < body_len) {
         ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
@@ -210,6 +239,7 @@ class FakeServer {
   }
 
   std::function<HttpReply(const HttpRequest&)> handler_;
+  std::function<std::optional<HttpReply>(const HttpRequest&)> before_body_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -596,6 +626,124 @@ TEST(RestStatus, HttpStatusesMapToCodes) {
     if (!st.ok() && op != "create" && op != "list") {
       EXPECT_NE(st.message().find(op + " data/" + kId1), std::string::npos) << st.to_string();
     }
+  }
+}
+
+// kura-server refuses an upload over the quota from its headers, while the client is still
+// sending the body: the client reads the refusal, stops sending, and reports the server's
+// words with a code that is not retried.
+TEST(RestStatus, ARefusalBeforeTheBodyIsReadKeepsTheServersReason) {
+  for (int http : {507, 403, 401}) {
+    FakeServer server([](const HttpRequest&) { return text(200); });
+    server.answer_before_body([http](const HttpRequest& r) -> std::optional<HttpReply> {
+      if (r.method != "POST") return std::nullopt;
+      return text(http, "quota exceeded for clinic-a: 1000000 of 1000000 bytes used\n");
+    });
+    auto b = open(server.url());
+    Bytes data = testing::random_bytes(24 << 20, 7);
+    base::Status st = b->save(Handle{FileKind::kPack, kId1}, data);
+    Code want = http == 507 ? Code::kResourceExhausted
+                : http == 403 ? Code::kAlreadyExists
+                              : Code::kUnauthenticated;
+    EXPECT_EQ(st.code(), want) << http << ": " << st.to_string();
+    EXPECT_NE(st.message().find("server said: quota exceeded for clinic-a"), std::string::npos)
+        << st.to_string();
+  }
+}
+
+// HEAD responses have no body; the reason for a refusal comes from a one-byte GET.
+TEST(RestStatus, ARefusedStatShowsTheServersReason) {
+  for (int http : {401, 403, 507}) {
+    FakeServer server([http](const HttpRequest&) {
+      return text(http, "this device's certificate has been revoked\n");
+    });
+    auto b = open(server.url());
+    auto st = b->stat(Handle{FileKind::kConfig, ""});
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.status().message().find("stat config: HTTP " + std::to_string(http)),
+              std::string::npos)
+        << st.status().to_string();
+    EXPECT_NE(st.status().message().find("server said: this device's certificate has been revoked"),
+              std::string::npos)
+        << st.status().to_string();
+    auto reqs = server.requests();
+    ASSERT_EQ(reqs.size(), 2u);
+    EXPECT_EQ(reqs[1].method, "GET");
+    EXPECT_EQ(reqs[1].header("range"), "bytes=0-0");
+  }
+  // A missing file is not a refusal: no second request.
+  FakeServer server([](const HttpRequest&) { return text(404, "no such file"); });
+  auto b = open(server.url());
+  EXPECT_EQ(b->stat(Handle{FileKind::kConfig, ""}).status().code(), Code::kNotFound);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+// ---- with RetryBackend, as kura runs it ----
+
+RetryOptions counting_retries(int* sleeps, std::function<void()> on_sleep = {}) {
+  RetryOptions opt;
+  opt.sleep = [sleeps, on_sleep](std::chrono::milliseconds) {
+    ++*sleeps;
+    if (on_sleep) on_sleep();
+  };
+  opt.jitter_seed = 7;
+  return opt;
+}
+
+// The server is down (connection refused) for a few attempts and comes back on the same port,
+// as during a restart: the save lands, its body sent whole on the attempt that got through.
+TEST(RestRetry, ASaveOutlivesAServerRestart) {
+  int port = testing::free_port();
+  std::unique_ptr<FakeServer> server;
+  int sleeps = 0;
+  RetryOptions opt = counting_retries(&sleeps, [&] {
+    if (sleeps == 3) server = std::make_unique<FakeServer>([](const HttpRequest&) { return text(200); }, port);
+  });
+  RetryBackend b(open("http://127.0.0.1:" + std::to_string(port) + "/"), opt);
+  Bytes data = testing::random_bytes(3 << 20, 5);
+  base::Status st = b.save(Handle{FileKind::kPack, kId1}, data);
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(sleeps, 3);
+  ASSERT_TRUE(server);
+  auto reqs = server->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].body, std::string(base::as_chars(data)));
+}
+
+// Server errors are retried; refusals stop at the first answer with the server's words.
+TEST(RestRetry, ServerErrorsAreRetriedRefusalsAreNot) {
+  std::atomic<int> posts{0};
+  FakeServer server([&](const HttpRequest& r) {
+    if (r.target.find(kId1) != std::string::npos) return ++posts <= 2 ? text(503, "busy") : text(200);
+    if (r.target.find(kId2) != std::string::npos) return text(507, "quota exceeded for clinic-a: full");
+    if (r.method == "DELETE") return text(403, "device may not repo.delete");
+    return text(401, "this device's certificate has been revoked");
+  });
+  int sleeps = 0;
+  RetryBackend b(open(server.url()), counting_retries(&sleeps));
+  EXPECT_TRUE(b.save(Handle{FileKind::kPack, kId1}, base::as_bytes("x")).ok());
+  EXPECT_EQ(sleeps, 2);
+  struct Case {
+    std::function<base::Status()> call;
+    Code code;
+    const char* said;
+  };
+  const std::vector<Case> cases = {
+      {[&] { return b.save(Handle{FileKind::kPack, kId2}, base::as_bytes("x")); },
+       Code::kResourceExhausted, "quota exceeded for clinic-a"},
+      {[&] { return b.remove(Handle{FileKind::kSnapshot, kId3}); }, Code::kPermissionDenied,
+       "device may not repo.delete"},
+      {[&] { return b.load(Handle{FileKind::kKey, kId3}, 0, 0).status(); },
+       Code::kUnauthenticated, "certificate has been revoked"},
+      {[&] { return b.stat(Handle{FileKind::kConfig, ""}).status(); }, Code::kUnauthenticated,
+       "certificate has been revoked"},
+  };
+  for (const Case& c : cases) {
+    sleeps = 0;
+    base::Status st = c.call();
+    EXPECT_EQ(st.code(), c.code) << st.to_string();
+    EXPECT_NE(st.message().find(c.said), std::string::npos) << st.to_string();
+    EXPECT_EQ(sleeps, 0) << st.to_string();
   }
 }
 

@@ -177,5 +177,19 @@ TEST(RetryDelay, DefaultsFollowTheBrief) {
   }
 }
 
+// The default attempts outlast a short outage: with the jitter at its lowest, the waits add up
+// to a minute (restic 0.14: 10 retries, about 45 s to give up on a refusal it retries).
+TEST(RetryDelay, TheDefaultsWaitAMinuteOrMoreBeforeGivingUp) {
+  for (uint64_t seed : {1, 2, 3}) {
+    RetryOptions opt;
+    opt.jitter_seed = seed;
+    RetryBackend r(new_mem_backend(), opt);
+    std::chrono::milliseconds total{0};
+    for (int attempt = 1; attempt < opt.max_attempts; ++attempt) total += r.delay_after(attempt);
+    EXPECT_GE(total.count(), 60000) << seed;
+    EXPECT_LE(total.count(), 122000) << seed;
+  }
+}
+
 }  // namespace
 }  // namespace kura::backend

@@ -50,6 +50,8 @@ struct Conn {
   std::string ip;
   PeerCertificate peer;
   bool idle = false;
+  // A refusal was sent while the client may still be sending the request body.
+  bool body_unread = false;
 };
 
 // What one request did, for the response and its access record.
@@ -123,6 +125,7 @@ struct HttpServer::Impl {
   Task<void> accept_loop();
   Task<void> session(tcp::socket sock);
   Task<bool> serve_one(Conn& c, bool first);
+  Task<void> drain(Conn& c);
   Task<void> respond(Conn& c, unsigned version, Outcome& o, std::string body,
                      std::string_view content_type,
                      const std::vector<std::pair<std::string, std::string>>& headers = {});
@@ -207,8 +210,28 @@ Task<void> HttpServer::Impl::session(tcp::socket sock) {
     std::lock_guard lock(mu);
     conns.erase(conn);
   }
+  if (conn->body_unread) co_await drain(*conn);
   beast::get_lowest_layer(conn->stream).expires_after(secs(5));
   co_await conn->stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// After a refusal sent before the request body was read, reads and drops what the client
+// still sends, for a moment, before closing. Closing a socket with unread data makes the
+// kernel send a reset, and a client still uploading then sees "connection reset" instead of
+// the refusal (and retries it as a network error). A client that read the refusal stops
+// sending and closes, which ends this at once.
+Task<void> HttpServer::Impl::drain(Conn& c) {
+  constexpr int kLingerSec = 2;
+  constexpr size_t kLingerBytes = 256u << 20;
+  std::vector<uint8_t> scratch(64 * 1024);
+  size_t dropped = c.buffer.size();
+  c.buffer.consume(c.buffer.size());
+  beast::get_lowest_layer(c.stream).expires_after(secs(kLingerSec));
+  error_code ec;
+  while (!ec && dropped < kLingerBytes) {
+    dropped += co_await c.stream.async_read_some(asio::buffer(scratch),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 // --- One request ------------------------------------------------------------------------------
@@ -347,7 +370,10 @@ Task<void> HttpServer::Impl::dispatch(Conn& c, http::request_parser<http::empty_
   auto text = [&](int status, std::string msg) -> Task<void> {
     o.status = status;
     if (status >= 400 && o.result == "ok") o.result = (status == 401 || status == 403 ? "denied: " : "error: ") + msg;
-    if (has_body && status >= 400) o.keep_alive = false;  // the body was not read
+    if (has_body && status >= 400) {
+      o.keep_alive = false;  // the body was not read
+      c.body_unread = true;
+    }
     co_await respond(c, version, o, msg + "\n", "text/plain; charset=utf-8");
   };
   auto json_out = [&](ApiResponse r) -> Task<void> {
@@ -684,7 +710,10 @@ Task<void> HttpServer::Impl::upload(Conn& c, http::request_parser<http::empty_bo
   auto fail = [&](int status, std::string msg, bool close) -> Task<void> {
     o.status = status;
     o.result = (status == 403 ? "denied: " : "error: ") + msg;
-    if (close) o.keep_alive = false;
+    if (close) {
+      o.keep_alive = false;
+      c.body_unread = true;
+    }
     co_await respond(c, version, o, msg + "\n", "text/plain; charset=utf-8");
   };
   auto len = hp.content_length();
