@@ -161,6 +161,9 @@ Task<void> HttpServer::Impl::accept_loop() {
       sock.close(ec);
       continue;
     }
+    // Responses go out as a header write and a body write; without TCP_NODELAY, Nagle and
+    // the client's delayed ACK hold every response on a kept-alive connection ~40 ms.
+    sock.set_option(tcp::no_delay(true), ec);
     auto ex = sock.get_executor();
     asio::co_spawn(ex, session(std::move(sock)), [](std::exception_ptr e) {
       if (!e) return;
