@@ -127,7 +127,8 @@ base::StatusOr<std::unique_ptr<DataDir>> open_data(const Globals& g) {
 void record_local(DataDir& d, const std::string& tenant, const std::string& action,
                   const std::string& object, const base::Status& st) {
   meta::AccessRecord r;
-  r.time_unix_ms = base::system_clock()->now().sec * 1000 + base::system_clock()->now().nsec / 1000000;
+  const base::Timespec t = base::system_clock()->now();  // one reading: sec and nsec agree
+  r.time_unix_ms = t.sec * 1000 + t.nsec / 1000000;
   r.tenant = tenant;
   // The operating-system account that ran the command (not $USER, which anyone can set).
   struct passwd* pw = getpwuid(getuid());
