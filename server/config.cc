@@ -34,12 +34,14 @@ class Section {
   void integer(std::string_view key, int64_t* out, int64_t min, int64_t max) {
     const toml::node* n = find(key);
     if (!n) return;
-    auto v = n->value<int64_t>();
+    // as_integer, not value<int64_t>: the latter converts a float such as 1e98 (undefined
+    // behaviour out of range), and "3.5 days" is a mistake to report, not to round.
+    const toml::value<int64_t>* v = n->as_integer();
     if (!v) return fail(key, "an integer");
-    if (*v < min || *v > max) {
+    if (v->get() < min || v->get() > max) {
       return fail(key, "between " + std::to_string(min) + " and " + std::to_string(max));
     }
-    *out = *v;
+    *out = v->get();
   }
   void integer(std::string_view key, int* out, int64_t min, int64_t max) {
     int64_t v = *out;
@@ -107,11 +109,23 @@ std::string resolve(const std::string& base_dir, const std::string& p) {
   return base_dir + "/" + p;
 }
 
+// A TOML basic string: quote and backslash escaped, and every control character (TOML allows
+// only tab raw) as \uXXXX, so that any value read from a configuration renders back to itself.
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }

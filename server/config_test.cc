@@ -51,6 +51,19 @@ TEST(Config, RenderedConfigReadsBackTheSame) {
   EXPECT_EQ(back->idle_timeout_sec, 77);
 }
 
+// Found by fuzz/server_fuzz.cc: a carriage return in a path rendered raw, which TOML refuses.
+TEST(Config, PathsWithQuotesBackslashesAndControlCharactersRenderBack) {
+  ServerConfig c;
+  c.listen = "127.0.0.1:8443";
+  c.tls_cert = "a\"b\\c\rd\ne\tf\x7f\x01.pem";
+  c.tls_key = c.ca_cert = c.ca_key = c.sqlite = "k";
+  c.regions = {{"jp-east", "o/\x1b[0m"}};
+  auto back = parse_config(render_config(c), "");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->tls_cert, c.tls_cert);
+  EXPECT_EQ(back->regions, c.regions);
+}
+
 TEST(Config, RefusesWhatItDoesNotUnderstand) {
   struct Case {
     std::string text;
@@ -58,6 +71,8 @@ TEST(Config, RefusesWhatItDoesNotUnderstand) {
   } cases[] = {
       {std::string(kMinimal) + "\n[limits]\nmax_conections = 3\n", "unknown setting"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = \"many\"\n", "must be an integer"},
+      {std::string(kMinimal) + "\n[limits]\nmax_connections = 1e98\n", "must be an integer"},
+      {std::string(kMinimal) + "\n[limits]\nmax_connections = 8.0\n", "must be an integer"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = 0\n", "between"},
       {std::string(kMinimal) + "\n[nosuch]\n", "unknown section"},
       {"stray = 1\n" + std::string(kMinimal), "unknown section"},
