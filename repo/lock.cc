@@ -178,7 +178,11 @@ base::Status RepoLock::release() {
   return st;
 }
 
-RepoLock::~RepoLock() { release().ignore(); }
+RepoLock::~RepoLock() {
+  Id id = id_;
+  base::Status st = release();
+  if (!st.ok() && on_release_failure_) on_release_failure_(id, st);
+}
 
 base::StatusOr<int> remove_locks(Repository& repo, bool all, const std::string& this_host) {
   ASSIGN_OR_RETURN(auto ids, repo.list_ids(backend::FileKind::kLock));

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -68,6 +69,11 @@ class RepoLock {
   base::Status held();
   base::Status release();
   const Id& id() const { return id_; }
+  // Called by the destructor when its release fails (the lock file stays behind, and
+  // `unlock` must remove it later): the command tells its user, as a library cannot.
+  void on_release_failure(std::function<void(const Id&, const base::Status&)> fn) {
+    on_release_failure_ = std::move(fn);
+  }
 
  private:
   RepoLock(Repository& repo, Lock lock, bool exclusive, const LockTiming& timing)
@@ -97,6 +103,7 @@ class RepoLock {
   base::Status confirmation_;
   bool gate_set_ = false;
   std::thread background_;
+  std::function<void(const Id&, const base::Status&)> on_release_failure_;
 };
 
 bool lock_is_stale(const Lock& lock, int64_t now_sec, const std::string& this_host);

@@ -232,5 +232,28 @@ TEST_F(LockTest, ALockThatCannotBeRefreshedIsLostInTime) {
   EXPECT_FALSE((*a)->held().ok());
 }
 
+// The destructor has no caller to return an error to: it tells the command's hook, so a run
+// whose lock stays behind does not end in silence (the lock then blocks prune until unlock).
+TEST_F(LockTest, AFailedReleaseInTheDestructorIsReported) {
+  backend::FaultBackend faulty(&be_);
+  auto r = Repository::open(&faulty, "pw");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto a = RepoLock::acquire(**r, false, owner_);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  Id lock_id = (*a)->id();
+  Id reported;
+  std::string message;
+  (*a)->on_release_failure([&](const Id& id, const base::Status& st) {
+    reported = id;
+    message = st.message();
+  });
+  faulty.add({.op = backend::FaultOp::kRemove, .kind = backend::FileKind::kLock, .times = -1,
+              .status = base::permission_denied("refused by the server")});
+  a->reset();
+  EXPECT_EQ(reported, lock_id);
+  EXPECT_NE(message.find("refused by the server"), std::string::npos) << message;
+  EXPECT_EQ(lock_files(), 1u);
+}
+
 }  // namespace
 }  // namespace kura::repo

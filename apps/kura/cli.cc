@@ -325,7 +325,14 @@ base::StatusOr<std::unique_ptr<repo::RepoLock>> Cli::lock(repo::Repository& r, b
   if (g.no_lock) return std::unique_ptr<repo::RepoLock>();
   auto l = repo::RepoLock::acquire(r, exclusive, owner(), {}, confirm_later);
   if (!l.ok()) return l.status().with_context(msg().get("err.lock"));
+  warn_if_lock_stays(**l);
   return l;
+}
+
+void Cli::warn_if_lock_stays(repo::RepoLock& lock) const {
+  lock.on_release_failure([this](const repo::Id& id, const base::Status& st) {
+    error(tr("lock.release_failed", id.short_hex(), st.message()));
+  });
 }
 
 repo::LockOwner Cli::owner() const {

@@ -91,6 +91,8 @@ class Cli {
   void attach_cache(repo::Repository& r);
   // A lock (none with --no-lock). Keep it alive for the whole operation.
   // confirm_later: see repo::RepoLock::acquire (for commands that only read).
+  // Makes the lock's destructor say so on stderr when its file cannot be removed.
+  void warn_if_lock_stays(repo::RepoLock& lock) const;
   base::StatusOr<std::unique_ptr<repo::RepoLock>> lock(repo::Repository& r, bool exclusive,
                                                        bool confirm_later = false);
   repo::LockOwner owner() const;

@@ -61,10 +61,12 @@ int run_copy(Cli& cli, const CopyFlags& f) {
     auto l = repo::RepoLock::acquire(from, false, cli.owner());
     if (!l.ok()) return cli.fail(l.status().with_context(cli.msg().get("err.lock")));
     src_lock = std::move(*l);
+    cli.warn_if_lock_stays(*src_lock);
   }
   // The destination is written to: locked even with --no-lock, as restic does.
   auto dst_lock = repo::RepoLock::acquire(to, false, cli.owner());
   if (!dst_lock.ok()) return cli.fail(dst_lock.status().with_context(cli.msg().get("err.lock")));
+  cli.warn_if_lock_stays(**dst_lock);
 
   if (auto st = from.load_index(); !st.ok()) return cli.fail(st);
   if (auto st = to.load_index(); !st.ok()) return cli.fail(st);
