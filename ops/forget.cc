@@ -430,7 +430,7 @@ base::Status remove_snapshots(repo::Repository& repo, const std::vector<repo::Id
   for (const repo::Id& id : ids) {
     group.run([&repo, id, deleted]() -> base::Status {
       backend::Handle h{backend::FileKind::kSnapshot, id.hex()};
-      RETURN_IF_ERROR(repo.backend()->remove(h).with_context("remove " + h.to_string()));
+      RETURN_IF_ERROR(repo.backend()->remove(h));  // every backend names the file itself
       if (deleted) ++*deleted;
       return base::ok_status();
     });

@@ -33,6 +33,10 @@ case_restic() {
     fail "forget by a backup device succeeded"
   fi
   grep -qi "403\|denied\|forbidden\|permission" "$WORK/forget.out" || { cat "$WORK/forget.out"; fail "forget refusal unclear"; }
+  # Said once, not "remove snapshots/x: remove snapshots/x: ...".
+  if grep -q "remove snapshots/[0-9a-f]*: remove snapshots/" "$WORK/forget.out"; then
+    cat "$WORK/forget.out"; fail "forget names the file twice"
+  fi
   [ "$(as reception-pc restic snapshots --json | python3 -c 'import json,sys;print(len(json.load(sys.stdin)))')" = 2 ] ||
     fail "a snapshot vanished"
   step "the maintenance identity prunes with stock restic"
