@@ -13,7 +13,7 @@ cleanup() {
   local pid
   for pid in ${KILL_ON_EXIT:-}; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   chmod -R u+rwX "$WORK" 2>/dev/null || true
-  rm -rf "$WORK"
+  [ -n "${KURA_KEEP_WORK:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
