@@ -6,6 +6,8 @@
 #          half in one tenant and half in another); every repository checks clean afterwards
 #          and each tenant's usage equals its bytes on disk. Prints the server's peak RSS and
 #          the throughput.
+#   memory: many large uploads at once (server_memory_test.py): the server's peak RSS stays
+#          bounded (bodies are streamed, never held whole).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/server_lib.sh"
 case_name=${1:?case}
@@ -155,6 +157,21 @@ PY
   [ -z "$(find "$DATA/objects" -path '*/locks/*' -type f)" ] || fail "locks left behind"
   grep -i "error\|critical" "$WORK/server.log" >&2 && fail "the server logged errors"
   return 0
+}
+
+case_memory() {
+  start_server
+  ks tenant create clinic-a --region jp-east 2>/dev/null
+  ks repo create clinic-a main 2>/dev/null
+  enroll_openssl clinic-a main up-pc
+  curl -sS --fail --cacert "$CA" --cert "$WORK/dev-up-pc.pem" -X POST "$URL/clinic-a/main/?create=true" >/dev/null
+  python3 "$HERE/server_memory_test.py" --url "$URL" --ca "$CA" --cert "$WORK/dev-up-pc.pem" \
+    --repo /clinic-a/main --pid "$SERVER_PID" --uploads "${KURA_MEMORY_UPLOADS:-32}" \
+    --mib "${KURA_MEMORY_MIB:-16}" --limit-mb "${KURA_MEMORY_LIMIT_MB:-120}" ||
+    fail "memory under concurrent uploads"
+  local n
+  n=$(find "$DATA/objects" -path '*/data/*' -type f ! -name '*-tmp-*' | wc -l)
+  [ "$n" = "${KURA_MEMORY_UPLOADS:-32}" ] || fail "$n objects stored"
 }
 
 "case_$case_name"
