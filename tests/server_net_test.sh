@@ -96,6 +96,13 @@ restart_during_backup() {
   echo "after SIG$sig: usage $used, bytes on disk $ondisk, $tmp temporary files left" >&2
   [ "$used" = "$ondisk" ] || fail "usage $used != bytes on disk $ondisk"
   [ "$tmp" = 0 ] || fail "$tmp temporary files left after the restart"
+  # The start-up walk of every repository runs after an unclean stop only.
+  if [ "$sig" = KILL ]; then
+    grep -q "did not stop cleanly" "$WORK/server.log" || fail "no recovery after SIGKILL"
+  else
+    grep -q "did not stop cleanly" "$WORK/server.log" && fail "recovery after a clean stop"
+  fi
+  return 0
 }
 case_restart_term() { restart_during_backup TERM; }
 case_restart_kill() { restart_during_backup KILL; }

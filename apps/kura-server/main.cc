@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -162,8 +163,9 @@ int cmd_init(InitOptions& o, const std::vector<std::string>& regions) {
 
 // After a kill or a power loss a repository can hold temp files of cut uploads, and objects
 // committed whose size never reached the usage count (the kill came between the link and the
-// count). Before listening no upload is open, so a sweep and a recount are exact; they cost a
-// walk of every repository at each start.
+// count). Before listening no upload is open, so a sweep and a recount are exact. They walk
+// every repository, so they run only when the last run did not stop cleanly (its marker is
+// still there) or when asked (run --recover).
 base::Status recover_repositories(service::Service& svc) {
   ASSIGN_OR_RETURN(std::vector<service::TenantSummary> tenants, svc.list_tenants());
   for (const auto& t : tenants) {
@@ -181,13 +183,46 @@ base::Status recover_repositories(service::Service& svc) {
   return base::ok_status();
 }
 
-int cmd_run(const Globals& g, std::string config) {
+// "<database>.running": written durably before listening, removed after a clean stop.
+std::string running_marker(const server::ServerConfig& c) { return c.sqlite + ".running"; }
+
+base::Status sync_dir_of(const std::string& path) {
+  std::string dir = path.substr(0, path.find_last_of('/') + 1);
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return base::errno_status(errno, "open " + dir);
+  int r = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  return r == 0 ? base::ok_status() : base::errno_status(e, "fsync " + dir);
+}
+
+base::Status write_running_marker(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return base::errno_status(errno, "create " + path);
+  std::string pid = std::to_string(::getpid()) + "\n";
+  bool ok = ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size()) &&
+            ::fsync(fd) == 0;
+  int e = errno;
+  ::close(fd);
+  if (!ok) return base::errno_status(e, "write " + path);
+  return sync_dir_of(path);
+}
+
+int cmd_run(const Globals& g, std::string config, bool recover) {
   if (config.empty() && !g.data.empty()) config = config_path_of(g.data);
   if (config.empty()) return fail(base::invalid_argument(msg().get("srv.err.no_config")));
   auto dir = DataDir::open(config);
   if (!dir.ok()) return fail(dir.status());
   const server::ServerConfig& c = (*dir)->config();
-  if (base::Status st = recover_repositories((*dir)->service()); !st.ok()) return fail(st);
+  const std::string marker = running_marker(c);
+  const bool unclean = ::access(marker.c_str(), F_OK) == 0;
+  if (unclean || recover) {
+    spdlog::info(unclean ? "the last run did not stop cleanly: checking every repository for "
+                           "interrupted uploads and recounting usage"
+                         : "checking every repository for interrupted uploads and recounting usage");
+    if (base::Status st = recover_repositories((*dir)->service()); !st.ok()) return fail(st);
+  }
+  if (base::Status st = write_running_marker(marker); !st.ok()) return fail(st);
   server::Metrics metrics;
   server::AccessLog log(&(*dir)->meta(), &metrics, c.access_batch, c.access_flush_ms);
   server::HttpServer http(c, &(*dir)->service(), &log, &metrics);
@@ -197,6 +232,10 @@ int cmd_run(const Globals& g, std::string config) {
                c.public_url);
   http.run(/*handle_signals=*/true);
   log.flush();
+  // Clean: every upload either committed and counted, or its temp file removed.
+  if (::unlink(marker.c_str()) != 0 || !sync_dir_of(marker).ok()) {
+    spdlog::warn("could not remove {}: the next start checks every repository", marker);
+  }
   spdlog::info("kura-server stopped");
   return 0;
 }
@@ -256,8 +295,10 @@ int main_impl(int argc, char** argv) {
   // run
   std::string config;
   auto* c_run = app.add_subcommand("run", m.get("srv.cmd.run"));
+  bool recover = false;
   c_run->add_option("--config", config, m.get("srv.flag.config"));
-  c_run->callback([&] { rc = cmd_run(g, config); });
+  c_run->add_flag("--recover", recover, m.get("srv.flag.recover"));
+  c_run->callback([&] { rc = cmd_run(g, config, recover); });
 
   // tenant
   auto* c_tenant = app.add_subcommand("tenant", m.get("srv.cmd.tenant"));
