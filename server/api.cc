@@ -34,6 +34,15 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// An optional boolean member (false when missing); anything but true/false is refused (json's
+// value() would throw on "yes").
+base::StatusOr<bool> bool_member(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return false;
+  if (!it->is_boolean()) return base::invalid_argument(std::string(key) + " must be true or false");
+  return it->get<bool>();
+}
+
 base::StatusOr<int64_t> quota_of(const json& j) {
   auto it = j.find("quota");
   if (it == j.end()) return int64_t{0};
@@ -148,6 +157,8 @@ ApiResponse audit(service::Service& svc, std::string_view query, bool csv) {
   return ok_json(arr);
 }
 
+ApiResponse enrollment_response(const service::Enrollment& e);
+
 ApiResponse tenant_routes(service::Service& svc, std::string_view method,
                           const std::vector<std::string_view>& p, std::string_view body) {
   const std::string tenant(p[1]);
@@ -202,7 +213,9 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
     json j;
     ApiResponse err;
     if (!parse_object(body, &j, &err)) return err;
-    bool maintenance = j.value("maintenance", false);
+    auto maint = bool_member(j, "maintenance");
+    if (!maint.ok()) return error_response(maint.status());
+    const bool maintenance = *maint;
     auto code = svc.make_enroll_code(tenant, str(j, "repo"), str(j, "device"),
                                      maintenance ? meta::DeviceRole::kMaintenance
                                                  : meta::DeviceRole::kBackup);
@@ -217,6 +230,26 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
   if (p.size() == 5 && p[2] == "devices" && p[4] == "revoke" && method == "POST") {
     base::Status st = svc.revoke_device(tenant, p[3]);
     return st.ok() ? ok_json(json{{"revoked", std::string(p[3])}}) : error_response(st);
+  }
+  // A new certificate for an enrolled device from its new CSR (the old one stops working).
+  if (p.size() == 5 && p[2] == "devices" && p[4] == "renew" && method == "POST") {
+    json j;
+    ApiResponse err;
+    if (!parse_object(body, &j, &err)) return err;
+    auto e = svc.renew_device(tenant, p[3], str(j, "csr"));
+    return e.ok() ? enrollment_response(*e) : error_response(e.status());
+  }
+  // A certificate for a machine that made its key and CSR itself, without a one-time code.
+  if (p.size() == 3 && p[2] == "sign-csr" && method == "POST") {
+    json j;
+    ApiResponse err;
+    if (!parse_object(body, &j, &err)) return err;
+    auto maintenance = bool_member(j, "maintenance");
+    if (!maintenance.ok()) return error_response(maintenance.status());
+    auto e = svc.sign_csr(tenant, str(j, "repo"), str(j, "device"),
+                          *maintenance ? meta::DeviceRole::kMaintenance : meta::DeviceRole::kBackup,
+                          str(j, "csr"));
+    return e.ok() ? enrollment_response(*e) : error_response(e.status());
   }
   ApiResponse r = error_response(base::not_found("no such API endpoint"));
   if (p.size() <= 5) r.status = 405;
@@ -285,7 +318,45 @@ ApiResponse error_response(const base::Status& st) {
   return r;
 }
 
+static ApiResponse handle_enroll_unguarded(service::Service& svc, std::string_view body);
+static ApiResponse handle_enroll_renew_unguarded(service::Service& svc,
+                                                 const service::Identity& who,
+                                                 std::string_view body);
+static ApiResponse handle_admin_unguarded(service::Service& svc, const service::Identity& who,
+                                          std::string_view method, std::string_view path,
+                                          std::string_view query, std::string_view body);
+
+namespace {
+
+// A handler that throws (a bug, or memory) answers 500 for this request only; the connection
+// and the server go on.
+template <typename Fn>
+ApiResponse guarded(const char* what, Fn fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return error_response(base::internal_error(std::string(what) + ": " + e.what()));
+  }
+}
+
+}  // namespace
+
 ApiResponse handle_enroll(service::Service& svc, std::string_view body) {
+  return guarded("enroll", [&] { return handle_enroll_unguarded(svc, body); });
+}
+
+ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& who,
+                                std::string_view body) {
+  return guarded("enroll renewal", [&] { return handle_enroll_renew_unguarded(svc, who, body); });
+}
+
+ApiResponse handle_admin(service::Service& svc, const service::Identity& who,
+                         std::string_view method, std::string_view path, std::string_view query,
+                         std::string_view body) {
+  return guarded("admin API", [&] { return handle_admin_unguarded(svc, who, method, path, query, body); });
+}
+
+static ApiResponse handle_enroll_unguarded(service::Service& svc, std::string_view body) {
   json j;
   ApiResponse err;
   if (!parse_object(body, &j, &err)) return err;
@@ -300,8 +371,9 @@ ApiResponse handle_enroll(service::Service& svc, std::string_view body) {
   return r;
 }
 
-ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& who,
-                                std::string_view body) {
+static ApiResponse handle_enroll_renew_unguarded(service::Service& svc,
+                                                 const service::Identity& who,
+                                                 std::string_view body) {
   json j;
   ApiResponse err;
   if (!parse_object(body, &j, &err)) return err;
@@ -310,9 +382,9 @@ ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& 
   return enrollment_response(*e);
 }
 
-ApiResponse handle_admin(service::Service& svc, const service::Identity& who,
-                         std::string_view method, std::string_view path, std::string_view query,
-                         std::string_view body) {
+static ApiResponse handle_admin_unguarded(service::Service& svc, const service::Identity& who,
+                                          std::string_view method, std::string_view path,
+                                          std::string_view query, std::string_view body) {
   std::vector<std::string_view> p = split(path);
   service::Action action = method == "GET" ? service::Action::kAdminRead
                                            : service::Action::kAdminWrite;

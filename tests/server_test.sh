@@ -257,6 +257,21 @@ case_api() {
     fail "enroll with an API-made code"
   [ "$(api GET /tenants/clinic-c/devices)" = 200 ] || fail "list devices"
   grep -q '"name":"counter-pc"' "$WORK/api.out" || fail "device not listed"
+  step "the admin API renews a device and signs a CSR made without kura"
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=x" \
+    -keyout "$WORK/k2.pem" -out "$WORK/r2.csr" 2>/dev/null
+  csr_json() { python3 -c 'import json,sys; d=json.loads(sys.argv[2]); d["csr"]=open(sys.argv[1]).read(); print(json.dumps(d))' "$@"; }
+  [ "$(api POST /tenants/clinic-c/devices/counter-pc/renew "$(csr_json "$WORK/r2.csr" '{}')")" = 200 ] ||
+    fail "renew by API: $(cat "$WORK/api.out")"
+  python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert "BEGIN CERTIFICATE" in e["certificate"] and e["device"]=="counter-pc", e' "$WORK/api.out"
+  [ "$(api POST /tenants/clinic-c/devices/nobody/renew "$(csr_json "$WORK/r2.csr" '{}')")" = 404 ] || fail "renew of an unknown device"
+  [ "$(api POST /tenants/clinic-c/devices/counter-pc/renew '{"csr":"not a csr"}')" = 400 ] || fail "renew with garbage"
+  [ "$(api POST /tenants/clinic-c/sign-csr "$(csr_json "$WORK/r2.csr" '{"repo":"main","device":"win-pc"}')")" = 200 ] ||
+    fail "sign-csr by API: $(cat "$WORK/api.out")"
+  [ "$(api POST /tenants/clinic-c/sign-csr "$(csr_json "$WORK/r2.csr" '{"repo":"main","device":"win-pc2","maintenance":"yes"}')")" = 400 ] ||
+    fail "sign-csr with a non-boolean maintenance"
+  [ "$(api POST /tenants/clinic-c/enroll-codes '{"repo":"main","device":"x-pc","maintenance":1}')" = 400 ] ||
+    fail "enroll code with a non-boolean maintenance"
   [ "$(api POST /tenants/clinic-c/devices/counter-pc/revoke)" = 200 ] || fail "revoke"
   [ "$(api GET /tenants)" = 200 ] || fail "list tenants"
   grep -q "みなと薬局" "$WORK/api.out" || fail "display name"
