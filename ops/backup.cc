@@ -117,6 +117,7 @@ struct Dir {
   std::vector<Node> parent_nodes;  // sorted by name
   Id tree_id;                      // set by finish_one
   bool virtual_dir = false;        // a path component above a target
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool unreadable = false;         // could not be listed: left out of its parent, as restic does
   std::vector<char> is_target;     // virtual dirs: node i is a target given by the user
   std::vector<std::string> child_paths;  // virtual dirs: where node i is on disk
@@ -280,13 +281,18 @@ class Archiver {
   // to be read here (through the open file, or from an unchanged parent node).
   void schedule_file(Dir& d, size_t i, const std::string& path, bool xattrs_pending);
   // `dir`, when not null, is the open directory holding the file (named node.name there).
+  // `tally`, when set, receives the file's new data (BackupOptions::report_items).
   base::Status save_file(const std::string& path, Node& node, bool xattrs_pending,
-                         base::Directory* dir);
-  base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node);
+                         base::Directory* dir, BackupItem* tally);
+  base::Status save_stream(base::ReadableFile& f, const std::string& path, Node& node,
+                           BackupItem* tally);
   // `owner`, if set, holds `chunk`: the chunk may then be compressed by another thread, which
   // keeps the buffer until it is done (save_stream sets it for large files only).
   base::Status emit_chunk(base::ByteSpan chunk, Node& node,
-                          const std::shared_ptr<base::Bytes>& owner);
+                          const std::shared_ptr<base::Bytes>& owner, BackupItem* tally);
+  void report_item(BackupItem item) {
+    if (observer_) observer_->on_item(item);
+  }
   // One task of d (its walk, a file job, a subdirectory) is done; the last one writes d's tree
   // and passes the news up.
   void release(Dir& d);
@@ -664,6 +670,7 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
     if (all_known) {
       n.content = old->content;
       files_unmodified_++;
+      if (opts_.report_items) report_item({snapshot_item(path), BackupItem::Change::kUnchanged});
       progress_->files_done++;
       progress_->bytes_done += n.size;
       return;
@@ -683,7 +690,17 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
       std::lock_guard<std::mutex> l(progress_->current_mu);
       progress_->current_files.insert(item);
     }
-    base::Status st = save_file(path, n, xattrs_pending, handle.get());
+    const auto t0 = std::chrono::steady_clock::now();
+    BackupItem tally;
+    base::Status st = save_file(path, n, xattrs_pending, handle.get(),
+                                opts_.report_items ? &tally : nullptr);
+    if (st.ok() && opts_.report_items) {
+      tally.path = snapshot_item(path);
+      tally.change = counter == &files_changed_ ? BackupItem::Change::kModified
+                                                : BackupItem::Change::kNew;
+      tally.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      report_item(std::move(tally));
+    }
     if (opts_.scan_totals) {
       std::lock_guard<std::mutex> l(progress_->current_mu);
       progress_->current_files.erase(item);
@@ -746,7 +763,7 @@ void Archiver::complete(Dir& d) {
 }
 
 base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
-                                  const std::shared_ptr<base::Bytes>& owner) {
+                                  const std::shared_ptr<base::Bytes>& owner, BackupItem* tally) {
   Id id = repo::hash_id(chunk);
   node.content.push_back(id);
   progress_->bytes_done += chunk.size();
@@ -756,10 +773,11 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
     if (dry_seen_.insert(id).second) {
       data_blobs_++;
       data_added_ += chunk.size();
+      if (tally) tally->data_size += chunk.size();
     }
     return base::ok_status();
   }
-  if (owner && !repo_.has_blob(BlobType::kData, id)) {
+  if (owner && !tally && !repo_.has_blob(BlobType::kData, id)) {
     bool hand_off = false;
     {
       std::lock_guard<std::mutex> l(chunk_mu_);
@@ -790,17 +808,24 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
       return base::ok_status();
     }
   }
-  ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kData, id, chunk));
+  repo::SaveBlobOptions save;
+  uint64_t stored = 0;
+  if (tally) save.stored_size = &stored;
+  ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kData, id, chunk, save));
   if (added) {
     data_blobs_++;
     data_added_ += chunk.size();
+    if (tally) {
+      tally->data_size += chunk.size();
+      tally->data_stored += stored;
+    }
   }
   return base::ok_status();
 }
 
 // Source read errors carry the path in their message; they are reported, not fatal.
 base::Status Archiver::save_file(const std::string& path, Node& node, bool xattrs_pending,
-                                 base::Directory* dir) {
+                                 base::Directory* dir, BackupItem* tally) {
   ASSIGN_OR_RETURN(auto f, dir ? dir->open_read(node.name) : env_.open_read(path));
   ASSIGN_OR_RETURN(base::FileInfo info, f->stat());
   if (info.type != base::FileType::kFile || info.inode != node.inode) {
@@ -813,10 +838,11 @@ base::Status Archiver::save_file(const std::string& path, Node& node, bool xattr
     if (!xattrs.ok()) return base::data_loss(xattrs.status().message());
     node.xattrs = std::move(*xattrs);
   }
-  return save_stream(*f, path, node);
+  return save_stream(*f, path, node, tally);
 }
 
-base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& path, Node& node) {
+base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& path, Node& node,
+                                   BackupItem* tally) {
   (void)path;
   node.content.clear();
   thread_local base::Bytes small;
@@ -847,7 +873,7 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
   if (node.size > 0 && node.size <= chunker::kMinSize) {
     ASSIGN_OR_RETURN(size_t n, f.read(base::MutableByteSpan(bufp->data(), node.size + 1)));
     if (n <= chunker::kMinSize) {
-      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data(), n), node, nullptr));
+      if (n > 0) RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data(), n), node, nullptr, tally));
       node.size = n;
       return base::ok_status();
     }
@@ -891,12 +917,12 @@ base::Status Archiver::save_stream(base::ReadableFile& f, const std::string& pat
     }
     scan += cut;
     RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, scan - start), node,
-                               large() ? big : nullptr));
+                               large() ? big : nullptr, tally));
     start = scan;
   }
   if (end > start) {
     RETURN_IF_ERROR(emit_chunk(base::ByteSpan(bufp->data() + start, end - start), node,
-                               large() ? big : nullptr));
+                               large() ? big : nullptr, tally));
   }
   node.size = total;
   return base::ok_status();
@@ -940,13 +966,15 @@ base::Status Archiver::finish_one(Dir& d) {
   ASSIGN_OR_RETURN(base::Bytes json, repo::encode_valid_tree(kept));
   Id id = repo::hash_id(json);
   // restic counts the directories above the targets too, all but the root.
+  BackupItem item;
+  item.change = !d.parent_tree ? BackupItem::Change::kNew
+                : *d.parent_tree == id ? BackupItem::Change::kUnchanged
+                                       : BackupItem::Change::kModified;
   if (&d != root_) {
-    if (!d.parent_tree) {
-      dirs_new_++;
-    } else if (*d.parent_tree == id) {
-      dirs_unmodified_++;
-    } else {
-      dirs_changed_++;
+    switch (item.change) {
+      case BackupItem::Change::kNew: dirs_new_++; break;
+      case BackupItem::Change::kUnchanged: dirs_unmodified_++; break;
+      case BackupItem::Change::kModified: dirs_changed_++; break;
     }
   }
   // restic's "added" counts tree blobs with the data blobs (plaintext size of both).
@@ -960,12 +988,26 @@ base::Status Archiver::finish_one(Dir& d) {
       tree_blobs_++;
       data_added_ += json.size();
     }
+    if (added) item.metadata_size = json.size();
   } else {
-    ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kTree, id, json));
+    repo::SaveBlobOptions save;
+    save.stored_size = &item.metadata_stored;
+    ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kTree, id, json, save));
     if (added) {
       tree_blobs_++;
       data_added_ += json.size();
+      item.metadata_size = json.size();
     }
+  }
+  if (opts_.report_items && &d != root_) {
+    item.path = snapshot_item(d.path);
+    if (item.path.empty() || item.path.back() != '/') item.path += '/';
+    if (item.change == BackupItem::Change::kUnchanged) {
+      item.metadata_size = item.metadata_stored = 0;
+    } else {
+      item.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - d.started).count();
+    }
+    report_item(std::move(item));
   }
   d.tree_id = id;
   // Free memory as soon as a level is written (the children's ids are in the tree now).
@@ -1103,7 +1145,10 @@ base::Status Archiver::backup_stdin(Dir& root, const std::string& snapshot_path,
   d->failed.push_back(0);
   Node& file = d->nodes.back();
   progress_->total_files++;
-  base::Status st = save_stream(*opts_.stdin_file, snapshot_path, file);
+  const auto t0 = std::chrono::steady_clock::now();
+  BackupItem tally;
+  base::Status st = save_stream(*opts_.stdin_file, snapshot_path, file,
+                                opts_.report_items ? &tally : nullptr);
   progress_->files_done++;
   if (!st.ok()) return st.with_context("read " + snapshot_path);
   // A failed producer (pg_dump ... | kura backup --stdin) leaves an empty stream: restic
@@ -1113,6 +1158,11 @@ base::Status Archiver::backup_stdin(Dir& root, const std::string& snapshot_path,
     return base::failed_precondition("unable to save snapshot: snapshot is empty");
   }
   files_new_++;
+  if (opts_.report_items) {
+    tally.path = snapshot_path;
+    tally.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    report_item(std::move(tally));
+  }
   return base::ok_status();
 }
 

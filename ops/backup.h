@@ -58,6 +58,9 @@ struct BackupOptions {
   // Count the files and bytes below the targets ahead of the backup (a second, lstat-only
   // walk, as restic's scanner), so a progress display can show a percentage and an ETA.
   bool scan_totals = false;
+  // Report each file and folder once saved (BackupObserver::on_item; restic's -vv lines).
+  // Chunks are then compressed by the file's reader, so a file's figures are final when it is.
+  bool report_items = false;
   // Load the repository's index first (Repository::load_index), scanning the targets
   // meanwhile; without it the caller has loaded the index.
   bool load_index = false;
@@ -84,6 +87,18 @@ struct BackupProgress {
   // only with BackupOptions::scan_totals (a display that shows them).
   std::mutex current_mu;
   std::set<std::string> current_files;  // guarded by current_mu
+};
+
+// One file or folder saved (BackupOptions::report_items), as restic's -vv reports it.
+struct BackupItem {
+  enum class Change { kNew, kModified, kUnchanged };
+  std::string path;  // in the snapshot; a folder's ends in "/"
+  Change change = Change::kNew;
+  double seconds = 0;           // from the start of its reading (a folder: its walk) to saved
+  uint64_t data_size = 0;       // plaintext of its data blobs new to the repository
+  uint64_t data_stored = 0;     // the same in the packs (compressed, encrypted)
+  uint64_t metadata_size = 0;   // a folder: its tree blob, when new
+  uint64_t metadata_stored = 0;
 };
 
 struct BackupError {
@@ -122,6 +137,8 @@ class BackupObserver {
     (void)files;
     (void)bytes;
   }
+  // Each file and folder once saved, with BackupOptions::report_items. Called from any thread.
+  virtual void on_item(const BackupItem& item) { (void)item; }
 };
 
 // The repository must have its index loaded.

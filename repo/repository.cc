@@ -389,6 +389,7 @@ base::StatusOr<bool> Repository::save_blob(BlobType type, const Id& id, base::By
   base::MutableByteSpan blob(sealed.data(), body + crypto::kCiphertextOverhead);
   crypto::seal(key_, base::ByteSpan(room.data(), body), blob, *deps_.random);
   added_bytes_ += plain.size();
+  if (opts.stored_size) *opts.stored_size = blob.size();
   base::Status st = append_blob(type, id, blob, ulen);
   // The rare chunk of several MiB does not pin its buffer in every thread that met one.
   sealed.trim(kKeepBufferBytes);
@@ -403,6 +404,7 @@ base::StatusOr<bool> Repository::save_sealed_blob(BlobType type, const Id& id, b
   if (sealed.size() >= crypto::kCiphertextOverhead) {
     added_bytes_ += uncompressed_length ? uncompressed_length : sealed.size() - crypto::kCiphertextOverhead;
   }
+  if (opts.stored_size) *opts.stored_size = sealed.size();
   RETURN_IF_ERROR(append_blob(type, id, sealed, uncompressed_length));
   return true;
 }

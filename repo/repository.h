@@ -58,6 +58,9 @@ struct SaveBlobOptions {
   // Store it even if the index has it already (prune moves blobs out of packs it is about to
   // delete). A blob in an open or uploading pack is still stored once.
   bool store_duplicate = false;
+  // When set and this call stores the blob: its size in the pack (encrypted and, if so,
+  // compressed), restic's "size in repo".
+  uint64_t* stored_size = nullptr;
 };
 
 struct KeyInfo {

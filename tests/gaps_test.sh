@@ -199,6 +199,31 @@ backup_verbose)
   echo data | rst -r "$WORK/r1" backup -v --stdin --stdin-filename in.txt > "$WORK/restic.out" 2>&1
   echo data | kura -r "$WORK/r2" backup -v --stdin --stdin-filename in.txt > "$WORK/kura.out" 2>&1
   diff <(normalize "$WORK/kura.out") <(normalize "$WORK/restic.out") >&2 || fail "backup -v --stdin differs"
+  step "-vv: a line per file and folder (new, modified, unchanged), as restic's"
+  # Timings and sizes aside (compression and encryption make sizes differ by a few bytes).
+  items() { grep -E '^(new|modified|unchanged) ' "$1" | sed -E 's/, saved in .*//' | sort; }
+  mkdir -p "$WORK/src/d/e" && echo deep > "$WORK/src/d/e/h"
+  for round in first second; do
+    (cd "$WORK" && rst -r "$WORK/r1" backup -vv src) > "$WORK/restic.out" 2>&1 || fail "restic backup -vv (oracle)"
+    (cd "$WORK" && kura -r "$WORK/r2" backup -vv src) > "$WORK/kura.out" 2>&1 || { cat "$WORK/kura.out" >&2; fail "kura backup -vv"; }
+    [ -n "$(items "$WORK/restic.out")" ] || fail "restic printed no -vv lines (oracle)"
+    diff <(items "$WORK/kura.out") <(items "$WORK/restic.out") >&2 || fail "$round backup -vv differs"
+    echo y >> "$WORK/src/d/f"
+  done
+  step "--json -vv: verbose_status objects with restic's fields"
+  echo z >> "$WORK/src/g"
+  (cd "$WORK" && kura -r "$WORK/r2" backup --json -vv src) > "$WORK/kura.json"
+  python3 - "$WORK/kura.json" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+v = [l for l in lines if l["message_type"] == "verbose_status"]
+keys = {"message_type", "action", "item", "duration", "data_size", "data_size_in_repo",
+        "metadata_size", "metadata_size_in_repo", "total_files"}
+assert v and all(set(l) == keys for l in v), v[:2]
+g = [l for l in v if l["item"] == "/src/g"]
+assert g and g[0]["action"] == "modified" and g[0]["data_size"] > 0, g
+assert any(l["item"] == "/src/" and l["action"] == "modified" and l["metadata_size_in_repo"] > 0 for l in v), v
+PY
   ;;
 backup_json)
   # backup --json: a folder the count ahead cannot read is an error "during":"scan" (and

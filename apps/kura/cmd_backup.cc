@@ -93,6 +93,37 @@ class ErrorPrinter : public ops::BackupObserver {
     if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
     cli_.error(message);
   }
+  // restic's -vv: one line (or JSON verbose_status object) per file and folder saved.
+  void on_item(const ops::BackupItem& item) override {
+    using Change = ops::BackupItem::Change;
+    static constexpr const char* kActions[] = {"new", "modified", "unchanged"};
+    const char* action = kActions[static_cast<int>(item.change)];
+    std::lock_guard<std::mutex> l(mu_);
+    if (cli_.g.json) {
+      JsonObject o;
+      o.str("message_type", "verbose_status").str("action", action).str("item", item.path)
+          .dbl("duration", item.seconds).num("data_size", item.data_size)
+          .num("data_size_in_repo", item.data_stored).num("metadata_size", item.metadata_size)
+          .num("metadata_size_in_repo", item.metadata_stored).num("total_files", 0);
+      std::string line = o.done() + "\n";
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      return;
+    }
+    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    const bool dir = !item.path.empty() && item.path.back() == '/';
+    std::string line;
+    if (item.change == Change::kUnchanged) {
+      line = cli_.tr("backup.vv.unchanged", item.path);
+    } else if (dir) {
+      line = cli_.tr(item.change == Change::kNew ? "backup.vv.dir_new" : "backup.vv.dir_modified",
+                     item.path, fmt::format("{:.3f}", item.seconds), format_bytes(item.data_size),
+                     format_bytes(item.data_stored), format_bytes(item.metadata_stored));
+    } else {
+      line = cli_.tr(item.change == Change::kNew ? "backup.vv.file_new" : "backup.vv.file_modified",
+                     item.path, fmt::format("{:.3f}", item.seconds), format_bytes(item.data_size));
+    }
+    cli_.verbose(line + "\n");
+  }
 
  private:
   const Cli& cli_;
@@ -289,6 +320,7 @@ int run(Cli& cli, BackupFlags& f) {
   o.threads = f.read_concurrency > 0 ? f.read_concurrency : cli.g.threads;
   // The count ahead also gives -v its "scan finished" line.
   o.scan_totals = cli.show_progress() || cli.g.json || cli.g.verbose > 0;
+  o.report_items = cli.g.verbose >= 2 && !cli.g.quiet;
   std::unique_ptr<base::ReadableFile> in;
   if (f.use_stdin) {
     auto s = base::open_stdin();
