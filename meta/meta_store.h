@@ -86,6 +86,56 @@ struct AdminCert {
   int64_t revoked_unix = 0;  // 0 = not revoked
 };
 
+// Control-panel accounts (REQUIREMENTS A1-A7). Roles: what each may do is decided in
+// service/ from one table; here they are only stored.
+enum class UserRole {
+  kProviderAdmin,
+  kProviderOperator,
+  kInstitutionAdmin,
+  kInstitutionOperator,  // restore, enrollment codes
+  kAuditor,              // read-only access records and reports
+  kViewer,
+};
+// "provider_admin", "provider_operator", "institution_admin", "institution_operator",
+// "auditor", "viewer".
+std::string_view user_role_name(UserRole role);
+base::StatusOr<UserRole> parse_user_role(std::string_view text);  // kInvalidArgument
+
+// A person who signs in to the control panel: an institution's staff (tenant_id set) or the
+// provider's (tenant_id 0).
+struct User {
+  int64_t id = 0;
+  int64_t tenant_id = 0;  // 0 = provider staff
+  std::string login;      // the sign-in ID, unique over all users
+  std::string display_name;
+  UserRole role = UserRole::kViewer;
+  std::string password_hash;  // opaque (the service hashes: Argon2id)
+  bool must_change_password = true;
+  bool disabled = false;
+  int failed_signins = 0;    // in a row, since the last success or unlock
+  int64_t locked_until = 0;  // Unix seconds; not locked once past (0: never locked)
+  int64_t created_unix = 0, password_changed_unix = 0;
+};
+
+// A signed-in browser. The session ID (256 random bits) is never stored, only its hash.
+struct Session {
+  std::string id_hash;  // hex SHA-256 of the session ID
+  int64_t user_id = 0;
+  std::string csrf_token;           // sent back with every state-changing request
+  bool second_factor_done = false;  // false: the password was right, the second factor is due
+  std::string source_ip;
+  int64_t created_unix = 0, last_seen_unix = 0;
+  int64_t expires_unix = 0;  // the absolute limit (the idle limit is checked on last_seen)
+};
+
+// A user's TOTP authenticator (RFC 6238). The secret must be readable to check codes.
+struct TotpFactor {
+  int64_t user_id = 0;
+  std::string secret;      // base32, as the authenticator app got it
+  int64_t last_step = 0;   // the last time step a code was accepted for (each code once)
+  int64_t created_unix = 0;
+};
+
 // One access record (REQUIREMENTS L1). Append-only; a later issue hash-chains them, so every
 // field stays in this canonical order and no stored record ever changes.
 struct AccessRecord {
@@ -181,6 +231,54 @@ class MetaStore {
   virtual base::StatusOr<AdminCert> admin_cert_by_serial(std::string_view serial) = 0;
   // Revoking twice is fine and keeps the first revocation time.
   virtual base::Status revoke_admin_cert(std::string_view serial, int64_t now) = 0;
+
+  // Users. create_user: kAlreadyExists for a taken login, kNotFound for a missing tenant
+  // (tenant_id 0 is the provider). Lookups: kNotFound.
+  virtual base::StatusOr<User> create_user(const User& u) = 0;
+  virtual base::StatusOr<User> user_by_login(std::string_view login) = 0;
+  virtual base::StatusOr<User> user_by_id(int64_t id) = 0;
+  // A tenant's users (0: the provider's), by login.
+  virtual base::StatusOr<std::vector<User>> list_users(int64_t tenant_id) = 0;
+  virtual base::Status set_user_role(int64_t user_id, UserRole role) = 0;
+  virtual base::Status set_user_disabled(int64_t user_id, bool disabled) = 0;
+  // A new password hash, atomically: the old one goes to the history, which keeps the last
+  // `keep` (0: none), and password_changed_unix becomes `now`.
+  virtual base::Status set_password(int64_t user_id, const std::string& hash, bool must_change,
+                                    int keep, int64_t now) = 0;
+  // Earlier password hashes, newest first.
+  virtual base::StatusOr<std::vector<std::string>> password_history(int64_t user_id) = 0;
+  // A failed sign-in, atomically: one more failure in a row; at `lock_after` of them the
+  // account is locked until now + lock_seconds (and the count starts again). The user as it
+  // is now.
+  virtual base::StatusOr<User> record_signin_failure(int64_t user_id, int64_t now,
+                                                     int lock_after, int64_t lock_seconds) = 0;
+  // A successful sign-in or an admin's unlock: no failures, not locked.
+  virtual base::Status clear_signin_failures(int64_t user_id) = 0;
+
+  // Second factors. set_totp replaces the user's authenticator; kNotFound: no such user.
+  virtual base::Status set_totp(const TotpFactor& f) = 0;
+  virtual base::StatusOr<TotpFactor> totp_of(int64_t user_id) = 0;  // kNotFound: none
+  // Atomically: true (and last_step = step) if step > last_step; false for a code already
+  // used (a replay, also from a concurrent request). kNotFound: no authenticator.
+  virtual base::StatusOr<bool> advance_totp_step(int64_t user_id, int64_t step) = 0;
+  virtual base::Status remove_totp(int64_t user_id) = 0;  // none: OK
+  // Replaces the user's recovery codes (their hashes); kNotFound: no such user.
+  virtual base::Status set_recovery_codes(int64_t user_id,
+                                          const std::vector<std::string>& hashes) = 0;
+  virtual base::StatusOr<std::vector<std::string>> recovery_codes(int64_t user_id) = 0;
+  // true if the code was there: it is gone now (each code once, also under concurrency).
+  virtual base::StatusOr<bool> use_recovery_code(int64_t user_id, std::string_view hash) = 0;
+
+  // Sessions. create_session: kNotFound for a missing user, kAlreadyExists for a known hash.
+  virtual base::Status create_session(const Session& s) = 0;
+  virtual base::StatusOr<Session> session_by_hash(std::string_view id_hash) = 0;  // kNotFound
+  virtual base::Status touch_session(std::string_view id_hash, int64_t now) = 0;
+  virtual base::Status set_session_second_factor(std::string_view id_hash) = 0;
+  virtual base::Status delete_session(std::string_view id_hash) = 0;  // missing: OK
+  // Sign out everywhere / an admin ends a user's sessions: how many there were.
+  virtual base::StatusOr<int64_t> delete_user_sessions(int64_t user_id) = 0;
+  // Removes sessions idle since before `idle_before` or past their absolute limit at `now`.
+  virtual base::StatusOr<int64_t> delete_stale_sessions(int64_t idle_before, int64_t now) = 0;
 
   // Access records: many in one transaction (the server batches them); all or none stored.
   virtual base::Status append_access_records(std::span<const AccessRecord> records) = 0;

@@ -148,6 +148,223 @@ TEST_P(MetaStoreTest, LockOwnersAreRecordedPerRepository) {
   expect_code(store_->lock_owner(main.id, lock), Code::kNotFound);
 }
 
+// --- Users, second factors, sessions -----------------------------------------------------------
+
+User make_user(int64_t tenant_id, const std::string& login, UserRole role) {
+  User u;
+  u.tenant_id = tenant_id;
+  u.login = login;
+  u.display_name = "山田 花子";
+  u.role = role;
+  u.password_hash = "$argon2id$h0";
+  return u;
+}
+
+TEST_P(MetaStoreTest, UserRoundTripAndLists) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  auto u1 = store_->create_user(make_user(a.id, "a-admin", UserRole::kInstitutionAdmin));
+  ASSERT_TRUE(u1.ok()) << u1.status().to_string();
+  EXPECT_GT(u1->id, 0);
+  EXPECT_EQ(u1->created_unix, kStart);
+  EXPECT_EQ(u1->password_changed_unix, kStart);
+  ASSERT_TRUE(store_->create_user(make_user(b.id, "b-viewer", UserRole::kViewer)).ok());
+  ASSERT_TRUE(store_->create_user(make_user(0, "ops", UserRole::kProviderOperator)).ok());
+  ASSERT_TRUE(store_->create_user(make_user(a.id, "a-auditor", UserRole::kAuditor)).ok());
+  auto got = store_->user_by_login("a-admin");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->tenant_id, a.id);
+  EXPECT_EQ(got->display_name, "山田 花子");
+  EXPECT_EQ(got->role, UserRole::kInstitutionAdmin);
+  EXPECT_EQ(got->password_hash, "$argon2id$h0");
+  EXPECT_TRUE(got->must_change_password);
+  EXPECT_FALSE(got->disabled);
+  EXPECT_EQ(store_->user_by_id(u1->id)->login, "a-admin");
+  auto of_a = store_->list_users(a.id);
+  ASSERT_TRUE(of_a.ok());
+  ASSERT_EQ(of_a->size(), 2u);
+  EXPECT_EQ((*of_a)[0].login, "a-admin");  // by login
+  EXPECT_EQ((*of_a)[1].login, "a-auditor");
+  auto provider = store_->list_users(0);
+  ASSERT_TRUE(provider.ok());
+  ASSERT_EQ(provider->size(), 1u);
+  EXPECT_EQ((*provider)[0].login, "ops");
+  EXPECT_EQ((*provider)[0].tenant_id, 0);
+  // Logins are unique over all tenants; a missing tenant or user is named.
+  expect_code(store_->create_user(make_user(b.id, "a-admin", UserRole::kViewer)), Code::kAlreadyExists);
+  expect_code(store_->create_user(make_user(999, "x", UserRole::kViewer)), Code::kNotFound);
+  expect_code(store_->create_user(make_user(a.id, "", UserRole::kViewer)), Code::kInvalidArgument);
+  expect_code(store_->user_by_login("nobody"), Code::kNotFound);
+  expect_code(store_->user_by_id(999), Code::kNotFound);
+  expect_code(store_->list_users(999), Code::kNotFound);
+  // Role and disabled.
+  ASSERT_TRUE(store_->set_user_role(u1->id, UserRole::kInstitutionOperator).ok());
+  ASSERT_TRUE(store_->set_user_disabled(u1->id, true).ok());
+  got = store_->user_by_id(u1->id);
+  EXPECT_EQ(got->role, UserRole::kInstitutionOperator);
+  EXPECT_TRUE(got->disabled);
+  expect_code(store_->set_user_role(999, UserRole::kViewer), Code::kNotFound);
+  expect_code(store_->set_user_disabled(999, true), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, PasswordHistoryKeepsTheLastN) {
+  Tenant a = tenant("clinic-a");
+  auto u = store_->create_user(make_user(a.id, "a-admin", UserRole::kInstitutionAdmin));
+  ASSERT_TRUE(u.ok());
+  for (int i = 1; i <= 7; ++i) {
+    ASSERT_TRUE(store_->set_password(u->id, "$argon2id$h" + std::to_string(i), false, 5, kStart + i).ok());
+  }
+  auto got = store_->user_by_id(u->id);
+  EXPECT_EQ(got->password_hash, "$argon2id$h7");
+  EXPECT_FALSE(got->must_change_password);
+  EXPECT_EQ(got->password_changed_unix, kStart + 7);
+  auto history = store_->password_history(u->id);
+  ASSERT_TRUE(history.ok());
+  // The five before the current one, newest first.
+  EXPECT_EQ(*history, (std::vector<std::string>{"$argon2id$h6", "$argon2id$h5", "$argon2id$h4",
+                                                "$argon2id$h3", "$argon2id$h2"}));
+  ASSERT_TRUE(store_->set_password(u->id, "$argon2id$reset", true, 0, kStart + 9).ok());
+  EXPECT_TRUE(store_->password_history(u->id)->empty());
+  EXPECT_TRUE(store_->user_by_id(u->id)->must_change_password);
+  expect_code(store_->set_password(999, "h", false, 5, kStart), Code::kNotFound);
+  expect_code(store_->password_history(999), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, FailedSignInsLockTheAccountAtTheThird) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderOperator));
+  ASSERT_TRUE(u.ok());
+  auto f1 = store_->record_signin_failure(u->id, kStart, 3, 1800);
+  ASSERT_TRUE(f1.ok());
+  EXPECT_EQ(f1->failed_signins, 1);
+  EXPECT_EQ(f1->locked_until, 0);
+  EXPECT_EQ(store_->record_signin_failure(u->id, kStart + 1, 3, 1800)->failed_signins, 2);
+  auto f3 = store_->record_signin_failure(u->id, kStart + 2, 3, 1800);
+  EXPECT_EQ(f3->locked_until, kStart + 2 + 1800);
+  EXPECT_EQ(f3->failed_signins, 0);  // counting starts again after the lock
+  EXPECT_EQ(store_->user_by_id(u->id)->locked_until, kStart + 1802);
+  ASSERT_TRUE(store_->clear_signin_failures(u->id).ok());  // an admin's unlock
+  EXPECT_EQ(store_->user_by_id(u->id)->locked_until, 0);
+  expect_code(store_->record_signin_failure(999, kStart, 3, 1800), Code::kNotFound);
+  expect_code(store_->record_signin_failure(u->id, kStart, 0, 1800), Code::kInvalidArgument);
+  expect_code(store_->clear_signin_failures(999), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, ConcurrentFailuresAreAllCounted) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderOperator));
+  ASSERT_TRUE(u.ok());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] { (void)store_->record_signin_failure(u->id, kStart, 100, 60); });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store_->user_by_id(u->id)->failed_signins, 4);
+}
+
+TEST_P(MetaStoreTest, TotpStepsAreAcceptedOnce) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  expect_code(store_->totp_of(u->id), Code::kNotFound);
+  expect_code(store_->advance_totp_step(u->id, 5), Code::kNotFound);
+  TotpFactor f;
+  f.user_id = u->id;
+  f.secret = "JBSWY3DPEHPK3PXP";
+  ASSERT_TRUE(store_->set_totp(f).ok());
+  EXPECT_EQ(store_->totp_of(u->id)->secret, "JBSWY3DPEHPK3PXP");
+  EXPECT_TRUE(*store_->advance_totp_step(u->id, 100));
+  EXPECT_FALSE(*store_->advance_totp_step(u->id, 100));  // the same code again: a replay
+  EXPECT_FALSE(*store_->advance_totp_step(u->id, 99));   // an older one
+  EXPECT_TRUE(*store_->advance_totp_step(u->id, 101));
+  EXPECT_EQ(store_->totp_of(u->id)->last_step, 101);
+  ASSERT_TRUE(store_->remove_totp(u->id).ok());
+  ASSERT_TRUE(store_->remove_totp(u->id).ok());
+  expect_code(store_->totp_of(u->id), Code::kNotFound);
+  f.user_id = 999;
+  expect_code(store_->set_totp(f), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, RecoveryCodesAreUsedOnce) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(store_->set_recovery_codes(u->id, {"h1", "h2", "h3"}).ok());
+  EXPECT_EQ(store_->recovery_codes(u->id)->size(), 3u);
+  EXPECT_TRUE(*store_->use_recovery_code(u->id, "h2"));
+  EXPECT_FALSE(*store_->use_recovery_code(u->id, "h2"));
+  EXPECT_FALSE(*store_->use_recovery_code(u->id, "nope"));
+  EXPECT_EQ(*store_->recovery_codes(u->id), (std::vector<std::string>{"h1", "h3"}));
+  ASSERT_TRUE(store_->set_recovery_codes(u->id, {"n1"}).ok());  // replaced
+  EXPECT_EQ(*store_->recovery_codes(u->id), (std::vector<std::string>{"n1"}));
+  expect_code(store_->set_recovery_codes(999, {"x"}), Code::kNotFound);
+  expect_code(store_->recovery_codes(999), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, SessionsLiveAndEnd) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  auto v = store_->create_user(make_user(0, "ops2", UserRole::kProviderOperator));
+  ASSERT_TRUE(u.ok() && v.ok());
+  Session s;
+  s.id_hash = std::string(64, 'a');
+  s.user_id = u->id;
+  s.csrf_token = "csrf-1";
+  s.source_ip = "192.0.2.1";
+  s.expires_unix = kStart + 8 * 3600;
+  ASSERT_TRUE(store_->create_session(s).ok());
+  expect_code(store_->create_session(s), Code::kAlreadyExists);
+  auto got = store_->session_by_hash(s.id_hash);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->user_id, u->id);
+  EXPECT_EQ(got->csrf_token, "csrf-1");
+  EXPECT_FALSE(got->second_factor_done);
+  EXPECT_EQ(got->created_unix, kStart);
+  EXPECT_EQ(got->last_seen_unix, kStart);
+  ASSERT_TRUE(store_->set_session_second_factor(s.id_hash).ok());
+  ASSERT_TRUE(store_->touch_session(s.id_hash, kStart + 60).ok());
+  got = store_->session_by_hash(s.id_hash);
+  EXPECT_TRUE(got->second_factor_done);
+  EXPECT_EQ(got->last_seen_unix, kStart + 60);
+  // Two more of u, one of v; sign out everywhere ends u's three only.
+  Session s2 = s, s3 = s, s4 = s;
+  s2.id_hash = std::string(64, 'b');
+  s3.id_hash = std::string(64, 'c');
+  s4.id_hash = std::string(64, 'd');
+  s4.user_id = v->id;
+  for (const Session* x : {&s2, &s3, &s4}) ASSERT_TRUE(store_->create_session(*x).ok());
+  EXPECT_EQ(*store_->delete_user_sessions(u->id), 3);
+  expect_code(store_->session_by_hash(s.id_hash), Code::kNotFound);
+  EXPECT_TRUE(store_->session_by_hash(s4.id_hash).ok());
+  // Stale: idle too long, or past the absolute limit.
+  Session idle = s, old = s;
+  idle.id_hash = std::string(64, 'e');
+  idle.last_seen_unix = kStart - 1000;
+  old.id_hash = std::string(64, 'f');
+  old.expires_unix = kStart;
+  ASSERT_TRUE(store_->create_session(idle).ok());
+  ASSERT_TRUE(store_->create_session(old).ok());
+  EXPECT_EQ(*store_->delete_stale_sessions(kStart - 900, kStart), 2);
+  EXPECT_TRUE(store_->session_by_hash(s4.id_hash).ok());
+  ASSERT_TRUE(store_->delete_session(s4.id_hash).ok());
+  ASSERT_TRUE(store_->delete_session(s4.id_hash).ok());  // missing: fine
+  expect_code(store_->touch_session(s4.id_hash, kStart), Code::kNotFound);
+  expect_code(store_->set_session_second_factor(s4.id_hash), Code::kNotFound);
+  s.user_id = 999;
+  s.id_hash = std::string(64, '9');
+  expect_code(store_->create_session(s), Code::kNotFound);
+  s.id_hash.clear();
+  s.user_id = u->id;
+  expect_code(store_->create_session(s), Code::kInvalidArgument);
+}
+
+TEST(UserRole, NamesRoundTrip) {
+  for (UserRole r : {UserRole::kProviderAdmin, UserRole::kProviderOperator,
+                     UserRole::kInstitutionAdmin, UserRole::kInstitutionOperator,
+                     UserRole::kAuditor, UserRole::kViewer}) {
+    auto back = parse_user_role(user_role_name(r));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, r);
+  }
+  EXPECT_FALSE(parse_user_role("root").ok());
+  EXPECT_FALSE(parse_user_role("").ok());
+}
+
 // --- Tenants -----------------------------------------------------------------------------------
 
 TEST_P(MetaStoreTest, TenantRoundTrip) {

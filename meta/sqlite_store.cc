@@ -1,6 +1,6 @@
 // The SQLite MetaStore.
 //
-// Schema (version 3; the migrations below are the exact text). Every table is STRICT, so a
+// Schema (version 4; the migrations below are the exact text). Every table is STRICT, so a
 // column holds only its declared type; times are Unix seconds (access records: milliseconds),
 // sizes int64, booleans 0/1, device roles the text "backup"/"maintenance".
 //
@@ -22,6 +22,15 @@
 //               revoked, created_unix, revoked_unix)  [version 2]
 //   repo_locks(repo_id → repos, name, device_id, created_unix)  PK (repo_id, name): who
 //               uploaded each lock file                 [version 3]
+//   users(id PK, tenant_id → tenants or NULL (provider staff), login UNIQUE, display_name,
+//         role, password_hash, must_change_password, disabled, failed_signins, locked_until,
+//         created_unix, password_changed_unix)   [version 4; the admins of versions 1-3 are
+//         copied in as provider admins: `admins` stays the owner of admin certificates]
+//   password_history(seq PK, user_id → users, password_hash, replaced_unix)     [version 4]
+//   totp_factors(user_id PK → users, secret, last_step, created_unix)           [version 4]
+//   recovery_codes(user_id → users, code_hash)  PK (user_id, code_hash)         [version 4]
+//   sessions(id_hash PK, user_id → users, csrf_token, second_factor_done, source_ip,
+//            created_unix, last_seen_unix, expires_unix)                        [version 4]
 //
 // Ids are AUTOINCREMENT: never reused, even for a row that a future migration deletes.
 // A certificate serial is unique over devices and admin_certs together; SQLite cannot say that
@@ -173,6 +182,58 @@ CREATE TABLE repo_locks (
   created_unix INTEGER NOT NULL,
   PRIMARY KEY (repo_id, name)
 ) STRICT;
+)sql"},
+    {4, R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id INTEGER REFERENCES tenants (id),
+  login TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('provider_admin', 'provider_operator', 'institution_admin',
+                                     'institution_operator', 'auditor', 'viewer')),
+  password_hash TEXT NOT NULL,
+  must_change_password INTEGER NOT NULL CHECK (must_change_password IN (0, 1)),
+  disabled INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+  failed_signins INTEGER NOT NULL CHECK (failed_signins >= 0),
+  locked_until INTEGER NOT NULL,
+  created_unix INTEGER NOT NULL,
+  password_changed_unix INTEGER NOT NULL
+) STRICT;
+CREATE INDEX users_by_tenant ON users (tenant_id, login);
+CREATE TABLE password_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  password_hash TEXT NOT NULL,
+  replaced_unix INTEGER NOT NULL
+) STRICT;
+CREATE INDEX password_history_by_user ON password_history (user_id, seq);
+CREATE TABLE totp_factors (
+  user_id INTEGER PRIMARY KEY REFERENCES users (id),
+  secret TEXT NOT NULL,
+  last_step INTEGER NOT NULL,
+  created_unix INTEGER NOT NULL
+) STRICT;
+CREATE TABLE recovery_codes (
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  code_hash TEXT NOT NULL,
+  PRIMARY KEY (user_id, code_hash)
+) STRICT;
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  csrf_token TEXT NOT NULL,
+  second_factor_done INTEGER NOT NULL CHECK (second_factor_done IN (0, 1)),
+  source_ip TEXT NOT NULL,
+  created_unix INTEGER NOT NULL,
+  last_seen_unix INTEGER NOT NULL,
+  expires_unix INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions (user_id);
+INSERT INTO users (tenant_id, login, display_name, role, password_hash, must_change_password,
+                   disabled, failed_signins, locked_until, created_unix, password_changed_unix)
+  SELECT NULL, name, name, 'provider_admin', password_hash, must_change_password, 0, 0, 0,
+         created_unix, created_unix
+  FROM admins;
 )sql"},
 };
 constexpr int kLatestVersion = std::size(kMigrations);
@@ -372,6 +433,12 @@ using Reader = StatusOr<T> (*)(const Query&);
 #define KURA_ADMIN_CERT_COLUMNS                                                             \
   "admin_id, cert_serial, cert_fingerprint, not_before, not_after, revoked, created_unix, " \
   "revoked_unix"
+#define KURA_USER_COLUMNS                                                                   \
+  "id, IFNULL(tenant_id, 0), login, display_name, role, password_hash, must_change_password, " \
+  "disabled, failed_signins, locked_until, created_unix, password_changed_unix"
+#define KURA_SESSION_COLUMNS                                                                 \
+  "id_hash, user_id, csrf_token, second_factor_done, source_ip, created_unix, last_seen_unix, " \
+  "expires_unix"
 #define KURA_ACCESS_COLUMNS                                                                   \
   "id, time_unix_ms, tenant, actor, source_ip, auth_method, action, object, status, result, " \
   "bytes"
@@ -445,6 +512,49 @@ StatusOr<Admin> read_admin(const Query& q) {
   a.created_unix = q.i64(4);
   return a;
 }
+
+StatusOr<User> read_user(const Query& q) {
+  User u;
+  u.id = q.i64(0);
+  u.tenant_id = q.i64(1);
+  u.login = q.text(2);
+  u.display_name = q.text(3);
+  StatusOr<UserRole> role = parse_user_role(q.text(4));
+  if (!role.ok()) return error(Code::kDataLoss, q.what(), role.status().message());
+  u.role = *role;
+  u.password_hash = q.text(5);
+  u.must_change_password = q.i64(6) != 0;
+  u.disabled = q.i64(7) != 0;
+  u.failed_signins = static_cast<int>(q.i64(8));
+  u.locked_until = q.i64(9);
+  u.created_unix = q.i64(10);
+  u.password_changed_unix = q.i64(11);
+  return u;
+}
+
+StatusOr<Session> read_session(const Query& q) {
+  Session s;
+  s.id_hash = q.text(0);
+  s.user_id = q.i64(1);
+  s.csrf_token = q.text(2);
+  s.second_factor_done = q.i64(3) != 0;
+  s.source_ip = q.text(4);
+  s.created_unix = q.i64(5);
+  s.last_seen_unix = q.i64(6);
+  s.expires_unix = q.i64(7);
+  return s;
+}
+
+StatusOr<TotpFactor> read_totp(const Query& q) {
+  TotpFactor f;
+  f.user_id = q.i64(0);
+  f.secret = q.text(1);
+  f.last_step = q.i64(2);
+  f.created_unix = q.i64(3);
+  return f;
+}
+
+StatusOr<std::string> read_text0(const Query& q) { return q.text(0); }
 
 StatusOr<AdminCert> read_admin_cert(const Query& q) {
   AdminCert c;
@@ -520,6 +630,33 @@ class SqliteStore final : public MetaStore {
   StatusOr<AdminCert> admin_cert_by_serial(std::string_view serial) override;
   Status revoke_admin_cert(std::string_view serial, int64_t now) override;
 
+  StatusOr<User> create_user(const User& u) override;
+  StatusOr<User> user_by_login(std::string_view login) override;
+  StatusOr<User> user_by_id(int64_t id) override;
+  StatusOr<std::vector<User>> list_users(int64_t tenant_id) override;
+  Status set_user_role(int64_t user_id, UserRole role) override;
+  Status set_user_disabled(int64_t user_id, bool disabled) override;
+  Status set_password(int64_t user_id, const std::string& hash, bool must_change, int keep,
+                      int64_t now) override;
+  StatusOr<std::vector<std::string>> password_history(int64_t user_id) override;
+  StatusOr<User> record_signin_failure(int64_t user_id, int64_t now, int lock_after,
+                                       int64_t lock_seconds) override;
+  Status clear_signin_failures(int64_t user_id) override;
+  Status set_totp(const TotpFactor& f) override;
+  StatusOr<TotpFactor> totp_of(int64_t user_id) override;
+  StatusOr<bool> advance_totp_step(int64_t user_id, int64_t step) override;
+  Status remove_totp(int64_t user_id) override;
+  Status set_recovery_codes(int64_t user_id, const std::vector<std::string>& hashes) override;
+  StatusOr<std::vector<std::string>> recovery_codes(int64_t user_id) override;
+  StatusOr<bool> use_recovery_code(int64_t user_id, std::string_view hash) override;
+  Status create_session(const Session& s) override;
+  StatusOr<Session> session_by_hash(std::string_view id_hash) override;
+  Status touch_session(std::string_view id_hash, int64_t now) override;
+  Status set_session_second_factor(std::string_view id_hash) override;
+  Status delete_session(std::string_view id_hash) override;
+  StatusOr<int64_t> delete_user_sessions(int64_t user_id) override;
+  StatusOr<int64_t> delete_stale_sessions(int64_t idle_before, int64_t now) override;
+
   Status append_access_records(std::span<const AccessRecord> records) override;
   StatusOr<std::vector<AccessRecord>> list_access_records(const AccessQuery& q) override;
 
@@ -545,6 +682,10 @@ class SqliteStore final : public MetaStore {
   // kAlreadyExists when a device (other than `device_id`) or an admin holds the serial.
   Status check_serial_free(std::string_view serial, int64_t device_id, std::string_view what);
   StatusOr<Device> insert_device(const Device& d, std::string_view what);
+  Status check_user(int64_t user_id, std::string_view what);
+  // An UPDATE of one user: kNotFound when it changed no row.
+  Status update_user(std::string_view sql, std::string_view what, std::initializer_list<Arg> args,
+                     int64_t user_id);
   int64_t now_or(int64_t t) const { return t != 0 ? t : clock_->now().sec; }
 
   std::mutex mu_;
@@ -1042,6 +1183,288 @@ Status SqliteStore::revoke_admin_cert(std::string_view serial, int64_t now) {
                    exists("SELECT 1 FROM admin_certs WHERE cert_serial = ?", what, {serial}));
   if (!found) return error(Code::kNotFound, what, cert + " not found");
   return base::ok_status();
+}
+
+// --- Users, second factors, sessions ------------------------------------------------------------
+
+Status SqliteStore::check_user(int64_t user_id, std::string_view what) {
+  ASSIGN_OR_RETURN(bool found,
+                   exists("SELECT 1 FROM users WHERE id = ?", std::string(what), {user_id}));
+  if (!found) return error(Code::kNotFound, what, "user " + std::to_string(user_id) + " not found");
+  return base::ok_status();
+}
+
+Status SqliteStore::update_user(std::string_view sql, std::string_view what,
+                                std::initializer_list<Arg> args, int64_t user_id) {
+  ASSIGN_OR_RETURN(int64_t changed, exec(sql, std::string(what), args));
+  if (changed == 0) {
+    return error(Code::kNotFound, what, "user " + std::to_string(user_id) + " not found");
+  }
+  return base::ok_status();
+}
+
+StatusOr<User> SqliteStore::create_user(const User& u) {
+  const std::string what = "creating user " + quoted(u.login);
+  if (u.login.empty()) return error(Code::kInvalidArgument, what, "the sign-in ID is empty");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  if (u.tenant_id != 0) RETURN_IF_ERROR(check_tenant(u.tenant_id, what));
+  User out = u;
+  out.created_unix = now_or(u.created_unix);
+  if (out.password_changed_unix == 0) out.password_changed_unix = out.created_unix;
+  RETURN_IF_ERROR(
+      exec("INSERT INTO users (tenant_id, login, display_name, role, password_hash, "
+           "must_change_password, disabled, failed_signins, locked_until, created_unix, "
+           "password_changed_unix) VALUES (NULLIF(?, 0), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+           what,
+           {out.tenant_id, out.login, out.display_name, user_role_name(out.role),
+            out.password_hash, out.must_change_password, out.disabled,
+            static_cast<int64_t>(out.failed_signins), out.locked_until, out.created_unix,
+            out.password_changed_unix})
+          .status());
+  out.id = sqlite3_last_insert_rowid(db_.get());
+  RETURN_IF_ERROR(tx.commit(what));
+  return out;
+}
+
+StatusOr<User> SqliteStore::user_by_login(std::string_view login) {
+  std::lock_guard lock(mu_);
+  return get("SELECT " KURA_USER_COLUMNS " FROM users WHERE login = ?",
+             "looking up user " + quoted(login), {login}, read_user,
+             "user " + quoted(login) + " not found");
+}
+
+StatusOr<User> SqliteStore::user_by_id(int64_t id) {
+  std::lock_guard lock(mu_);
+  const std::string user = "user " + std::to_string(id);
+  return get("SELECT " KURA_USER_COLUMNS " FROM users WHERE id = ?", "looking up " + user, {id},
+             read_user, user + " not found");
+}
+
+StatusOr<std::vector<User>> SqliteStore::list_users(int64_t tenant_id) {
+  const std::string what = "listing the users of " +
+                           (tenant_id ? "tenant " + std::to_string(tenant_id) : "the provider");
+  std::lock_guard lock(mu_);
+  if (tenant_id != 0) RETURN_IF_ERROR(check_tenant(tenant_id, what));
+  return get_all("SELECT " KURA_USER_COLUMNS " FROM users WHERE tenant_id IS NULLIF(?, 0) "
+                 "ORDER BY login",
+                 what, {tenant_id}, read_user);
+}
+
+Status SqliteStore::set_user_role(int64_t user_id, UserRole role) {
+  const std::string what = "setting the role of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  return update_user("UPDATE users SET role = ? WHERE id = ?", what,
+                     {user_role_name(role), user_id}, user_id);
+}
+
+Status SqliteStore::set_user_disabled(int64_t user_id, bool disabled) {
+  const std::string what = (disabled ? "disabling user " : "enabling user ") + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  return update_user("UPDATE users SET disabled = ? WHERE id = ?", what, {disabled, user_id},
+                     user_id);
+}
+
+Status SqliteStore::set_password(int64_t user_id, const std::string& hash, bool must_change,
+                                 int keep, int64_t now) {
+  const std::string what = "setting the password of user " + std::to_string(user_id);
+  if (keep < 0) return error(Code::kInvalidArgument, what, "negative history length");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(User u, get("SELECT " KURA_USER_COLUMNS " FROM users WHERE id = ?", what,
+                               {user_id}, read_user,
+                               "user " + std::to_string(user_id) + " not found"));
+  if (keep > 0) {
+    RETURN_IF_ERROR(exec("INSERT INTO password_history (user_id, password_hash, replaced_unix) "
+                         "VALUES (?, ?, ?)",
+                         what, {user_id, u.password_hash, now})
+                        .status());
+  }
+  RETURN_IF_ERROR(exec("DELETE FROM password_history WHERE user_id = ? AND seq NOT IN "
+                       "(SELECT seq FROM password_history WHERE user_id = ? "
+                       "ORDER BY seq DESC LIMIT ?)",
+                       what, {user_id, user_id, static_cast<int64_t>(keep)})
+                      .status());
+  RETURN_IF_ERROR(exec("UPDATE users SET password_hash = ?, must_change_password = ?, "
+                       "password_changed_unix = ? WHERE id = ?",
+                       what, {hash, must_change, now, user_id})
+                      .status());
+  return tx.commit(what);
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::password_history(int64_t user_id) {
+  const std::string what = "reading the password history of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(check_user(user_id, what));
+  return get_all("SELECT password_hash FROM password_history WHERE user_id = ? "
+                 "ORDER BY seq DESC",
+                 what, {user_id}, read_text0);
+}
+
+StatusOr<User> SqliteStore::record_signin_failure(int64_t user_id, int64_t now, int lock_after,
+                                                  int64_t lock_seconds) {
+  const std::string what = "recording a failed sign-in of user " + std::to_string(user_id);
+  if (lock_after < 1 || lock_seconds < 0) {
+    return error(Code::kInvalidArgument, what, "lock_after must be >= 1 and lock_seconds >= 0");
+  }
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(User u, get("SELECT " KURA_USER_COLUMNS " FROM users WHERE id = ?", what,
+                               {user_id}, read_user,
+                               "user " + std::to_string(user_id) + " not found"));
+  u.failed_signins++;
+  if (u.failed_signins >= lock_after) {
+    u.locked_until = now + lock_seconds;
+    u.failed_signins = 0;
+  }
+  RETURN_IF_ERROR(exec("UPDATE users SET failed_signins = ?, locked_until = ? WHERE id = ?", what,
+                       {static_cast<int64_t>(u.failed_signins), u.locked_until, user_id})
+                      .status());
+  RETURN_IF_ERROR(tx.commit(what));
+  return u;
+}
+
+Status SqliteStore::clear_signin_failures(int64_t user_id) {
+  const std::string what = "clearing the failed sign-ins of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  return update_user("UPDATE users SET failed_signins = 0, locked_until = 0 WHERE id = ?", what,
+                     {user_id}, user_id);
+}
+
+Status SqliteStore::set_totp(const TotpFactor& f) {
+  const std::string what = "setting the authenticator of user " + std::to_string(f.user_id);
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_user(f.user_id, what));
+  RETURN_IF_ERROR(exec("INSERT OR REPLACE INTO totp_factors (user_id, secret, last_step, "
+                       "created_unix) VALUES (?, ?, ?, ?)",
+                       what, {f.user_id, f.secret, f.last_step, now_or(f.created_unix)})
+                      .status());
+  return tx.commit(what);
+}
+
+StatusOr<TotpFactor> SqliteStore::totp_of(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  const std::string user = "user " + std::to_string(user_id);
+  return get("SELECT user_id, secret, last_step, created_unix FROM totp_factors WHERE user_id = ?",
+             "reading the authenticator of " + user, {user_id}, read_totp,
+             user + " has no authenticator");
+}
+
+StatusOr<bool> SqliteStore::advance_totp_step(int64_t user_id, int64_t step) {
+  const std::string user = "user " + std::to_string(user_id);
+  const std::string what = "accepting a code of " + user;
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(int64_t changed,
+                   exec("UPDATE totp_factors SET last_step = ? WHERE user_id = ? AND last_step < ?",
+                        what, {step, user_id, step}));
+  if (changed != 0) return true;
+  ASSIGN_OR_RETURN(bool found,
+                   exists("SELECT 1 FROM totp_factors WHERE user_id = ?", what, {user_id}));
+  if (!found) return error(Code::kNotFound, what, user + " has no authenticator");
+  return false;
+}
+
+Status SqliteStore::remove_totp(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  return exec("DELETE FROM totp_factors WHERE user_id = ?",
+              "removing the authenticator of user " + std::to_string(user_id), {user_id})
+      .status();
+}
+
+Status SqliteStore::set_recovery_codes(int64_t user_id, const std::vector<std::string>& hashes) {
+  const std::string what = "setting the recovery codes of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_user(user_id, what));
+  RETURN_IF_ERROR(exec("DELETE FROM recovery_codes WHERE user_id = ?", what, {user_id}).status());
+  for (const std::string& h : hashes) {
+    RETURN_IF_ERROR(exec("INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)", what,
+                         {user_id, h})
+                        .status());
+  }
+  return tx.commit(what);
+}
+
+StatusOr<std::vector<std::string>> SqliteStore::recovery_codes(int64_t user_id) {
+  const std::string what = "reading the recovery codes of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(check_user(user_id, what));
+  return get_all("SELECT code_hash FROM recovery_codes WHERE user_id = ? ORDER BY code_hash",
+                 what, {user_id}, read_text0);
+}
+
+StatusOr<bool> SqliteStore::use_recovery_code(int64_t user_id, std::string_view hash) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(int64_t changed,
+                   exec("DELETE FROM recovery_codes WHERE user_id = ? AND code_hash = ?",
+                        "using a recovery code of user " + std::to_string(user_id),
+                        {user_id, hash}));
+  return changed != 0;
+}
+
+Status SqliteStore::create_session(const Session& s) {
+  const std::string what = "creating a session of user " + std::to_string(s.user_id);
+  if (s.id_hash.empty()) return error(Code::kInvalidArgument, what, "the session hash is empty");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_user(s.user_id, what));
+  const int64_t created = now_or(s.created_unix);
+  RETURN_IF_ERROR(exec("INSERT INTO sessions (" KURA_SESSION_COLUMNS ") "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       what,
+                       {s.id_hash, s.user_id, s.csrf_token, s.second_factor_done, s.source_ip,
+                        created, s.last_seen_unix ? s.last_seen_unix : created, s.expires_unix})
+                      .status());
+  return tx.commit(what);
+}
+
+StatusOr<Session> SqliteStore::session_by_hash(std::string_view id_hash) {
+  std::lock_guard lock(mu_);
+  // The hash is not named in messages: it identifies a live session.
+  return get("SELECT " KURA_SESSION_COLUMNS " FROM sessions WHERE id_hash = ?",
+             "looking up a session", {id_hash}, read_session, "no such session");
+}
+
+Status SqliteStore::touch_session(std::string_view id_hash, int64_t now) {
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE sessions SET last_seen_unix = ? WHERE id_hash = ?",
+                                         "touching a session", {now, id_hash}));
+  if (changed == 0) return error(Code::kNotFound, "touching a session", "no such session");
+  return base::ok_status();
+}
+
+Status SqliteStore::set_session_second_factor(std::string_view id_hash) {
+  std::lock_guard lock(mu_);
+  const std::string what = "completing the sign-in of a session";
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE sessions SET second_factor_done = 1 "
+                                         "WHERE id_hash = ?",
+                                         what, {id_hash}));
+  if (changed == 0) return error(Code::kNotFound, what, "no such session");
+  return base::ok_status();
+}
+
+Status SqliteStore::delete_session(std::string_view id_hash) {
+  std::lock_guard lock(mu_);
+  return exec("DELETE FROM sessions WHERE id_hash = ?", "ending a session", {id_hash}).status();
+}
+
+StatusOr<int64_t> SqliteStore::delete_user_sessions(int64_t user_id) {
+  std::lock_guard lock(mu_);
+  return exec("DELETE FROM sessions WHERE user_id = ?",
+              "ending the sessions of user " + std::to_string(user_id), {user_id});
+}
+
+StatusOr<int64_t> SqliteStore::delete_stale_sessions(int64_t idle_before, int64_t now) {
+  std::lock_guard lock(mu_);
+  return exec("DELETE FROM sessions WHERE last_seen_unix < ? OR expires_unix <= ?",
+              "removing stale sessions", {idle_before, now});
 }
 
 // --- Access records ----------------------------------------------------------------------------

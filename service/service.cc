@@ -355,6 +355,16 @@ base::StatusOr<meta::Admin> Service::create_admin(std::string_view name,
   a.must_change_password = true;
   a.created_unix = now();
   ASSIGN_OR_RETURN(meta::Admin stored, meta_->create_admin(a));
+  // The same person signs in to the control panel as a provider admin (the admin row owns
+  // the API certificates; the user row the panel's sign-in, factors and sessions).
+  meta::User u;
+  u.login = a.name;
+  u.display_name = a.name;
+  u.role = meta::UserRole::kProviderAdmin;
+  u.password_hash = a.password_hash;
+  u.must_change_password = true;
+  u.created_unix = a.created_unix;
+  RETURN_IF_ERROR(meta_->create_user(u).status());
   *one_time_password = std::move(password);
   return stored;
 }
