@@ -2,13 +2,11 @@
 // password must pass, and Argon2id hashing. Pure library code: no HTTP, no database.
 //
 // The list of common and breached passwords is generated at build time
-// (tools/common_passwords.py) from two Debian packages and compiled in:
-//   - python3-zxcvbn: zxcvbn's "passwords" frequency list, about 30,000 common passwords
-//     from Mark Burnett's 10 million passwords set (MIT licence);
-//   - john-data: John the Ripper's password.lst by Solar Designer, about 3,500 entries
-//     (stated by its author to be in the public domain).
-// Lowercased and deduplicated they make 31,666 entries (Debian 12 versions 4.4.28-3 and
-// 1.9.0-2); common_password_count() gives the figure of the build.
+// (tools/common_passwords.py) from Debian's python3-zxcvbn and compiled in: zxcvbn's
+// "passwords" frequency list, the 30,000 most common passwords of Mark Burnett's 10 million
+// passwords set (MIT licence; Debian 12: 4.4.28-3). John the Ripper's password.lst (Debian
+// john-data) can be added with the script's --john, but is not compiled in: Debian's copyright
+// file puts john-data under the GPL-2. common_password_count() gives the figure of the build.
 #pragma once
 
 #include <cstddef>

@@ -84,9 +84,10 @@ TEST(PasswordPolicy, RefusesCommonPasswords) {
 }
 
 TEST(PasswordPolicy, StrippedVariantNeedsFourCharacters) {
-  ASSERT_TRUE(is_common_password("abc"));
-  EXPECT_EQ(check("abc!1234567X"), Problems{});  // the suffix ends in a letter: not stripped
-  EXPECT_EQ(check("Abc!12345678"), Problems{});  // "abc" is under 4 characters
+  ASSERT_TRUE(is_common_password("asdf"));
+  EXPECT_EQ(check("Asdf!1234567"), Problems{P::kCommon});  // stripped: "asdf", 4 characters
+  EXPECT_EQ(check("asdf!1234567X"), Problems{});  // the suffix ends in a letter: not stripped
+  EXPECT_EQ(check("Abc!12345678"), Problems{});   // "abc" is under 4 characters
 }
 
 TEST(PasswordPolicy, CommonListIsLargeAndCaseInsensitive) {
@@ -115,7 +116,7 @@ TEST(PasswordPolicy, RefusesOverlongPasswordsAlone) {
 }
 
 TEST(PasswordPolicy, ReportsEveryProblem) {
-  EXPECT_EQ(check("abc", "abc"),
+  EXPECT_EQ(check("asdf", "asdf"),
             (Problems{P::kTooShort, P::kTooFewClasses, P::kContainsUserId, P::kCommon}));
 }
 
