@@ -1,0 +1,325 @@
+#include "service/accounts.h"
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "base/bytes.h"
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+#include "service/qr_svg.h"
+#include "service/totp.h"
+
+namespace kura::service {
+namespace {
+
+std::string random_hex(size_t bytes) {
+  std::vector<uint8_t> raw(bytes);
+  crypto::system_random()->fill(raw);
+  return base::hex_encode(raw);
+}
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// One message for every refusal of the password step: it must not tell which part was wrong.
+constexpr char kNotSignedIn[] = "not signed in";
+
+}  // namespace
+
+std::string session_hash(std::string_view session_id) {
+  return base::hex_encode(crypto::sha256(base::ByteSpan(
+      reinterpret_cast<const uint8_t*>(session_id.data()), session_id.size())));
+}
+
+Accounts::Accounts(meta::MetaStore* meta, base::Clock* clock, AccountOptions options)
+    : meta_(meta), clock_(clock), options_(std::move(options)) {
+  auto dummy = hash_password(options_.argon2, random_hex(16));
+  if (dummy.ok()) dummy_hash_ = std::move(*dummy);
+}
+
+base::StatusOr<meta::User> Accounts::create_user(int64_t tenant_id, std::string_view login,
+                                                 std::string_view display_name,
+                                                 meta::UserRole role,
+                                                 std::string_view initial_password) {
+  std::vector<PasswordProblem> problems =
+      check_password(options_.password, initial_password, login, display_name, {});
+  if (!problems.empty()) {
+    std::string keys;
+    for (PasswordProblem p : problems) keys += (keys.empty() ? "" : ",") + std::string(problem_key(p));
+    return base::invalid_argument("password: " + keys);
+  }
+  ASSIGN_OR_RETURN(std::string hash, hash_password(options_.argon2, initial_password));
+  meta::User u;
+  u.tenant_id = tenant_id;
+  u.login = std::string(login);
+  u.display_name = std::string(display_name);
+  u.role = role;
+  u.password_hash = std::move(hash);
+  u.must_change_password = true;
+  u.created_unix = now();
+  return meta_->create_user(u);
+}
+
+int64_t Accounts::delay_for(int failures_in_a_row) const {
+  if (failures_in_a_row <= 0) return 0;
+  int64_t d = options_.delay_base_ms;
+  for (int i = 1; i < failures_in_a_row && d < options_.delay_max_ms; ++i) d *= 2;
+  return std::min(d, options_.delay_max_ms);
+}
+
+Accounts::Attempt Accounts::attempt_of(const std::string& key, int64_t now) {
+  std::lock_guard lock(mu_);
+  auto it = attempts_.find(key);
+  if (it == attempts_.end()) return {};
+  if (it->second.locked_until != 0 && it->second.locked_until <= now) {
+    attempts_.erase(it);  // the lock has run out: counting starts again
+    return {};
+  }
+  return it->second;
+}
+
+Accounts::Attempt Accounts::note_failure(const std::string& key, int64_t now) {
+  std::lock_guard lock(mu_);
+  // Bounded: strangers trying random IDs cannot grow it without end.
+  if (attempts_.size() > 100000) {
+    for (auto it = attempts_.begin(); it != attempts_.end();) {
+      it = now - it->second.last > options_.lock_seconds ? attempts_.erase(it) : std::next(it);
+    }
+  }
+  Attempt& a = attempts_[key];
+  if (a.locked_until != 0 && a.locked_until <= now) a = {};
+  a.failures++;
+  a.last = now;
+  if (a.failures >= options_.lock_after && a.locked_until == 0) a.locked_until = now + options_.lock_seconds;
+  return a;
+}
+
+void Accounts::forget_attempts(const std::string& key) {
+  std::lock_guard lock(mu_);
+  attempts_.erase(key);
+}
+
+base::StatusOr<PasswordStep> Accounts::refuse(const std::string& key, int64_t t,
+                                              bool locked_in_store) {
+  Attempt a = note_failure(key, t);
+  PasswordStep step;
+  step.locked = locked_in_store || a.locked_until > t;
+  step.delay_ms = delay_for(a.failures);
+  return step;
+}
+
+base::StatusOr<PasswordStep> Accounts::sign_in_password(std::string_view login,
+                                                        std::string_view password,
+                                                        std::string_view source_ip) {
+  const int64_t t = now();
+  const std::string key = lower_ascii(login);
+  const Attempt before = attempt_of(key, t);
+  base::StatusOr<meta::User> user = meta_->user_by_login(login);
+  if (!user.ok() && user.status().code() != base::Code::kNotFound) return user.status();
+  const bool known = user.ok();
+  // The same Argon2 work whether or not the ID exists, and whatever the account's state.
+  const bool password_ok =
+      verify_password(known ? std::string_view(user->password_hash) : dummy_hash_, password);
+  const bool locked = before.locked_until > t || (known && user->locked_until > t);
+  if (!known || !password_ok || user->disabled || locked) {
+    bool locked_now = locked;
+    if (known && !user->disabled && !locked) {
+      ASSIGN_OR_RETURN(meta::User after,
+                       meta_->record_signin_failure(user->id, t, options_.lock_after,
+                                                    options_.lock_seconds));
+      locked_now = after.locked_until > t;
+    }
+    return refuse(key, t, locked_now);
+  }
+  if (user->failed_signins != 0) RETURN_IF_ERROR(meta_->clear_signin_failures(user->id));
+  forget_attempts(key);
+  const std::string id = random_hex(32);  // 256 bits
+  meta::Session s;
+  s.id_hash = session_hash(id);
+  s.user_id = user->id;
+  s.csrf_token = random_hex(32);
+  s.source_ip = std::string(source_ip);
+  s.created_unix = s.last_seen_unix = t;
+  s.expires_unix = t + options_.session_absolute_seconds;
+  RETURN_IF_ERROR(meta_->create_session(s));
+  PasswordStep step;
+  step.accepted = true;
+  step.session_id = id;
+  step.info.user = *user;
+  step.info.session = s;
+  step.info.stage = stage_of(*user, s);
+  step.info.idle_expires_unix = t + options_.session_idle_seconds;
+  step.info.absolute_expires_unix = s.expires_unix;
+  return step;
+}
+
+SessionStage Accounts::stage_of(const meta::User& user, const meta::Session& session) {
+  const bool has_factor = meta_->totp_of(user.id).ok();
+  if (!session.second_factor_done && has_factor) return SessionStage::kSecondFactorDue;
+  if (user.must_change_password) return SessionStage::kPasswordChangeDue;
+  if (!has_factor || !session.second_factor_done) return SessionStage::kEnrollmentDue;
+  return SessionStage::kReady;
+}
+
+base::StatusOr<SessionInfo> Accounts::live_session(std::string_view session_id, bool touch) {
+  if (session_id.size() != 64) return base::unauthenticated(kNotSignedIn);
+  const std::string hash = session_hash(session_id);
+  base::StatusOr<meta::Session> s = meta_->session_by_hash(hash);
+  if (!s.ok()) {
+    if (s.status().code() == base::Code::kNotFound) return base::unauthenticated(kNotSignedIn);
+    return s.status();
+  }
+  const int64_t t = now();
+  base::StatusOr<meta::User> user = meta_->user_by_id(s->user_id);
+  if (t >= s->expires_unix || t - s->last_seen_unix >= options_.session_idle_seconds ||
+      !user.ok() || user->disabled) {
+    RETURN_IF_ERROR(meta_->delete_session(hash));
+    return base::unauthenticated("the session has ended; sign in again");
+  }
+  if (touch && s->last_seen_unix != t) {
+    RETURN_IF_ERROR(meta_->touch_session(hash, t));
+    s->last_seen_unix = t;
+  }
+  SessionInfo info;
+  info.user = std::move(*user);
+  info.session = std::move(*s);
+  info.stage = stage_of(info.user, info.session);
+  info.idle_expires_unix = info.session.last_seen_unix + options_.session_idle_seconds;
+  info.absolute_expires_unix = info.session.expires_unix;
+  return info;
+}
+
+base::StatusOr<SessionInfo> Accounts::session(std::string_view session_id) {
+  return live_session(session_id, /*touch=*/true);
+}
+
+bool Accounts::csrf_ok(const SessionInfo& info, std::string_view token) {
+  const std::string& want = info.session.csrf_token;
+  return !want.empty() && token.size() == want.size() &&
+         CRYPTO_memcmp(token.data(), want.data(), want.size()) == 0;
+}
+
+base::StatusOr<SessionInfo> Accounts::sign_in_second_factor(std::string_view session_id,
+                                                            std::string_view code) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
+  if (info.stage != SessionStage::kSecondFactorDue) {
+    return base::failed_precondition("no second factor is due in this session");
+  }
+  const int64_t t = now();
+  const int64_t uid = info.user.id;
+  bool ok = false;
+  ASSIGN_OR_RETURN(meta::TotpFactor factor, meta_->totp_of(uid));
+  ASSIGN_OR_RETURN(TotpSecret secret, parse_base32_secret(factor.secret));
+  base::StatusOr<int64_t> step = verify_totp(secret, code, t, factor.last_step);
+  if (step.ok()) {
+    ASSIGN_OR_RETURN(ok, meta_->advance_totp_step(uid, *step));  // false: used meanwhile
+  } else if (step.status().code() == base::Code::kInvalidArgument) {
+    // Not 6 digits: perhaps a recovery code.
+    ASSIGN_OR_RETURN(std::vector<std::string> stored, meta_->recovery_codes(uid));
+    if (std::optional<size_t> i = match_recovery_code(stored, code)) {
+      ASSIGN_OR_RETURN(ok, meta_->use_recovery_code(uid, stored[*i]));
+    }
+  }
+  const std::string key = lower_ascii(info.user.login);
+  if (!ok) {
+    ASSIGN_OR_RETURN(meta::User after, meta_->record_signin_failure(
+                                           uid, t, options_.lock_after, options_.lock_seconds));
+    note_failure(key, t);
+    if (after.locked_until > t) {
+      RETURN_IF_ERROR(meta_->delete_user_sessions(uid).status());
+      return base::unauthenticated("the account is locked");
+    }
+    return base::unauthenticated("the code is not valid");
+  }
+  RETURN_IF_ERROR(meta_->set_session_second_factor(info.session.id_hash));
+  RETURN_IF_ERROR(meta_->clear_signin_failures(uid));
+  forget_attempts(key);
+  return live_session(session_id, false);
+}
+
+base::Status Accounts::change_password(std::string_view session_id,
+                                       std::string_view old_password,
+                                       std::string_view new_password) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
+  if (info.stage != SessionStage::kReady && info.stage != SessionStage::kPasswordChangeDue) {
+    return base::failed_precondition("finish signing in first");
+  }
+  if (!verify_password(info.user.password_hash, old_password)) {
+    return base::unauthenticated("the current password is wrong");
+  }
+  ASSIGN_OR_RETURN(std::vector<std::string> history, meta_->password_history(info.user.id));
+  history.insert(history.begin(), info.user.password_hash);  // the current one counts too
+  std::vector<PasswordProblem> problems = check_password(
+      options_.password, new_password, info.user.login, info.user.display_name, history);
+  if (!problems.empty()) {
+    std::string keys;
+    for (PasswordProblem p : problems) keys += (keys.empty() ? "" : ",") + std::string(problem_key(p));
+    return base::invalid_argument("password: " + keys);
+  }
+  ASSIGN_OR_RETURN(std::string hash, hash_password(options_.argon2, new_password));
+  return meta_->set_password(info.user.id, hash, /*must_change=*/false, options_.password.history,
+                             now());
+}
+
+base::StatusOr<TotpEnrollment> Accounts::begin_totp(std::string_view session_id) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
+  if (info.stage != SessionStage::kEnrollmentDue) {
+    return base::failed_precondition("no second-factor enrollment is due in this session");
+  }
+  TotpSecret secret = new_totp_secret();
+  TotpEnrollment e;
+  e.secret = base32_secret(secret);
+  e.otpauth_uri = otpauth_uri(secret, options_.totp_issuer, info.user.login);
+  ASSIGN_OR_RETURN(e.qr_svg, qr_svg(e.otpauth_uri));
+  return e;
+}
+
+base::StatusOr<std::vector<std::string>> Accounts::confirm_totp(std::string_view session_id,
+                                                                std::string_view secret_text,
+                                                                std::string_view code) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
+  if (info.stage != SessionStage::kEnrollmentDue) {
+    return base::failed_precondition("no second-factor enrollment is due in this session");
+  }
+  ASSIGN_OR_RETURN(TotpSecret secret, parse_base32_secret(secret_text));
+  ASSIGN_OR_RETURN(int64_t step, verify_totp(secret, code, now(), 0));
+  meta::TotpFactor f;
+  f.user_id = info.user.id;
+  f.secret = base32_secret(secret);
+  f.last_step = step;  // this code is used now
+  f.created_unix = now();
+  RETURN_IF_ERROR(meta_->set_totp(f));
+  RecoveryCodes codes = new_recovery_codes(10);
+  RETURN_IF_ERROR(meta_->set_recovery_codes(info.user.id, codes.stored));
+  RETURN_IF_ERROR(meta_->set_session_second_factor(info.session.id_hash));
+  return codes.shown;
+}
+
+base::Status Accounts::sign_out(std::string_view session_id) {
+  return meta_->delete_session(session_hash(session_id));
+}
+
+base::Status Accounts::sign_out_everywhere(std::string_view session_id) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, false));
+  return meta_->delete_user_sessions(info.user.id).status();
+}
+
+base::Status Accounts::unlock(int64_t user_id) {
+  ASSIGN_OR_RETURN(meta::User u, meta_->user_by_id(user_id));
+  RETURN_IF_ERROR(meta_->clear_signin_failures(user_id));
+  forget_attempts(lower_ascii(u.login));
+  return base::ok_status();
+}
+
+base::StatusOr<int64_t> Accounts::end_sessions(int64_t user_id) {
+  return meta_->delete_user_sessions(user_id);
+}
+
+}  // namespace kura::service
