@@ -42,6 +42,61 @@ constexpr std::array<Rule, 18> kTable = {{
 
 int column(IdentityKind kind) { return static_cast<int>(kind); }
 
+// Panel users: which roles may do what. Bits in meta::UserRole's order.
+constexpr unsigned kPA = 1u << 0, kPO = 1u << 1, kIA = 1u << 2, kIO = 1u << 3, kAU = 1u << 4,
+                   kVI = 1u << 5;
+constexpr unsigned kEveryone = kPA | kPO | kIA | kIO | kAU | kVI;
+
+struct UserRule {
+  Action action;
+  unsigned roles;
+};
+
+// Least privilege: a viewer sees; an auditor also reads access records; an institution
+// operator enrolls devices and restores; an institution admin manages its devices, policies
+// and staff; provider operators run the service for every tenant; provider admins also manage
+// tenants and staff. No panel user reaches the device API (the restic REST routes).
+constexpr std::array<UserRule, 14> kUserTable = {{
+    {Action::kPanelSelf, kEveryone},
+    {Action::kPanelNoticeView, kEveryone},
+    {Action::kPanelTenantView, kEveryone},
+    {Action::kAuditRead, kPA | kPO | kIA | kAU},
+    {Action::kPanelRestore, kPA | kPO | kIA | kIO},
+    {Action::kPanelDeviceEnroll, kPA | kPO | kIA | kIO},
+    {Action::kPanelDeviceManage, kPA | kPO | kIA},
+    {Action::kPanelPolicyEdit, kPA | kPO | kIA},
+    {Action::kPanelUserView, kPA | kPO | kIA},
+    {Action::kPanelUserManage, kPA | kIA},
+    {Action::kPanelFactorReset, kPA | kIA},
+    {Action::kPanelTenantManage, kPA},
+    {Action::kPanelUsageAll, kPA | kPO},
+    {Action::kPanelNoticeManage, kPA | kPO},
+}};
+
+bool provider_role(meta::UserRole role) {
+  return role == meta::UserRole::kProviderAdmin || role == meta::UserRole::kProviderOperator;
+}
+
+base::Status authorize_user(const Identity& who, Action action, const Target& target) {
+  for (const UserRule& rule : kUserTable) {
+    if (rule.action != action) continue;
+    if ((rule.roles & (1u << static_cast<unsigned>(who.role))) == 0) {
+      return base::permission_denied("your role (" + std::string(meta::user_role_name(who.role)) +
+                                     ") may not " + std::string(action_name(action)));
+    }
+    // Institution staff: their own tenant only, the same answer whether or not another exists.
+    if (!provider_role(who.role) && !target.tenant.empty() && target.tenant != who.tenant) {
+      return base::permission_denied("not your institution");
+    }
+    if (!provider_role(who.role) && who.tenant.empty()) {
+      return base::permission_denied("this account belongs to no institution");
+    }
+    return base::ok_status();
+  }
+  return base::permission_denied("your role (" + std::string(meta::user_role_name(who.role)) +
+                                 ") may not " + std::string(action_name(action)));
+}
+
 }  // namespace
 
 std::string_view identity_kind_name(IdentityKind kind) {
@@ -50,6 +105,7 @@ std::string_view identity_kind_name(IdentityKind kind) {
     case IdentityKind::kBackupDevice: return "device";
     case IdentityKind::kMaintenanceDevice: return "maintenance-device";
     case IdentityKind::kAdmin: return "admin";
+    case IdentityKind::kUser: return "user";
   }
   return "?";
 }
@@ -60,6 +116,7 @@ std::string Identity::actor() const {
     case IdentityKind::kBackupDevice:
     case IdentityKind::kMaintenanceDevice: return "device:" + cert_serial;
     case IdentityKind::kAdmin: return "admin:" + admin;
+    case IdentityKind::kUser: return "user:" + user;
   }
   return "anonymous";
 }
@@ -84,11 +141,25 @@ std::string_view action_name(Action action) {
     case Action::kAdminWrite: return "admin.write";
     case Action::kAuditRead: return "audit.read";
     case Action::kMetrics: return "metrics";
+    case Action::kPanelSelf: return "panel.self";
+    case Action::kPanelNoticeView: return "panel.notice.view";
+    case Action::kPanelTenantView: return "panel.tenant.view";
+    case Action::kPanelRestore: return "panel.restore";
+    case Action::kPanelDeviceEnroll: return "panel.device.enroll";
+    case Action::kPanelDeviceManage: return "panel.device.manage";
+    case Action::kPanelPolicyEdit: return "panel.policy.edit";
+    case Action::kPanelUserView: return "panel.user.view";
+    case Action::kPanelUserManage: return "panel.user.manage";
+    case Action::kPanelFactorReset: return "panel.factor.reset";
+    case Action::kPanelTenantManage: return "panel.tenant.manage";
+    case Action::kPanelUsageAll: return "panel.usage.all";
+    case Action::kPanelNoticeManage: return "panel.notice.manage";
   }
   return "?";
 }
 
 base::Status authorize(const Identity& who, Action action, const Target& target) {
+  if (who.kind == IdentityKind::kUser) return authorize_user(who, action, target);
   for (const Rule& rule : kTable) {
     if (rule.action != action) continue;
     if (!rule.allowed[column(who.kind)]) {
@@ -111,7 +182,10 @@ base::Status authorize(const Identity& who, Action action, const Target& target)
     }
     return base::ok_status();
   }
-  return base::permission_denied("action not allowed");
+  // The panel's actions are for signed-in users only.
+  if (who.kind == IdentityKind::kAnonymous) return base::unauthenticated("sign in first");
+  return base::permission_denied(std::string(identity_kind_name(who.kind)) + " may not " +
+                                 std::string(action_name(action)));
 }
 
 }  // namespace kura::service
