@@ -161,8 +161,9 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
         << e.description();
     return base::invalid_argument(msg.str());
   }
-  static const std::set<std::string> kSections = {"server", "tls", "ca", "storage", "regions",
-                                                  "limits", "metrics", "access_log"};
+  static const std::set<std::string> kSections = {"server",  "tls",     "ca",
+                                                  "storage", "regions", "limits",
+                                                  "metrics", "access_log", "accounts"};
   for (auto&& [k, v] : root) {
     if (!kSections.count(std::string(k.str()))) {
       return base::invalid_argument(path + ": unknown section or key \"" +
@@ -174,7 +175,7 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
   Section server(root, "server", path), tls(root, "tls", path), ca(root, "ca", path),
       storage(root, "storage", path), regions(root, "regions", path),
       limits(root, "limits", path), metrics(root, "metrics", path),
-      access(root, "access_log", path);
+      access(root, "access_log", path), accounts(root, "accounts", path);
   server.string("listen", &c.listen);
   server.string("public_url", &c.public_url);
   server.integer("threads", &c.threads, 0, 256);
@@ -197,7 +198,18 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
   metrics.strings("allow", &c.metrics_allow);
   access.integer("batch", &c.access_batch, 1, 100000);
   access.integer("flush_ms", &c.access_flush_ms, 1, 60000);
-  for (Section* s : {&server, &tls, &ca, &storage, &regions, &limits, &metrics, &access}) {
+  accounts.integer("password_min_length", &c.password_min_length, 8, 64);
+  accounts.integer("password_min_classes", &c.password_min_classes, 3, 4);
+  accounts.integer("password_history", &c.password_history, 5, 24);
+  accounts.integer("argon2_t_cost", &c.argon2_t_cost, 1, 10);
+  accounts.integer("argon2_m_cost_kib", &c.argon2_m_cost_kib, 8 * 1024, 1024 * 1024);
+  accounts.integer("argon2_parallelism", &c.argon2_parallelism, 1, 16);
+  accounts.integer("lock_after", &c.lock_after, 1, 3);
+  accounts.integer("lock_minutes", &c.lock_minutes, 1, 24 * 60);
+  accounts.integer("session_idle_minutes", &c.session_idle_minutes, 1, 60);
+  accounts.integer("session_absolute_hours", &c.session_absolute_hours, 1, 24);
+  for (Section* s : {&server, &tls, &ca, &storage, &regions, &limits, &metrics, &access,
+                     &accounts}) {
     RETURN_IF_ERROR(s->finish());
   }
   std::string host;
@@ -277,7 +289,18 @@ std::string render_config(const ServerConfig& c) {
   o << "]   # addresses that may read /metrics without a certificate\n\n"
     << "[access_log]\n"
     << "batch = " << c.access_batch << "\n"
-    << "flush_ms = " << c.access_flush_ms << "\n";
+    << "flush_ms = " << c.access_flush_ms << "\n\n"
+    << "[accounts]   # control-panel sign-in\n"
+    << "password_min_length = " << c.password_min_length << "\n"
+    << "password_min_classes = " << c.password_min_classes << "   # of upper, lower, digit, symbol\n"
+    << "password_history = " << c.password_history << "       # not one of the last N\n"
+    << "argon2_t_cost = " << c.argon2_t_cost << "\n"
+    << "argon2_m_cost_kib = " << c.argon2_m_cost_kib << "\n"
+    << "argon2_parallelism = " << c.argon2_parallelism << "\n"
+    << "lock_after = " << c.lock_after << "             # failed sign-ins in a row\n"
+    << "lock_minutes = " << c.lock_minutes << "\n"
+    << "session_idle_minutes = " << c.session_idle_minutes << "\n"
+    << "session_absolute_hours = " << c.session_absolute_hours << "\n";
   return o.str();
 }
 

@@ -44,6 +44,18 @@ struct ServerConfig {
   // [access_log]
   int access_batch = 256;
   int access_flush_ms = 200;
+  // [accounts]: the control panel's sign-in (REQUIREMENTS A3-A5, A7). The ranges never go
+  // below the requirements (8 characters, 3 classes, the last 5, lock after at most 3).
+  int password_min_length = 8;
+  int password_min_classes = 3;
+  int password_history = 5;
+  int argon2_t_cost = 3;
+  int argon2_m_cost_kib = 64 * 1024;
+  int argon2_parallelism = 1;
+  int lock_after = 3;
+  int lock_minutes = 30;
+  int session_idle_minutes = 15;
+  int session_absolute_hours = 8;
 };
 
 // Reads and checks a configuration file. Unknown keys are errors (a typo must not silently

@@ -43,12 +43,17 @@ TEST(Config, RenderedConfigReadsBackTheSame) {
   c.regions = {{"jp-east", "o/e"}};
   c.metrics_allow = {"10.0.0.1"};
   c.idle_timeout_sec = 77;
+  c.lock_minutes = 45;
+  c.session_idle_minutes = 10;
   auto back = parse_config(render_config(c), "");
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(back->listen, c.listen);
   EXPECT_EQ(back->public_url, c.public_url);
   EXPECT_EQ(back->metrics_allow, c.metrics_allow);
   EXPECT_EQ(back->idle_timeout_sec, 77);
+  EXPECT_EQ(back->lock_minutes, 45);
+  EXPECT_EQ(back->session_idle_minutes, 10);
+  EXPECT_EQ(back->password_min_length, 8);
 }
 
 // Found by fuzz/server_fuzz.cc: a carriage return in a path rendered raw, which TOML refuses.
@@ -72,6 +77,11 @@ TEST(Config, RefusesWhatItDoesNotUnderstand) {
       {std::string(kMinimal) + "\n[limits]\nmax_conections = 3\n", "unknown setting"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = \"many\"\n", "must be an integer"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = 1e98\n", "must be an integer"},
+      // Never weaker than the requirements.
+      {std::string(kMinimal) + "\n[accounts]\npassword_min_length = 6\n", "between 8 and 64"},
+      {std::string(kMinimal) + "\n[accounts]\nlock_after = 5\n", "between 1 and 3"},
+      {std::string(kMinimal) + "\n[accounts]\npassword_history = 2\n", "between 5 and 24"},
+      {std::string(kMinimal) + "\n[accounts]\nsession_idle_minute = 5\n", "unknown setting"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = 8.0\n", "must be an integer"},
       {std::string(kMinimal) + "\n[limits]\nmax_connections = 0\n", "between"},
       {std::string(kMinimal) + "\n[nosuch]\n", "unknown section"},
