@@ -478,12 +478,14 @@ TEST(WebAuthnSeeds, Write) {
   const std::string challenge = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   Bytes reg = client_data("webauthn.create", challenge, cfg.origin);
   Bytes auth = a.auth_data(kUp | kAt, 1, {}, cfg.rp_id);
-  write("seed-register-none", concat(Bytes{0}, concat(part(reg), part(a.attestation("none", auth, reg)))));
-  write("seed-register-packed",
-        concat(Bytes{0}, concat(part(reg), part(a.attestation("packed", auth, reg)))));
-  write("seed-register-x5c",
-        concat(Bytes{0}, concat(part(reg), part(a.attestation("packed", auth, reg, attester.key(),
-                                                              self_signed_cert(attester.key()))))));
+  auto write_registration = [&](const std::string& name, const Bytes& att) {
+    ASSERT_TRUE(verify_registration(cfg, reg, att, challenge).ok()) << name;
+    write(name, concat(Bytes{0}, concat(part(reg), part(att))));
+  };
+  write_registration("seed-register-none", a.attestation("none", auth, reg));
+  write_registration("seed-register-packed", a.attestation("packed", auth, reg));
+  write_registration("seed-register-x5c", a.attestation("packed", auth, reg, attester.key(),
+                                                        self_signed_cert(attester.key())));
   Bytes get_cdj = client_data("webauthn.get", challenge, cfg.origin);
   Bytes get_auth = a.auth_data(kUp | kUv, 2, {}, cfg.rp_id);
   Bytes sig = a.assertion_sig(get_auth, get_cdj);
