@@ -37,8 +37,7 @@ std::vector<base::ByteSpan> split(base::ByteSpan in, size_t parts) {
 }
 
 void check_refusal(const base::Status& s) {
-  FUZZ_CHECK(s.code() == base::Code::kInvalidArgument ||
-             s.code() == base::Code::kUnauthenticated);
+  FUZZ_CHECK(s.code() == base::Code::kInvalidArgument || s.code() == base::Code::kUnauthenticated);
   FUZZ_CHECK(!s.message().empty());
 }
 
@@ -51,8 +50,8 @@ void fuzz_registration(base::ByteSpan in) {
   // is the (empty) assertion, never the key.
   auto next = service::verify_assertion(kConfig, {}, {}, {}, kChallenge, cred->cose_public_key,
                                         cred->sign_count);
-  FUZZ_CHECK(!next.ok() && next.status().message().find("credential public key") ==
-                               std::string::npos);
+  FUZZ_CHECK(!next.ok() &&
+             next.status().message().find("credential public key") == std::string::npos);
 }
 
 void fuzz_assertion(base::ByteSpan in) {

@@ -195,7 +195,8 @@ StatusOr<PkeyPtr> p256_key_from_xy(ByteSpan x, ByteSpan y) {
       OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
       OSSL_PARAM_construct_end()};
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   const bool built = ctx && EVP_PKEY_fromdata_init(ctx.get()) == 1 &&
                      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) == 1;
@@ -237,12 +238,12 @@ Status verify_es256(EVP_PKEY* key, ByteSpan a, ByteSpan b, ByteSpan sig, std::st
     return base::unauthenticated(std::string(what) + ": signature has an impossible length");
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  const bool ok = ctx &&
-                  EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key,
-                                          nullptr) == 1 &&
-                  EVP_DigestVerifyUpdate(ctx.get(), a.data(), a.size()) == 1 &&
-                  EVP_DigestVerifyUpdate(ctx.get(), b.data(), b.size()) == 1 &&
-                  EVP_DigestVerifyFinal(ctx.get(), sig.data(), sig.size()) == 1;
+  const bool ok =
+      ctx &&
+      EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) == 1 &&
+      EVP_DigestVerifyUpdate(ctx.get(), a.data(), a.size()) == 1 &&
+      EVP_DigestVerifyUpdate(ctx.get(), b.data(), b.size()) == 1 &&
+      EVP_DigestVerifyFinal(ctx.get(), sig.data(), sig.size()) == 1;
   ERR_clear_error();  // a malformed DER signature leaves errors behind
   if (!ok) return base::unauthenticated(std::string(what) + ": signature does not verify");
   return base::ok_status();
@@ -250,8 +251,17 @@ Status verify_es256(EVP_PKEY* key, ByteSpan a, ByteSpan b, ByteSpan sig, std::st
 
 // --- clientDataJSON (§5.8.1) ---
 
-Status check_client_data(const WebAuthnConfig& config, ByteSpan json_bytes,
-                         std::string_view type, std::string_view challenge) {
+// What the client sent, fit for an error message and a log line: short, printable ASCII only.
+std::string printable_quote(std::string_view s) {
+  constexpr size_t kMax = 80;
+  std::string out = "\"";
+  for (char c : s.substr(0, kMax)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (s.size() > kMax) out += "...";
+  return out + "\"";
+}
+
+Status check_client_data(const WebAuthnConfig& config, ByteSpan json_bytes, std::string_view type,
+                         std::string_view challenge) {
   constexpr std::string_view kWhat = "clientDataJSON";
   if (challenge.empty()) return base::invalid_argument("no challenge was issued");
   if (json_bytes.size() > kMaxInput) return malformed(kWhat, "too large");
@@ -268,16 +278,16 @@ Status check_client_data(const WebAuthnConfig& config, ByteSpan json_bytes,
     return malformed(kWhat, "type, challenge and origin must be strings");
   }
   if (*got_type != type) {
-    return base::unauthenticated("clientDataJSON: type is \"" + *got_type + "\", expected \"" +
-                                 std::string(type) + "\"");
+    return base::unauthenticated("clientDataJSON: type is " + printable_quote(*got_type) +
+                                 ", expected " + printable_quote(type));
   }
   if (got_challenge->size() != challenge.size() ||
       CRYPTO_memcmp(got_challenge->data(), challenge.data(), challenge.size()) != 0) {
     return base::unauthenticated("clientDataJSON: challenge does not match the one issued");
   }
   if (*got_origin != config.origin) {
-    return base::unauthenticated("clientDataJSON: origin \"" + *got_origin +
-                                 "\" is not this site's \"" + config.origin + "\"");
+    return base::unauthenticated("clientDataJSON: origin " + printable_quote(*got_origin) +
+                                 " is not this site's " + printable_quote(config.origin));
   }
   // The panel is never framed by another site; a cross-origin ceremony is not ours.
   if (auto it = c.find("crossOrigin"); it != c.end() && *it == true) {
@@ -317,11 +327,13 @@ StatusOr<AuthData> parse_auth_data(ByteSpan in) {
   d.sign_count = load_be32(in.subspan(33, 4));
   size_t pos = kAuthDataHeader;
   if (d.flags & kFlagAttestedData) {
-    if (in.size() - pos < kAaguidSize + 2) return malformed(kWhat, "attested credential data cut short");
+    if (in.size() - pos < kAaguidSize + 2)
+      return malformed(kWhat, "attested credential data cut short");
     pos += kAaguidSize;
     const size_t id_len = size_t{in[pos]} << 8 | in[pos + 1];
     pos += 2;
-    if (id_len == 0 || id_len > kMaxCredentialId) return malformed(kWhat, "credential ID length out of range");
+    if (id_len == 0 || id_len > kMaxCredentialId)
+      return malformed(kWhat, "credential ID length out of range");
     if (in.size() - pos < id_len) return malformed(kWhat, "credential ID cut short");
     d.credential_id = in.subspan(pos, id_len);
     pos += id_len;
@@ -346,8 +358,8 @@ StatusOr<AuthData> parse_auth_data(ByteSpan in) {
 Status check_auth_data(const WebAuthnConfig& config, const AuthData& d) {
   const crypto::Hash want = crypto::sha256(base::as_bytes(config.rp_id));
   if (CRYPTO_memcmp(d.rp_id_hash.data(), want.data(), want.size()) != 0) {
-    return base::unauthenticated("authenticatorData: RP ID hash is not that of \"" +
-                                 config.rp_id + "\"");
+    return base::unauthenticated("authenticatorData: RP ID hash is not that of \"" + config.rp_id +
+                                 "\"");
   }
   if (!(d.flags & kFlagUserPresent)) {
     return base::unauthenticated("authenticatorData: user presence flag (UP) is not set");
@@ -373,13 +385,15 @@ Status verify_packed(const cbor_item_t* stmt, ByteSpan auth_data, ByteSpan clien
   // Full attestation: the signature is checked with the leaf certificate's key, but the chain
   // is not checked against any trust anchor (nor the §8.2.1 certificate requirements): kura
   // accepts any authenticator model, so the certificate proves nothing it relies on.
-  if (!cbor_isa_array(x5c) || cbor_array_size(x5c) == 0) return malformed(kWhat, "x5c is not a non-empty array");
+  if (!cbor_isa_array(x5c) || cbor_array_size(x5c) == 0)
+    return malformed(kWhat, "x5c is not a non-empty array");
   auto der = cbor_to_bytes(cbor_array_handle(x5c)[0]);
   if (!der) return malformed(kWhat, "x5c[0] is not a byte string");
   const unsigned char* p = der->data();
   std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
   ERR_clear_error();
-  if (!cert || p != der->data() + der->size()) return malformed(kWhat, "x5c[0] is not a DER certificate");
+  if (!cert || p != der->data() + der->size())
+    return malformed(kWhat, "x5c[0] is not a DER certificate");
   EVP_PKEY* leaf_key = X509_get0_pubkey(cert.get());
   char group[32] = {};
   if (!leaf_key || !EVP_PKEY_is_a(leaf_key, "EC") ||
@@ -399,8 +413,8 @@ Status verify_attestation(std::string_view fmt, const cbor_item_t* stmt, ByteSpa
     return base::ok_status();
   }
   if (fmt == "packed") return verify_packed(stmt, auth_data, client_hash, credential_key);
-  return malformed("attestationObject", "attestation format \"" + std::string(fmt) +
-                                            "\" is not supported (only none and packed)");
+  return malformed("attestationObject", "attestation format " + printable_quote(fmt) +
+                                            " is not supported (only none and packed)");
 }
 
 }  // namespace
@@ -429,12 +443,11 @@ std::string new_challenge_b64url() {
   return base64url_encode(bytes);
 }
 
-StatusOr<NewCredential> verify_registration(const WebAuthnConfig& config,
-                                            ByteSpan client_data_json,
+StatusOr<NewCredential> verify_registration(const WebAuthnConfig& config, ByteSpan client_data_json,
                                             ByteSpan attestation_object,
                                             std::string_view expected_challenge_b64url) {
-  RETURN_IF_ERROR(check_client_data(config, client_data_json, "webauthn.create",
-                                    expected_challenge_b64url));
+  RETURN_IF_ERROR(
+      check_client_data(config, client_data_json, "webauthn.create", expected_challenge_b64url));
   constexpr std::string_view kWhat = "attestationObject";
   if (attestation_object.size() > kMaxInput) return malformed(kWhat, "too large");
   ASSIGN_OR_RETURN(CborPtr att, load_cbor(attestation_object, kWhat));
@@ -450,7 +463,8 @@ StatusOr<NewCredential> verify_registration(const WebAuthnConfig& config,
   ASSIGN_OR_RETURN(AuthData auth, parse_auth_data(*auth_bytes));
   RETURN_IF_ERROR(check_auth_data(config, auth));
   if (!(auth.flags & kFlagAttestedData)) {
-    return malformed("authenticatorData", "no attested credential data (AT flag) in a registration");
+    return malformed("authenticatorData",
+                     "no attested credential data (AT flag) in a registration");
   }
   ASSIGN_OR_RETURN(PkeyPtr key, es256_key_from_cose(auth.cose_key));
   const crypto::Hash client_hash = crypto::sha256(client_data_json);
@@ -468,8 +482,8 @@ StatusOr<uint32_t> verify_assertion(const WebAuthnConfig& config, ByteSpan authe
                                     std::string_view expected_challenge_b64url,
                                     ByteSpan cose_public_key, uint32_t stored_sign_count) {
   ASSIGN_OR_RETURN(PkeyPtr key, es256_key_from_cose(cose_public_key));
-  RETURN_IF_ERROR(check_client_data(config, client_data_json, "webauthn.get",
-                                    expected_challenge_b64url));
+  RETURN_IF_ERROR(
+      check_client_data(config, client_data_json, "webauthn.get", expected_challenge_b64url));
   ASSIGN_OR_RETURN(AuthData auth, parse_auth_data(authenticator_data));
   if (auth.flags & kFlagAttestedData) {
     return malformed("authenticatorData", "attested credential data in an assertion");

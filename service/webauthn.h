@@ -25,10 +25,11 @@ struct WebAuthnConfig {
 };
 
 struct NewCredential {
-  std::vector<uint8_t> credential_id;    // 1..1023 bytes
-  std::vector<uint8_t> cose_public_key;  // the COSE_Key bytes as in authData; give to verify_assertion
+  std::vector<uint8_t> credential_id;  // 1..1023 bytes
+  // The COSE_Key bytes as in authData; stored, and given back to verify_assertion.
+  std::vector<uint8_t> cose_public_key;
   uint32_t sign_count = 0;
-  bool user_verified = false;            // the UV flag (PIN or biometrics on the authenticator)
+  bool user_verified = false;  // the UV flag (PIN or biometrics on the authenticator)
 };
 
 // navigator.credentials.create(): clientDataJSON and attestationObject. Attestation "none"
@@ -45,8 +46,7 @@ base::StatusOr<NewCredential> verify_registration(const WebAuthnConfig& config,
 // have been cloned.
 base::StatusOr<uint32_t> verify_assertion(const WebAuthnConfig& config,
                                           base::ByteSpan authenticator_data,
-                                          base::ByteSpan client_data_json,
-                                          base::ByteSpan signature,
+                                          base::ByteSpan client_data_json, base::ByteSpan signature,
                                           std::string_view expected_challenge_b64url,
                                           base::ByteSpan cose_public_key,
                                           uint32_t stored_sign_count);

@@ -92,7 +92,8 @@ class FakeAuthenticator {
     uint8_t point[65];
     size_t len = 0;
     EXPECT_EQ(EVP_PKEY_get_octet_string_param(key_.get(), OSSL_PKEY_PARAM_PUB_KEY, point,
-                                              sizeof point, &len), 1);
+                                              sizeof point, &len),
+              1);
     EXPECT_EQ(len, 65u);
     x_.assign(point + 1, point + 33);
     y_.assign(point + 33, point + 65);
@@ -252,10 +253,21 @@ TEST(WebAuthnRegistration, ClientDataChecks) {
                        R"(","origin":")" + kConfig.origin + R"(","crossOrigin":true})");
   expect_refused(register_with(cross, a.attestation("none", auth, cross)).status(),
                  base::Code::kUnauthenticated, "cross-origin");
-  for (std::string_view junk : {"", "[]", "{", "{\"type\":1}", "\xff\xfe"}) {
+  // What the client sent is quoted short and printable only.
+  Bytes odd = as_vec(R"({"type":"webauthn.create","challenge":")" + std::string(kChallenge) +
+                     R"(","origin":"https://x\n)" + std::string(200, 'a') + R"("})");
+  auto odd_origin = register_with(odd, a.attestation("none", auth, odd));
+  expect_refused(odd_origin.status(), base::Code::kUnauthenticated, "origin \"https://x?aaa");
+  EXPECT_LT(odd_origin.status().message().size(), 250u);
+  std::string deep_json = std::string(30000, '[') + std::string(30000, ']');
+  for (const std::string& junk : std::vector<std::string>{
+           "{}", deep_json, "", "[]", "{", "{\"type\":1}", "\xff\xfe", "{\"type\":\"\xff\"}"}) {
     expect_refused(register_with(as_vec(junk), a.attestation("none", auth, as_vec(junk))).status(),
                    base::Code::kInvalidArgument, "clientDataJSON");
   }
+  Bytes huge = client_data("webauthn.create", kChallenge, std::string(70000, 'a'));
+  expect_refused(register_with(huge, a.attestation("none", auth, huge)).status(),
+                 base::Code::kInvalidArgument, "clientDataJSON: too large");
   EXPECT_EQ(verify_registration(kConfig, client_data("webauthn.create", ""),
                                 a.attestation("none", auth, client_data("webauthn.create")), "")
                 .status()
@@ -325,9 +337,9 @@ TEST(WebAuthnRegistration, GarbageAndTrailingCbor) {
   expect_refused(register_with(cdj, concat(att, {0x00})).status(), base::Code::kInvalidArgument,
                  "trailing bytes");
   for (const Bytes& junk :
-       {Bytes{}, Bytes{0xff}, Bytes{0xa1}, Bytes{0x9f, 0x01, 0xff}, Bytes{0x5b, 0xff, 0xff, 0xff,
-        0xff, 0xff, 0xff, 0xff, 0xff}, Bytes{0x9b, 0, 0, 0, 1, 0, 0, 0, 0}, Bytes(40, 0x81),
-        Bytes{0x01}, as_vec("hello world")}) {
+       {Bytes{}, Bytes{0xff}, Bytes{0xa1}, Bytes{0x9f, 0x01, 0xff},
+        Bytes{0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+        Bytes{0x9b, 0, 0, 0, 1, 0, 0, 0, 0}, Bytes(40, 0x81), Bytes{0x01}, as_vec("hello world")}) {
     auto cred = register_with(cdj, junk);
     EXPECT_EQ(cred.status().code(), base::Code::kInvalidArgument) << cred.status().to_string();
   }
@@ -363,12 +375,12 @@ TEST_F(WebAuthnAssertion, AfterRegistration) {
 
 TEST_F(WebAuthnAssertion, SignCount) {
   EXPECT_EQ(*get_signed(a_.auth_data(kUp, 0), cdj_, 0), 0u);  // no counter on this device
-  expect_refused(get_signed(a_.auth_data(kUp, 5), cdj_, 5).status(),
-                 base::Code::kUnauthenticated, "may have been cloned");
-  expect_refused(get_signed(a_.auth_data(kUp, 4), cdj_, 5).status(),
-                 base::Code::kUnauthenticated, "sign count 4 did not grow past 5");
-  expect_refused(get_signed(a_.auth_data(kUp, 0), cdj_, 5).status(),
-                 base::Code::kUnauthenticated, "did not grow");
+  expect_refused(get_signed(a_.auth_data(kUp, 5), cdj_, 5).status(), base::Code::kUnauthenticated,
+                 "may have been cloned");
+  expect_refused(get_signed(a_.auth_data(kUp, 4), cdj_, 5).status(), base::Code::kUnauthenticated,
+                 "sign count 4 did not grow past 5");
+  expect_refused(get_signed(a_.auth_data(kUp, 0), cdj_, 5).status(), base::Code::kUnauthenticated,
+                 "did not grow");
 }
 
 TEST_F(WebAuthnAssertion, BadSignature) {
@@ -416,8 +428,8 @@ TEST_F(WebAuthnAssertion, TruncatedAndTrailingAuthData) {
   EXPECT_TRUE(get_signed(concat(ext, {0xa0}), cdj_).ok());
   expect_refused(get_signed(concat(ext, {0x80}), cdj_).status(), base::Code::kInvalidArgument,
                  "extensions");
-  expect_refused(get_signed(concat(ext, {0xa0, 0x00}), cdj_).status(),
-                 base::Code::kInvalidArgument, "trailing bytes");
+  expect_refused(get_signed(concat(ext, {0xa0, 0x00}), cdj_).status(), base::Code::kInvalidArgument,
+                 "trailing bytes");
 }
 
 TEST_F(WebAuthnAssertion, StoredKeyMustBeEs256) {
@@ -427,9 +439,9 @@ TEST_F(WebAuthnAssertion, StoredKeyMustBeEs256) {
   expect_refused(
       verify_assertion(kConfig, auth, cdj_, sig, kChallenge, cose_key(1, -8, 6, x, x), 0).status(),
       base::Code::kInvalidArgument, "only ES256");
-  expect_refused(verify_assertion(kConfig, auth, cdj_, sig, kChallenge, concat(a_.cose(), {0}), 0)
-                     .status(),
-                 base::Code::kInvalidArgument, "trailing bytes");
+  expect_refused(
+      verify_assertion(kConfig, auth, cdj_, sig, kChallenge, concat(a_.cose(), {0}), 0).status(),
+      base::Code::kInvalidArgument, "trailing bytes");
 }
 
 TEST(WebAuthnCbor, DeepNestingRefused) {
@@ -440,8 +452,8 @@ TEST(WebAuthnCbor, DeepNestingRefused) {
   expect_refused(register_with(cdj, deep).status(), base::Code::kInvalidArgument,
                  "nested too deeply");
   // A repeated key is ambiguous.
-  Bytes dup = {0xa2, 0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e',
-               0x63, 'f', 'm', 't', 0x64, 'n', 'o', 'n', 'e'};
+  Bytes dup = {0xa2, 0x63, 'f', 'm', 't',  0x64, 'n', 'o', 'n', 'e',
+               0x63, 'f',  'm', 't', 0x64, 'n',  'o', 'n', 'e'};
   expect_refused(register_with(cdj, dup).status(), base::Code::kInvalidArgument, "repeated");
 }
 
@@ -449,8 +461,7 @@ TEST(WebAuthnChallenge, RandomBase64Url) {
   std::string a = new_challenge_b64url(), b = new_challenge_b64url();
   EXPECT_EQ(a.size(), 43u);
   EXPECT_NE(a, b);
-  EXPECT_EQ(a.find_first_not_of(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
             std::string::npos);
   EXPECT_EQ(base64url_encode(as_vec("")), "");
   EXPECT_EQ(base64url_encode(as_vec("f")), "Zg");
@@ -489,8 +500,9 @@ TEST(WebAuthnSeeds, Write) {
   Bytes get_cdj = client_data("webauthn.get", challenge, cfg.origin);
   Bytes get_auth = a.auth_data(kUp | kUv, 2, {}, cfg.rp_id);
   Bytes sig = a.assertion_sig(get_auth, get_cdj);
-  write("seed-assert", concat(Bytes{1}, concat(part(get_auth), concat(part(get_cdj),
-                                                                      concat(part(sig), part(a.cose()))))));
+  write("seed-assert",
+        concat(Bytes{1},
+               concat(part(get_auth), concat(part(get_cdj), concat(part(sig), part(a.cose()))))));
   ASSERT_TRUE(verify_assertion(cfg, get_auth, get_cdj, sig, challenge, a.cose(), 1).ok());
 }
 
