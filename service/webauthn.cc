@@ -327,13 +327,15 @@ StatusOr<AuthData> parse_auth_data(ByteSpan in) {
   d.sign_count = load_be32(in.subspan(33, 4));
   size_t pos = kAuthDataHeader;
   if (d.flags & kFlagAttestedData) {
-    if (in.size() - pos < kAaguidSize + 2)
+    if (in.size() - pos < kAaguidSize + 2) {
       return malformed(kWhat, "attested credential data cut short");
+    }
     pos += kAaguidSize;
     const size_t id_len = size_t{in[pos]} << 8 | in[pos + 1];
     pos += 2;
-    if (id_len == 0 || id_len > kMaxCredentialId)
+    if (id_len == 0 || id_len > kMaxCredentialId) {
       return malformed(kWhat, "credential ID length out of range");
+    }
     if (in.size() - pos < id_len) return malformed(kWhat, "credential ID cut short");
     d.credential_id = in.subspan(pos, id_len);
     pos += id_len;
@@ -343,12 +345,9 @@ StatusOr<AuthData> parse_auth_data(ByteSpan in) {
     pos += *key_size;
   }
   if (d.flags & kFlagExtensions) {
-    ASSIGN_OR_RETURN(auto size, [&]() -> StatusOr<size_t> {
-      auto n = cbor_item_size(in.subspan(pos), 0);
-      if (!n || (in[pos] >> 5) != 5) return malformed(kWhat, "extensions are not a CBOR map");
-      return *n;
-    }());
-    pos += size;
+    auto size = cbor_item_size(in.subspan(pos), 0);
+    if (!size || (in[pos] >> 5) != 5) return malformed(kWhat, "extensions are not a CBOR map");
+    pos += *size;
   }
   if (pos != in.size()) return malformed(kWhat, "trailing bytes");
   return d;
@@ -385,15 +384,17 @@ Status verify_packed(const cbor_item_t* stmt, ByteSpan auth_data, ByteSpan clien
   // Full attestation: the signature is checked with the leaf certificate's key, but the chain
   // is not checked against any trust anchor (nor the §8.2.1 certificate requirements): kura
   // accepts any authenticator model, so the certificate proves nothing it relies on.
-  if (!cbor_isa_array(x5c) || cbor_array_size(x5c) == 0)
+  if (!cbor_isa_array(x5c) || cbor_array_size(x5c) == 0) {
     return malformed(kWhat, "x5c is not a non-empty array");
+  }
   auto der = cbor_to_bytes(cbor_array_handle(x5c)[0]);
   if (!der) return malformed(kWhat, "x5c[0] is not a byte string");
   const unsigned char* p = der->data();
   std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
   ERR_clear_error();
-  if (!cert || p != der->data() + der->size())
+  if (!cert || p != der->data() + der->size()) {
     return malformed(kWhat, "x5c[0] is not a DER certificate");
+  }
   EVP_PKEY* leaf_key = X509_get0_pubkey(cert.get());
   char group[32] = {};
   if (!leaf_key || !EVP_PKEY_is_a(leaf_key, "EC") ||

@@ -229,6 +229,53 @@ TEST(WebAuthnRegistration, UnknownFormat) {
   expect_refused(cred.status(), base::Code::kInvalidArgument, "not supported");
 }
 
+Bytes attestation_with(const std::string& fmt, cbor_item_t* stmt, const Bytes& auth) {
+  CborPtr owned(stmt);
+  CborPtr att(cbor_new_definite_map(3));
+  add(att.get(), cbor_build_string("fmt"), cbor_build_string(fmt.c_str()));
+  add(att.get(), cbor_build_string("attStmt"), cbor_incref(stmt));
+  add(att.get(), cbor_build_string("authData"), cbor_bytes(auth));
+  return serialize(att.get());
+}
+
+TEST(WebAuthnRegistration, AttestationStatementShape) {
+  FakeAuthenticator a;
+  Bytes cdj = client_data("webauthn.create");
+  Bytes auth = a.auth_data(kUp | kAt, 0);
+  cbor_item_t* none_stmt = cbor_new_definite_map(1);
+  add(none_stmt, cbor_build_string("alg"), cbor_int(-7));
+  expect_refused(register_with(cdj, attestation_with("none", none_stmt, auth)).status(),
+                 base::Code::kInvalidArgument, "must be empty");
+  cbor_item_t* rs256 = cbor_new_definite_map(2);
+  add(rs256, cbor_build_string("alg"), cbor_int(-257));
+  add(rs256, cbor_build_string("sig"), cbor_bytes(Bytes(64, 1)));
+  expect_refused(register_with(cdj, attestation_with("packed", rs256, auth)).status(),
+                 base::Code::kInvalidArgument, "only ES256 signatures");
+  cbor_item_t* no_sig = cbor_new_definite_map(1);
+  add(no_sig, cbor_build_string("alg"), cbor_int(-7));
+  expect_refused(register_with(cdj, attestation_with("packed", no_sig, auth)).status(),
+                 base::Code::kInvalidArgument, "alg and sig are required");
+  cbor_item_t* bad_x5c = cbor_new_definite_map(3);
+  add(bad_x5c, cbor_build_string("alg"), cbor_int(-7));
+  add(bad_x5c, cbor_build_string("sig"), cbor_bytes(Bytes(64, 1)));
+  add(bad_x5c, cbor_build_string("x5c"), cbor_new_definite_array(0));
+  expect_refused(register_with(cdj, attestation_with("packed", bad_x5c, auth)).status(),
+                 base::Code::kInvalidArgument, "x5c");
+}
+
+TEST(WebAuthnRegistration, CredentialIdLength) {
+  FakeAuthenticator a;
+  Bytes cdj = client_data("webauthn.create");
+  for (size_t len : {size_t{0}, size_t{1024}}) {
+    Bytes auth = a.auth_data(kUp | kAt, 0);
+    // Rewrite the credential ID length field (after rpIdHash, flags, count and AAGUID).
+    auth[53] = static_cast<uint8_t>(len >> 8);
+    auth[54] = static_cast<uint8_t>(len);
+    expect_refused(register_with(cdj, a.attestation("none", auth, cdj)).status(),
+                   base::Code::kInvalidArgument, "credential ID length out of range");
+  }
+}
+
 TEST(WebAuthnRegistration, ClientDataChecks) {
   FakeAuthenticator a;
   Bytes auth = a.auth_data(kUp | kAt, 0);
