@@ -11,12 +11,12 @@
 #include "base/bytes.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "service/codes.h"
 #include "service/names.h"
 
 namespace kura::service {
 namespace {
 
-constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 std::string code_hash(std::string_view canonical) {
   crypto::Hash h = crypto::sha256(base::as_bytes(canonical));
@@ -513,29 +513,9 @@ base::Status Service::may_delete(const RepoAccess& repo, const backend::Handle& 
 
 // --- Codes and sizes -------------------------------------------------------------------------
 
-std::string generate_enroll_code() {
-  uint8_t raw[20];
-  crypto::system_random()->fill(raw);
-  std::string code;
-  for (int i = 0; i < 20; ++i) {
-    if (i > 0 && i % 4 == 0) code += '-';
-    code += kCrockford[raw[i] & 31];
-  }
-  return code;
-}
+std::string generate_enroll_code() { return random_grouped_code(20); }
 
-std::string normalize_enroll_code(std::string_view typed) {
-  std::string out;
-  for (char c : typed) {
-    if (c == '-' || c == ' ') continue;
-    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (u == 'I' || u == 'L') u = '1';
-    if (u == 'O') u = '0';
-    if (!std::strchr(kCrockford, u) || u == '\0') return "";
-    out += u;
-  }
-  return out.size() == 20 ? out : "";
-}
+std::string normalize_enroll_code(std::string_view typed) { return normalize_code(typed, 20); }
 
 base::StatusOr<int64_t> parse_size(std::string_view text) {
   std::string_view s = text;

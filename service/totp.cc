@@ -9,6 +9,7 @@
 #include "base/bytes.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "service/codes.h"
 
 namespace kura::service {
 namespace {
@@ -16,7 +17,6 @@ namespace {
 constexpr int kDigits = 6;
 constexpr int64_t kStepSeconds = 30;
 constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr char kCrockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 constexpr size_t kRecoveryChars = 16;  // 80 bits
 // 9999-12-31T23:59:59Z: keeps step arithmetic far from overflow.
 constexpr int64_t kLastTime = 253402300799;
@@ -62,16 +62,7 @@ std::string percent_encode(std::string_view s) {
 
 // Uppercase Crockford without separators, or "" if the text cannot be a recovery code.
 std::string normalize_recovery_code(std::string_view typed) {
-  std::string out;
-  for (char c : typed) {
-    if (c == '-' || c == ' ') continue;
-    char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (u == 'I' || u == 'L') u = '1';
-    if (u == 'O') u = '0';
-    if (u == '\0' || !std::strchr(kCrockford, u)) return "";
-    out += u;
-  }
-  return out.size() == kRecoveryChars ? out : "";
+  return normalize_code(typed, kRecoveryChars);
 }
 
 // A single SHA-256 suffices (no salt, no slow hash): each code is 80 random bits, so there is
@@ -184,16 +175,8 @@ base::StatusOr<int64_t> verify_totp(const TotpSecret& secret, std::string_view c
 RecoveryCodes new_recovery_codes(int n) {
   RecoveryCodes codes;
   for (int i = 0; i < n; ++i) {
-    // 256 is a multiple of 32, so `& 31` keeps every character uniform: 5 bits each.
-    uint8_t raw[kRecoveryChars];
-    crypto::system_random()->fill(raw);
-    std::string shown, normalized;
-    for (size_t j = 0; j < kRecoveryChars; ++j) {
-      if (j > 0 && j % 4 == 0) shown += '-';
-      char c = kCrockford[raw[j] & 31];
-      shown += c;
-      normalized += c;
-    }
+    std::string normalized;
+    std::string shown = random_grouped_code(kRecoveryChars, &normalized);
     codes.shown.push_back(std::move(shown));
     codes.stored.push_back(recovery_hash(normalized));
   }
