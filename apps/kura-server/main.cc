@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -16,6 +15,8 @@
 
 #include "apps/kura-server/datadir.h"
 #include "apps/kura/output.h"
+#include "base/bytes.h"
+#include "base/env.h"
 #include "base/i18n.h"
 #include "base/log.h"
 #include "crypto/x509.h"
@@ -186,43 +187,25 @@ base::Status recover_repositories(service::Service& svc) {
 // "<database>.running": written durably before listening, removed after a clean stop.
 std::string running_marker(const server::ServerConfig& c) { return c.sqlite + ".running"; }
 
-base::Status sync_dir_of(const std::string& path) {
-  std::string dir = path.substr(0, path.find_last_of('/') + 1);
-  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return base::errno_status(errno, "open " + dir);
-  int r = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  return r == 0 ? base::ok_status() : base::errno_status(e, "fsync " + dir);
-}
-
-base::Status write_running_marker(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return base::errno_status(errno, "create " + path);
-  std::string pid = std::to_string(::getpid()) + "\n";
-  bool ok = ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size()) &&
-            ::fsync(fd) == 0;
-  int e = errno;
-  ::close(fd);
-  if (!ok) return base::errno_status(e, "write " + path);
-  return sync_dir_of(path);
-}
-
 int cmd_run(const Globals& g, std::string config, bool recover) {
   if (config.empty() && !g.data.empty()) config = config_path_of(g.data);
   if (config.empty()) return fail(base::invalid_argument(msg().get("srv.err.no_config")));
   auto dir = DataDir::open(config);
   if (!dir.ok()) return fail(dir.status());
   const server::ServerConfig& c = (*dir)->config();
+  base::Env* env = base::posix_env();
   const std::string marker = running_marker(c);
-  const bool unclean = ::access(marker.c_str(), F_OK) == 0;
+  const bool unclean = env->lstat(marker).ok();
   if (unclean || recover) {
     spdlog::info(unclean ? "the last run did not stop cleanly: checking every repository for "
                            "interrupted uploads and recounting usage"
                          : "checking every repository for interrupted uploads and recounting usage");
     if (base::Status st = recover_repositories((*dir)->service()); !st.ok()) return fail(st);
   }
-  if (base::Status st = write_running_marker(marker); !st.ok()) return fail(st);
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (base::Status st = env->write_file_atomic(marker, base::as_bytes(pid), 0600); !st.ok()) {
+    return fail(st);
+  }
   server::Metrics metrics;
   server::AccessLog log(&(*dir)->meta(), &metrics, c.access_batch, c.access_flush_ms);
   server::HttpServer http(c, &(*dir)->service(), &log, &metrics);
@@ -233,7 +216,7 @@ int cmd_run(const Globals& g, std::string config, bool recover) {
   http.run(/*handle_signals=*/true);
   log.flush();
   // Clean: every upload either committed and counted, or its temp file removed.
-  if (::unlink(marker.c_str()) != 0 || !sync_dir_of(marker).ok()) {
+  if (!env->remove_file(marker).ok() || !env->sync_dir(base::path_dirname(marker)).ok()) {
     spdlog::warn("could not remove {}: the next start checks every repository", marker);
   }
   spdlog::info("kura-server stopped");
