@@ -28,6 +28,14 @@ std::string lower_ascii(std::string_view s) {
   return out;
 }
 
+// A refused password: kInvalidArgument "password: " + the problems' catalog keys.
+base::Status policy_status(const std::vector<PasswordProblem>& problems) {
+  if (problems.empty()) return base::ok_status();
+  std::string keys;
+  for (PasswordProblem p : problems) keys += (keys.empty() ? "" : ",") + std::string(problem_key(p));
+  return base::invalid_argument("password: " + keys);
+}
+
 // One message for every refusal of the password step: it must not tell which part was wrong.
 constexpr char kNotSignedIn[] = "not signed in";
 
@@ -48,13 +56,8 @@ base::StatusOr<meta::User> Accounts::create_user(int64_t tenant_id, std::string_
                                                  std::string_view display_name,
                                                  meta::UserRole role,
                                                  std::string_view initial_password) {
-  std::vector<PasswordProblem> problems =
-      check_password(options_.password, initial_password, login, display_name, {});
-  if (!problems.empty()) {
-    std::string keys;
-    for (PasswordProblem p : problems) keys += (keys.empty() ? "" : ",") + std::string(problem_key(p));
-    return base::invalid_argument("password: " + keys);
-  }
+  RETURN_IF_ERROR(policy_status(
+      check_password(options_.password, initial_password, login, display_name, {})));
   ASSIGN_OR_RETURN(std::string hash, hash_password(options_.argon2, initial_password));
   meta::User u;
   u.tenant_id = tenant_id;
@@ -256,13 +259,8 @@ base::Status Accounts::change_password(std::string_view session_id,
   }
   ASSIGN_OR_RETURN(std::vector<std::string> history, meta_->password_history(info.user.id));
   history.insert(history.begin(), info.user.password_hash);  // the current one counts too
-  std::vector<PasswordProblem> problems = check_password(
-      options_.password, new_password, info.user.login, info.user.display_name, history);
-  if (!problems.empty()) {
-    std::string keys;
-    for (PasswordProblem p : problems) keys += (keys.empty() ? "" : ",") + std::string(problem_key(p));
-    return base::invalid_argument("password: " + keys);
-  }
+  RETURN_IF_ERROR(policy_status(check_password(options_.password, new_password, info.user.login,
+                                               info.user.display_name, history)));
   ASSIGN_OR_RETURN(std::string hash, hash_password(options_.argon2, new_password));
   return meta_->set_password(info.user.id, hash, /*must_change=*/false, options_.password.history,
                              now());

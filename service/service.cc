@@ -288,40 +288,39 @@ base::StatusOr<Enrollment> Service::sign_csr(std::string_view tenant_name,
   return enroll(code, csr_pem);
 }
 
-base::StatusOr<Enrollment> Service::renew_device(std::string_view tenant_name,
-                                                 std::string_view device,
-                                                 std::string_view csr_pem) {
-  ASSIGN_OR_RETURN(meta::Tenant t, tenant(tenant_name));
+base::StatusOr<meta::Device> Service::device_of(const meta::Tenant& t, std::string_view device) {
   auto d = meta_->device_by_name(t.id, device);
   if (!d.ok() && d.status().code() == base::Code::kNotFound) {
     return base::not_found("tenant " + t.name + " has no device named \"" + std::string(device) +
                            "\"");
   }
-  RETURN_IF_ERROR(d.status());
-  if (d->revoked) {
-    return base::failed_precondition("device " + d->name + " is revoked; enroll it again with a "
+  return d;
+}
+
+base::StatusOr<Enrollment> Service::renew_device(std::string_view tenant_name,
+                                                 std::string_view device,
+                                                 std::string_view csr_pem) {
+  ASSIGN_OR_RETURN(meta::Tenant t, tenant(tenant_name));
+  ASSIGN_OR_RETURN(meta::Device d, device_of(t, device));
+  if (d.revoked) {
+    return base::failed_precondition("device " + d.name + " is revoked; enroll it again with a "
                                      "new code instead");
   }
   Identity who;
-  who.kind = d->role == meta::DeviceRole::kMaintenance ? IdentityKind::kMaintenanceDevice
+  who.kind = d.role == meta::DeviceRole::kMaintenance ? IdentityKind::kMaintenanceDevice
                                                       : IdentityKind::kBackupDevice;
   who.tenant_id = t.id;
-  who.repo_id = d->repo_id;
-  who.device_id = d->id;
-  who.device = d->name;
+  who.repo_id = d.repo_id;
+  who.device_id = d.id;
+  who.device = d.name;
   return renew(who, csr_pem);
 }
 
 base::Status Service::revoke_device(std::string_view tenant_name, std::string_view device) {
   ASSIGN_OR_RETURN(meta::Tenant t, tenant(tenant_name));
-  auto d = meta_->device_by_name(t.id, device);
-  if (!d.ok() && d.status().code() == base::Code::kNotFound) {
-    return base::not_found("tenant " + t.name + " has no device named \"" + std::string(device) +
-                           "\"");
-  }
-  RETURN_IF_ERROR(d.status());
-  if (d->revoked) return base::ok_status();
-  return meta_->revoke_device(d->id, now());
+  ASSIGN_OR_RETURN(meta::Device d, device_of(t, device));
+  if (d.revoked) return base::ok_status();
+  return meta_->revoke_device(d.id, now());
 }
 
 base::StatusOr<std::vector<meta::Device>> Service::list_devices(std::string_view tenant_name) {

@@ -161,6 +161,8 @@ class Service {
                                    std::string_view device, std::string_view csr_pem,
                                    int64_t* not_before);
   objstore::ObjectStore* store_for(const std::string& region);
+  // The tenant's device of that name; kNotFound naming both.
+  base::StatusOr<meta::Device> device_of(const meta::Tenant& t, std::string_view device);
 
   meta::MetaStore* meta_;
   std::map<std::string, objstore::ObjectStore*> regions_;
