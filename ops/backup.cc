@@ -987,8 +987,8 @@ base::Status Archiver::finish_one(Dir& d) {
     if (added) {
       tree_blobs_++;
       data_added_ += json.size();
+      item.metadata_size = json.size();
     }
-    if (added) item.metadata_size = json.size();
   } else {
     repo::SaveBlobOptions save;
     save.stored_size = &item.metadata_stored;
