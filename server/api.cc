@@ -6,6 +6,8 @@
 #include <ctime>
 #include <vector>
 
+#include "server/json_body.h"
+
 namespace kura::server {
 namespace {
 
@@ -19,41 +21,16 @@ ApiResponse ok_json(const json& j) {
 
 // The body as a JSON object, or an error response.
 bool parse_object(std::string_view body, json* out, ApiResponse* err) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    *err = error_response(base::invalid_argument("the request body must be a JSON object"));
+  auto j = parse_json_object(body);
+  if (!j.ok()) {
+    *err = error_response(j.status());
     return false;
   }
-  *out = std::move(j);
+  *out = std::move(*j);
   return true;
 }
 
-// A string member, or "" when missing or not a string.
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// An optional boolean member (false when missing); anything but true/false is refused (json's
-// value() would throw on "yes").
-base::StatusOr<bool> bool_member(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return false;
-  if (!it->is_boolean()) return base::invalid_argument(std::string(key) + " must be true or false");
-  return it->get<bool>();
-}
-
-base::StatusOr<int64_t> quota_of(const json& j) {
-  auto it = j.find("quota");
-  if (it == j.end()) return int64_t{0};
-  if (it->is_number_unsigned() || it->is_number_integer()) {
-    int64_t v = it->get<int64_t>();
-    if (v < 0) return base::invalid_argument("quota must not be negative");
-    return v;
-  }
-  if (it->is_string()) return service::parse_size(it->get<std::string>());
-  return base::invalid_argument("quota must be a number of bytes or a size like \"10GiB\"");
-}
+std::string str(const json& j, const char* key) { return str_member(j, key); }
 
 json tenant_json(const service::TenantSummary& s) {
   return json{{"name", s.tenant.name},           {"display_name", s.tenant.display_name},
@@ -170,7 +147,7 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
     json j;
     ApiResponse err;
     if (!parse_object(body, &j, &err)) return err;
-    auto q = quota_of(j);
+    auto q = quota_member(j);
     if (!q.ok()) return error_response(q.status());
     base::Status st = svc.set_quota(tenant, *q);
     if (!st.ok()) return error_response(st);
@@ -409,7 +386,7 @@ static ApiResponse handle_admin_unguarded(service::Service& svc, const service::
     } else if (method == "POST") {
       json j;
       if (parse_object(body, &j, &r)) {
-        auto q = quota_of(j);
+        auto q = quota_member(j);
         if (!q.ok()) {
           r = error_response(q.status());
         } else {

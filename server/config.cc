@@ -304,4 +304,19 @@ std::string render_config(const ServerConfig& c) {
   return o.str();
 }
 
+service::AccountOptions account_options(const ServerConfig& c) {
+  service::AccountOptions o;
+  o.password.min_length = c.password_min_length;
+  o.password.min_classes = c.password_min_classes;
+  o.password.history = c.password_history;
+  o.argon2.t_cost = static_cast<uint32_t>(c.argon2_t_cost);
+  o.argon2.m_cost_kib = static_cast<uint32_t>(c.argon2_m_cost_kib);
+  o.argon2.parallelism = static_cast<uint32_t>(c.argon2_parallelism);
+  o.lock_after = c.lock_after;
+  o.lock_seconds = int64_t{c.lock_minutes} * 60;
+  o.session_idle_seconds = int64_t{c.session_idle_minutes} * 60;
+  o.session_absolute_seconds = int64_t{c.session_absolute_hours} * 3600;
+  return o;
+}
+
 }  // namespace kura::server

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "service/accounts.h"
 
 namespace kura::server {
 
@@ -65,6 +66,9 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
 
 // The TOML text `kura-server init` writes: every setting with its default and a comment.
 std::string render_config(const ServerConfig& c);
+
+// The [accounts] section as the accounts service takes it.
+service::AccountOptions account_options(const ServerConfig& c);
 
 // "host:port" → host and port; "[::1]:8443" for IPv6.
 base::Status split_host_port(std::string_view listen, std::string* host, uint16_t* port);

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <csignal>
 #include <limits>
+#include <optional>
 #include <chrono>
 #include <functional>
 #include <set>
@@ -21,6 +22,7 @@
 #include "base/bytes.h"
 #include "crypto/sha256.h"
 #include "server/api.h"
+#include "server/panel.h"
 #include "server/route.h"
 #include "server/tls.h"
 #include "server/tls_socket.h"
@@ -99,6 +101,11 @@ struct Outcome {
   const service::Identity* who = nullptr;
   bool durable = false;
   bool recorded = false;
+  // A control-panel request: the user its session belongs to (the record's actor).
+  std::optional<service::Identity> user;
+  const service::Identity& actor(const service::Identity& fallback) const {
+    return user ? *user : who ? *who : fallback;
+  }
 };
 
 std::chrono::seconds secs(int n) { return std::chrono::seconds(n); }
@@ -111,6 +118,12 @@ struct HttpServer::Impl {
   service::Service* svc;
   AccessLog* log;
   Metrics* metrics;
+  // The control panel; null without accounts (the panel's paths are then 404).
+  std::unique_ptr<Panel> panel;
+  // Panel requests run here, not on the connection's thread: a sign-in's Argon2 verify takes
+  // a tenth of a second and 64 MiB, and must neither stall the uploads that share the worker
+  // nor run unbounded in parallel.
+  std::unique_ptr<asio::thread_pool> panel_pool;
   // One io_context per worker thread; the first also runs the acceptor, signals and timers.
   struct Worker {
     asio::io_context ioc{1};
@@ -139,15 +152,21 @@ struct HttpServer::Impl {
     return w;
   }
 
-  Impl(ServerConfig c, service::Service* s, AccessLog* l, Metrics* m)
+  Impl(ServerConfig c, service::Service* s, service::Accounts* accounts, AccessLog* l, Metrics* m)
       : config(std::make_shared<const ServerConfig>(std::move(c))),
         svc(s),
         log(l),
         metrics(m),
+        panel(accounts ? std::make_unique<Panel>(s, accounts) : nullptr),
+        panel_pool(accounts ? std::make_unique<asio::thread_pool>(2) : nullptr),
         workers(make_workers(config->threads)),
         ioc(workers[0]->ioc),
         acceptor(ioc.get_executor()),
         watchdog(ioc.get_executor()) {}
+
+  ~Impl() {
+    if (panel_pool) panel_pool->join();
+  }
 
   void stop_workers() {
     for (auto& w : workers) {
@@ -175,7 +194,9 @@ struct HttpServer::Impl {
               : c.peer.serial.empty()                       ? "anonymous"
                                                             : "cert:" + c.peer.serial;
     r.source_ip = c.ip;
-    r.auth_method = c.peer.serial.empty() ? "none" : "mtls";
+    r.auth_method = who.kind == service::IdentityKind::kUser ? "session"
+                    : c.peer.serial.empty()                  ? "none"
+                                                             : "mtls";
     r.action = o.action;
     r.object = o.object;
     r.status = o.status;
@@ -202,6 +223,10 @@ struct HttpServer::Impl {
                       const service::Identity& who, const base::Status& who_status, Outcome& o);
   Task<bool> read_small_body(Conn& c, http::request_parser<http::empty_body>& hp,
                              std::string* body, Outcome& o);
+  Task<void> panel_api(Conn& c, http::request_parser<http::empty_body>& hp, const Route& route,
+                       bool has_body, Outcome& o);
+  Task<void> panel_page(Conn& c, const http::request_header<>& req, const Route& route,
+                        Outcome& o);
   Task<void> rest(Conn& c, http::request_parser<http::empty_body>& hp, const Route& route,
                   const service::Identity& who, Outcome& o);
   Task<void> upload(Conn& c, http::request_parser<http::empty_body>& hp, const Route& route,
@@ -366,7 +391,7 @@ Task<void> HttpServer::Impl::respond(
   o.bytes_out += res.body().size();
   if (o.durable && !o.recorded && o.who) {
     // One short wait for the writer thread (concurrent requests share its transaction).
-    record(c, *o.who, o);
+    record(c, o.actor(*o.who), o);
     o.recorded = true;
     log->flush();
   }
@@ -439,7 +464,7 @@ Task<bool> HttpServer::Impl::serve_one(Conn& c, bool first) {
   metrics->request(std::string(route_kind_name(route.kind)),
                    std::string(req.method_string().data(), req.method_string().size()), o.status,
                    seconds, o.bytes_in, o.bytes_out);
-  if (!o.recorded) record(c, who, o);
+  if (!o.recorded) record(c, o.actor(who), o);
   co_return o.keep_alive && !stopping;
 }
 
@@ -554,6 +579,22 @@ Task<void> HttpServer::Impl::dispatch(Conn& c, http::request_parser<http::empty_
       std::string_view method(req.method_string().data(), req.method_string().size());
       co_return co_await json_out(handle_admin(*svc, who, method, route.rest, route.query, body));
     }
+    case RouteKind::kRoot:
+    case RouteKind::kPanelPage:
+      if (!panel) break;
+      o.action = "panel.page";
+      if (verb != http::verb::get && verb != http::verb::head) co_return co_await text(405, "method not allowed");
+      if (route.kind == RouteKind::kRoot) {
+        o.status = 303;
+        // Built before the co_await: g++ 12 cannot keep a braced list of literals in a frame.
+        std::vector<std::pair<std::string, std::string>> location = panel_security_headers();
+        location.emplace_back("Location", "/panel/");
+        co_return co_await respond(c, version, o, "", "", location);
+      }
+      co_return co_await panel_page(c, req, route, o);
+    case RouteKind::kPanelApi:
+      if (!panel) break;
+      co_return co_await panel_api(c, hp, route, has_body, o);
     case RouteKind::kRepoRoot:
     case RouteKind::kRepoConfig:
     case RouteKind::kRepoList:
@@ -574,6 +615,68 @@ Task<void> HttpServer::Impl::dispatch(Conn& c, http::request_parser<http::empty_
   o.action = "http.request";
   o.object = std::string(req.target().data(), std::min<size_t>(req.target().size(), 200));
   co_await text(404, "not found");
+}
+
+// --- The control panel -----------------------------------------------------------------------
+
+Task<void> HttpServer::Impl::panel_api(Conn& c, http::request_parser<http::empty_body>& hp,
+                                       const Route& route, bool has_body, Outcome& o) {
+  // Everything from the header first: reading the body moves the parser (and its header).
+  const auto& req = hp.get();
+  const unsigned version = req.version();
+  auto field = [&](auto name) {
+    auto it = req.find(name);
+    return it == req.end() ? std::string() : std::string(it->value());
+  };
+  const std::string cookie = field(http::field::cookie), csrf = field("X-CSRF-Token"),
+                    content_type = field(http::field::content_type),
+                    method(req.method_string().data(), req.method_string().size());
+  o.action = "panel.request";
+  std::string body;
+  if (has_body && !co_await read_small_body(c, hp, &body, o)) co_return;
+  PanelRequest pr;
+  pr.method = method;
+  pr.path = route.rest;
+  pr.query = route.query;
+  pr.cookie = cookie;
+  pr.csrf_token = csrf;
+  pr.content_type = content_type;
+  pr.body = body;
+  pr.source_ip = c.ip;
+  // Handled on the panel's pool; this coroutine sleeps on a timer that the pool cancels when
+  // the answer is ready (the frame, and so pr and r, outlive the wait).
+  PanelResponse r;
+  Timer done(co_await asio::this_coro::executor);
+  done.expires_at(Timer::time_point::max());
+  asio::post(*panel_pool, [&] {
+    r = panel->handle(pr);
+    asio::post(done.get_executor(), [&done] { done.cancel(); });
+  });
+  error_code ec;
+  co_await done.async_wait(into(ec));
+  if (r.delay_ms > 0) {
+    // A refused sign-in answers late: the same growing delay for every kind of refusal.
+    done.expires_after(std::chrono::milliseconds(r.delay_ms));
+    co_await done.async_wait(into(ec));
+  }
+  o.status = r.status;
+  o.action = r.action.empty() ? "panel.request" : r.action;
+  o.object = std::move(r.object);
+  o.tenant = std::move(r.tenant);
+  o.result = std::move(r.result);
+  if (r.who.kind != service::IdentityKind::kAnonymous) o.user = std::move(r.who);
+  std::vector<std::pair<std::string, std::string>> headers = panel_security_headers();
+  headers.emplace_back("Cache-Control", "no-store");
+  for (auto& h : r.headers) headers.push_back(std::move(h));
+  co_await respond(c, version, o, std::move(r.body), "application/json; charset=utf-8", headers);
+}
+
+Task<void> HttpServer::Impl::panel_page(Conn& c, const http::request_header<>& req,
+                                        const Route& route, Outcome& o) {
+  o.status = 404;
+  o.object = route.rest.substr(0, 200);
+  std::vector<std::pair<std::string, std::string>> headers = panel_security_headers();
+  co_await respond(c, req.version(), o, "not found\n", "text/plain; charset=utf-8", headers);
 }
 
 // --- The restic REST API ---------------------------------------------------------------------
@@ -939,9 +1042,9 @@ void HttpServer::Impl::begin_stop(int grace_sec) {
   stop_poll(error_code());
 }
 
-HttpServer::HttpServer(ServerConfig config, service::Service* service, AccessLog* log,
-                       Metrics* metrics)
-    : impl_(std::make_unique<Impl>(std::move(config), service, log, metrics)) {}
+HttpServer::HttpServer(ServerConfig config, service::Service* service,
+                       service::Accounts* accounts, AccessLog* log, Metrics* metrics)
+    : impl_(std::make_unique<Impl>(std::move(config), service, accounts, log, metrics)) {}
 
 HttpServer::~HttpServer() = default;
 

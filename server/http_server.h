@@ -11,14 +11,17 @@
 #include "server/access_log.h"
 #include "server/config.h"
 #include "server/metrics.h"
+#include "service/accounts.h"
 #include "service/service.h"
 
 namespace kura::server {
 
 class HttpServer {
  public:
-  // service, log and metrics must outlive the server.
-  HttpServer(ServerConfig config, service::Service* service, AccessLog* log, Metrics* metrics);
+  // service, accounts, log and metrics must outlive the server. Without accounts (null) the
+  // control panel is not served.
+  HttpServer(ServerConfig config, service::Service* service, service::Accounts* accounts,
+             AccessLog* log, Metrics* metrics);
   ~HttpServer();
 
   // Loads TLS and binds the listener (port 0 picks a free port: see port()).

@@ -84,6 +84,10 @@ Route parse_route(std::string_view target) {
   size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  if (path == "/" || path == "/panel") {
+    r.kind = RouteKind::kRoot;
+    return r;
+  }
   std::vector<std::string_view> segs;
   if (!split_path(path, &segs)) return r;
   // Every segment but a trailing empty one must be plain.
@@ -101,6 +105,18 @@ Route parse_route(std::string_view target) {
   if (segs[0] == "enroll") {
     if (segs.size() == 2 && segs[1] == "ca") r.kind = RouteKind::kEnrollCa;
     if (segs.size() == 2 && segs[1] == "renew") r.kind = RouteKind::kEnrollRenew;
+    return r;
+  }
+  if (segs[0] == "panel") {
+    if (segs.size() >= 3 && segs[1] == "api") {
+      if (segs.back().empty()) return r;
+      r.kind = RouteKind::kPanelApi;
+      r.rest = std::string(path.substr(std::string_view("/panel/api").size()));
+    } else {
+      r.kind = RouteKind::kPanelPage;
+      r.rest = std::string(path.substr(std::string_view("/panel/").size()));
+    }
+    r.query = query;
     return r;
   }
   if (segs[0] == "api") {
@@ -123,6 +139,9 @@ std::string_view route_kind_name(RouteKind kind) {
     case RouteKind::kEnroll: return "enroll";
     case RouteKind::kEnrollRenew: return "enroll_renew";
     case RouteKind::kAdminApi: return "admin_api";
+    case RouteKind::kRoot: return "root";
+    case RouteKind::kPanelPage: return "panel_page";
+    case RouteKind::kPanelApi: return "panel_api";
     case RouteKind::kRepoRoot: return "repo_root";
     case RouteKind::kRepoConfig: return "repo_config";
     case RouteKind::kRepoList: return "repo_list";

@@ -21,6 +21,9 @@ enum class RouteKind {
   kEnroll,        // /enroll
   kEnrollRenew,   // /enroll/renew
   kAdminApi,      // /api/v1/...: `rest` holds the part after /api/v1
+  kRoot,          // / and /panel: a redirect to /panel/
+  kPanelPage,     // /panel/ and /panel/<asset path>: `rest` holds the part after /panel/
+  kPanelApi,      // /panel/api/...: `rest` holds the part after /panel/api
   kRepoRoot,      // /<tenant>/<repo>/            (POST ?create=true)
   kRepoConfig,    // /<tenant>/<repo>/config
   kRepoList,      // /<tenant>/<repo>/<type>/
@@ -31,7 +34,8 @@ struct Route {
   RouteKind kind = RouteKind::kNotFound;
   std::string tenant, repo;
   backend::Handle handle;   // kRepoConfig, kRepoObject; kind only for kRepoList
-  std::string rest;         // kAdminApi: "/tenants/clinic-a"
+  std::string rest;         // kAdminApi: "/tenants/clinic-a"; kPanelApi: "/auth/session";
+                            // kPanelPage: "assets/app.js" ("" for the page itself)
   std::string query;        // the raw query string, without '?'
   bool create = false;      // kRepoRoot: ?create=true
 };

@@ -38,9 +38,28 @@ TEST(Route, ServerPaths) {
   EXPECT_EQ(r.query, "x=1");
 }
 
+TEST(Route, PanelPaths) {
+  EXPECT_EQ(parse_route("/").kind, RouteKind::kRoot);
+  EXPECT_EQ(parse_route("/panel").kind, RouteKind::kRoot);
+  Route r = parse_route("/panel/");
+  EXPECT_EQ(r.kind, RouteKind::kPanelPage);
+  EXPECT_EQ(r.rest, "");
+  r = parse_route("/panel/assets/i18n/ja.json");
+  EXPECT_EQ(r.kind, RouteKind::kPanelPage);
+  EXPECT_EQ(r.rest, "assets/i18n/ja.json");
+  r = parse_route("/panel/api/tenants/clinic-a/devices?x=1");
+  EXPECT_EQ(r.kind, RouteKind::kPanelApi);
+  EXPECT_EQ(r.rest, "/tenants/clinic-a/devices");
+  EXPECT_EQ(r.query, "x=1");
+  for (const char* bad : {"/panel/api/", "/panel/api/x/", "/panel/../metrics", "/panel//x",
+                          "/panel/assets/%2e%2e/x", "/panel/api/a/../b"}) {
+    EXPECT_EQ(parse_route(bad).kind, RouteKind::kNotFound) << bad;
+  }
+}
+
 TEST(Route, EverythingOddIsNotFound) {
   const std::string bad[] = {
-      "", "/", "//", "relative/path", "/t/r", "/t/r/config/", "/t/r/data/" + kId + "/",
+      "", "//", "relative/path", "/t/r", "/t/r/config/", "/t/r/data/" + kId + "/",
       "/t/r/data/" + kId.substr(1), "/t/r/data/" + kId + "a", "/t/r/data/" + std::string(64, 'A'),
       "/t/r/data/" + std::string(64, 'g'), "/t/r/../r/config", "/t/../t/r/config", "/t/r/./config",
       "/t//r/config", "/t/r//config", "/t%2fr/config", "/t/r/data%2f" + kId, "/T/r/config",
@@ -54,7 +73,8 @@ TEST(Route, EverythingOddIsNotFound) {
 }
 
 TEST(Route, KindNamesAreMetricLabels) {
-  for (RouteKind k : {RouteKind::kNotFound, RouteKind::kHealth, RouteKind::kRepoObject}) {
+  for (RouteKind k : {RouteKind::kNotFound, RouteKind::kHealth, RouteKind::kRepoObject,
+                      RouteKind::kRoot, RouteKind::kPanelPage, RouteKind::kPanelApi}) {
     std::string_view n = route_kind_name(k);
     EXPECT_FALSE(n.empty());
     EXPECT_EQ(n.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string_view::npos);

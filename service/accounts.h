@@ -119,9 +119,11 @@ class Accounts {
   base::Status unlock(int64_t user_id);
   base::StatusOr<int64_t> end_sessions(int64_t user_id);
 
+  // The wait before answering the n-th refusal in a row: base * 2^(n-1), at most delay_max_ms.
+  int64_t delay_for(int failures_in_a_row) const;
+
  private:
   int64_t now() { return clock_->now().sec; }
-  int64_t delay_for(int failures_in_a_row) const;
   // Counts a failure for a login (known or not) and says whether it is locked now.
   struct Attempt {
     int failures = 0;

@@ -108,6 +108,8 @@ base::StatusOr<std::unique_ptr<DataDir>> DataDir::open(const std::string& config
   o.public_url = c.public_url;
   dir->service_ = std::make_unique<service::Service>(dir->meta_.get(), std::move(regions),
                                                      base::system_clock(), std::move(o));
+  dir->accounts_ = std::make_unique<service::Accounts>(dir->meta_.get(), base::system_clock(),
+                                                       server::account_options(c));
   return dir;
 }
 

@@ -13,6 +13,7 @@
 #include "meta/meta_store.h"
 #include "objstore/object_store.h"
 #include "server/config.h"
+#include "service/accounts.h"
 #include "service/service.h"
 
 namespace kura::serverapp {
@@ -44,12 +45,14 @@ class DataDir {
   const server::ServerConfig& config() const { return config_; }
   service::Service& service() { return *service_; }
   meta::MetaStore& meta() { return *meta_; }
+  service::Accounts& accounts() { return *accounts_; }
 
  private:
   server::ServerConfig config_;
   std::unique_ptr<meta::MetaStore> meta_;
   std::map<std::string, std::unique_ptr<objstore::ObjectStore>> stores_;
   std::unique_ptr<service::Service> service_;
+  std::unique_ptr<service::Accounts> accounts_;
 };
 
 // <dir>/kura-server.toml

@@ -208,7 +208,7 @@ int cmd_run(const Globals& g, std::string config, bool recover) {
   }
   server::Metrics metrics;
   server::AccessLog log(&(*dir)->meta(), &metrics, c.access_batch, c.access_flush_ms);
-  server::HttpServer http(c, &(*dir)->service(), &log, &metrics);
+  server::HttpServer http(c, &(*dir)->service(), &(*dir)->accounts(), &log, &metrics);
   base::Status st = http.start();
   if (!st.ok()) return fail(st);
   spdlog::info("kura-server listening on {} (port {}), public URL {}", c.listen, http.port(),

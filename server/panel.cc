@@ -1,0 +1,471 @@
+#include "server/panel.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "server/api.h"
+#include "server/json_body.h"
+#include "service/password_policy.h"
+
+namespace kura::server {
+
+using nlohmann::json;
+using service::Action;
+using service::SessionStage;
+
+namespace {
+
+constexpr char kCookieName[] = "kura_session";
+constexpr char kCookieAttrs[] = "; Path=/panel; Secure; HttpOnly; SameSite=Strict";
+
+bool is_read(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
+PanelResponse json_response(int status, const json& j) {
+  PanelResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+// {"error": key, "args": [...], "message": text}: the key is the panel catalog's; the message
+// is the server's English detail (logged, and shown under the translated text).
+PanelResponse error_json(int status, std::string_view key, std::string_view message = {},
+                         std::vector<std::string> args = {}) {
+  json j{{"error", key}};
+  if (!args.empty()) j["args"] = args;
+  if (!message.empty()) j["message"] = message;
+  PanelResponse r = json_response(status, j);
+  r.result = std::string(status == 401 || status == 403 ? "denied: " : "error: ") +
+             std::string(key) + (message.empty() ? "" : ": " + std::string(message));
+  return r;
+}
+
+// A service or store error as a panel error: the generic key for its kind.
+PanelResponse status_error(const base::Status& st) {
+  switch (st.code()) {
+    case base::Code::kInvalidArgument: return error_json(400, "error.invalid", st.message());
+    case base::Code::kNotFound: return error_json(404, "error.not_found", st.message());
+    case base::Code::kAlreadyExists: return error_json(409, "error.exists", st.message());
+    case base::Code::kPermissionDenied: return error_json(403, "error.denied", st.message());
+    case base::Code::kUnauthenticated: return error_json(401, "session.none", st.message());
+    case base::Code::kFailedPrecondition: return error_json(409, "error.state", st.message());
+    case base::Code::kResourceExhausted: return error_json(507, "error.quota", st.message());
+    default: return error_json(500, "error.internal", st.message());
+  }
+}
+
+// A password-policy refusal ("password: pw.too_short,pw.common") with each problem's argument.
+PanelResponse policy_error(const base::Status& st, const service::AccountOptions& o) {
+  constexpr std::string_view kPrefix = "password: ";
+  std::string_view keys = st.message();
+  if (st.code() != base::Code::kInvalidArgument || keys.substr(0, kPrefix.size()) != kPrefix) {
+    return status_error(st);
+  }
+  keys.remove_prefix(kPrefix.size());
+  json problems = json::array(), args = json::array();
+  while (!keys.empty()) {
+    size_t comma = keys.find(',');
+    std::string key(keys.substr(0, comma));
+    keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
+    problems.push_back(key);
+    if (key == "pw.too_short") args.push_back({std::to_string(o.password.min_length)});
+    else if (key == "pw.too_few_classes") args.push_back({std::to_string(o.password.min_classes)});
+    else if (key == "pw.reused") args.push_back({std::to_string(o.password.history)});
+    else if (key == "pw.too_long") args.push_back({std::to_string(service::kMaxPasswordBytes)});
+    else args.push_back(json::array());
+  }
+  PanelResponse r = json_response(
+      400, json{{"error", "password.policy"}, {"problems", problems}, {"problem_args", args}});
+  r.result = "error: password.policy: " + std::string(st.message().substr(kPrefix.size()));
+  return r;
+}
+
+std::string_view stage_name(SessionStage s) {
+  switch (s) {
+    case SessionStage::kSecondFactorDue: return "second_factor";
+    case SessionStage::kPasswordChangeDue: return "password_change";
+    case SessionStage::kEnrollmentDue: return "enrollment";
+    case SessionStage::kReady: return "ready";
+  }
+  return "?";
+}
+
+// "tenants/clinic-a/devices" → {"tenants","clinic-a","devices"}; empty segments refused.
+bool split_segments(std::string_view path, std::vector<std::string_view>* out) {
+  if (path.empty() || path.front() != '/') return false;
+  path.remove_prefix(1);
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view seg = path.substr(0, slash);
+    if (seg.empty() || out->size() >= 8) return false;
+    out->push_back(seg);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+    if (path.empty()) return false;  // trailing slash
+  }
+  return !out->empty();
+}
+
+// The stages in which an endpoint is reachable, as a bit mask of SessionStage.
+constexpr unsigned bit(SessionStage s) { return 1u << static_cast<unsigned>(s); }
+constexpr unsigned kAnyStage = bit(SessionStage::kSecondFactorDue) |
+                               bit(SessionStage::kPasswordChangeDue) |
+                               bit(SessionStage::kEnrollmentDue) | bit(SessionStage::kReady);
+constexpr unsigned kReadyOnly = bit(SessionStage::kReady);
+
+}  // namespace
+
+// One request on its way through the gate: the parsed pieces and, past the session check, the
+// session and the caller's identity.
+struct Panel::Call {
+  const PanelRequest* req = nullptr;
+  std::vector<std::string_view> segs;   // the path's segments
+  std::vector<std::string> params;      // the segments the pattern's "*" matched
+  json body;                            // state-changing requests: the JSON object
+  std::string session_id;               // the cookie's value
+  service::SessionInfo info;            // when the endpoint needs a session
+  service::Identity who;                // a ready session's user
+};
+
+struct Panel::Endpoint {
+  std::string_view method;
+  std::string_view pattern;  // "tenants/*/devices": "*" matches one segment
+  bool needs_session;
+  unsigned stages;           // where needs_session
+  std::optional<Action> action;  // checked with authorize() before the handler
+  int tenant_param;          // which "*" names the target tenant (-1: none / the user's own)
+  PanelResponse (Panel::*handler)(Call&);
+};
+
+const std::vector<Panel::Endpoint>& Panel::endpoints() {
+  static const std::vector<Endpoint> kEndpoints = {
+      {"POST", "auth/password", false, 0, std::nullopt, -1, &Panel::sign_in_password},
+      {"GET", "auth/session", true, kAnyStage, std::nullopt, -1, &Panel::session_view},
+      {"POST", "auth/second-factor", true, bit(SessionStage::kSecondFactorDue), std::nullopt,
+       -1, &Panel::sign_in_code},
+      {"POST", "auth/sign-out", true, kAnyStage, std::nullopt, -1, &Panel::sign_out},
+      {"POST", "auth/sign-out-everywhere", true, kReadyOnly, Action::kPanelSelf, -1,
+       &Panel::sign_out_everywhere},
+      {"POST", "me/password", true,
+       bit(SessionStage::kPasswordChangeDue) | bit(SessionStage::kReady), std::nullopt, -1,
+       &Panel::change_password},
+      {"POST", "me/totp/begin", true, bit(SessionStage::kEnrollmentDue), std::nullopt, -1,
+       &Panel::totp_begin},
+      {"POST", "me/totp/confirm", true, bit(SessionStage::kEnrollmentDue), std::nullopt, -1,
+       &Panel::totp_confirm},
+  };
+  return kEndpoints;
+}
+
+Panel::Panel(service::Service* svc, service::Accounts* accounts)
+    : svc_(svc), accounts_(accounts) {}
+
+PanelResponse Panel::handle(const PanelRequest& req) {
+  Call call;
+  call.req = &req;
+  PanelResponse r = gate(req, call);
+  if (r.who.kind == service::IdentityKind::kAnonymous) r.who = call.who;
+  if (r.tenant.empty()) r.tenant = r.who.tenant;
+  return r;
+}
+
+PanelResponse Panel::gate(const PanelRequest& req, Call& call) {
+  auto refuse = [&](int status, std::string_view key, std::string_view msg = {}) {
+    PanelResponse r = error_json(status, key, msg);
+    r.action = "panel.request";
+    r.object = std::string(req.path.substr(0, 200));
+    return r;
+  };
+  if (!split_segments(req.path, &call.segs)) return refuse(404, "error.not_found");
+  // Find the endpoint: the path first (404), then the method (405).
+  const Endpoint* ep = nullptr;
+  bool path_known = false;
+  for (const Endpoint& e : endpoints()) {
+    std::vector<std::string_view> pat;
+    std::string p = "/" + std::string(e.pattern);
+    split_segments(p, &pat);
+    if (pat.size() != call.segs.size()) continue;
+    std::vector<std::string> params;
+    bool match = true;
+    for (size_t i = 0; i < pat.size() && match; ++i) {
+      if (pat[i] == "*") params.emplace_back(call.segs[i]);
+      else match = pat[i] == call.segs[i];
+    }
+    if (!match) continue;
+    path_known = true;
+    if (e.method == req.method || (e.method == "GET" && req.method == "HEAD")) {
+      ep = &e;
+      call.params = std::move(params);
+      break;
+    }
+  }
+  if (!ep) return path_known ? refuse(405, "error.method") : refuse(404, "error.not_found");
+
+  const bool writes = !is_read(req.method);
+  if (writes) {
+    // A cross-site form cannot send this type without a preflight, which is never granted.
+    std::string_view ct = req.content_type.substr(0, req.content_type.find(';'));
+    while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+    if (ct != "application/json") return refuse(403, "csrf", "Content-Type must be application/json");
+    auto body = parse_json_object(req.body.empty() ? std::string_view("{}") : req.body);
+    if (!body.ok()) return refuse(400, "error.invalid", body.status().message());
+    call.body = std::move(*body);
+  }
+  call.session_id = std::string(session_cookie(req.cookie));
+  if (ep->needs_session) {
+    if (call.session_id.empty()) return refuse(401, "session.none");
+    auto info = accounts_->session(call.session_id);
+    if (!info.ok()) {
+      if (info.status().code() != base::Code::kUnauthenticated) return status_error(info.status());
+      PanelResponse r = refuse(401, info.status().message() == "not signed in" ? "session.none"
+                                                                              : "session.expired");
+      r.headers.emplace_back("Set-Cookie", std::string(kCookieName) + "=; Max-Age=0" + kCookieAttrs);
+      return r;
+    }
+    call.info = std::move(*info);
+    if (call.info.stage == SessionStage::kReady) call.who = identity_of(call.info);
+    if (!(ep->stages & bit(call.info.stage))) {
+      return refuse(403, "stage." + std::string(stage_name(call.info.stage)));
+    }
+    if (writes && !service::Accounts::csrf_ok(call.info, req.csrf_token)) {
+      return refuse(403, "csrf", "the X-CSRF-Token header is missing or wrong");
+    }
+  }
+  if (ep->action) {
+    service::Target target;
+    target.tenant = ep->tenant_param >= 0 ? call.params[ep->tenant_param] : call.who.tenant;
+    base::Status allowed = service::authorize(call.who, *ep->action, target);
+    if (!allowed.ok()) {
+      PanelResponse r = refuse(403, "error.denied", allowed.message());
+      r.action = std::string(service::action_name(*ep->action));
+      return r;
+    }
+  }
+  PanelResponse r = (this->*(ep->handler))(call);
+  if (r.action.empty() && ep->action) r.action = std::string(service::action_name(*ep->action));
+  return r;
+}
+
+service::Identity Panel::identity_of(const service::SessionInfo& info) {
+  service::Identity who;
+  who.kind = service::IdentityKind::kUser;
+  who.user_id = info.user.id;
+  who.user = info.user.login;
+  who.role = info.user.role;
+  if (info.user.tenant_id != 0) {
+    who.tenant_id = info.user.tenant_id;
+    auto t = svc_->meta()->tenant_by_id(info.user.tenant_id);
+    if (t.ok()) who.tenant = t->name;
+  }
+  return who;
+}
+
+PanelResponse Panel::session_json(const service::SessionInfo& info, int status) {
+  service::Identity who = identity_of(info);
+  std::string tenant_display;
+  if (info.user.tenant_id != 0) {
+    auto t = svc_->meta()->tenant_by_id(info.user.tenant_id);
+    if (t.ok()) tenant_display = t->display_name;
+  }
+  json actions = json::array();
+  if (info.stage == SessionStage::kReady) {
+    for (Action a : service::kAllActions) {
+      std::string_view name = service::action_name(a);
+      if (name.substr(0, 6) != "panel." && a != Action::kAuditRead) continue;
+      if (service::authorize(who, a, service::Target{who.tenant, ""}).ok()) actions.push_back(name);
+    }
+  }
+  json factors = json::array();
+  if (svc_->meta()->totp_of(info.user.id).ok()) factors.push_back("totp");
+  json j{{"stage", stage_name(info.stage)},
+         {"csrf_token", info.session.csrf_token},
+         {"user",
+          {{"id", info.user.id},
+           {"login", info.user.login},
+           {"display_name", info.user.display_name},
+           {"role", meta::user_role_name(info.user.role)},
+           {"tenant", who.tenant},
+           {"tenant_display_name", tenant_display}}},
+         {"second_factors", factors},
+         {"idle_seconds", accounts_->options().session_idle_seconds},
+         {"idle_expires", info.idle_expires_unix},
+         {"absolute_expires", info.absolute_expires_unix},
+         {"actions", actions}};
+  PanelResponse r = json_response(status, j);
+  r.who = who;  // for the record only: authorisation uses Call::who, set for ready sessions
+  return r;
+}
+
+// --- Sign-in -----------------------------------------------------------------------------------
+
+PanelResponse Panel::sign_in_password(Call& call) {
+  const std::string login = str_member(call.body, "login");
+  const std::string password = str_member(call.body, "password");
+  // The record names the ID tried (bounded, printable), never the password.
+  std::string object = "user:" + login.substr(0, 64);
+  for (char& c : object) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  if (login.empty() || login.size() > 256 || password.size() > 4096) {
+    PanelResponse r = error_json(401, "signin.failed", "malformed sign-in");
+    r.action = "panel.signin";
+    r.object = object;
+    return r;
+  }
+  auto step = accounts_->sign_in_password(login, password, call.req->source_ip);
+  if (!step.ok()) return status_error(step.status());
+  if (!step->accepted) {
+    PanelResponse r = error_json(401, "signin.failed");
+    r.result = step->locked ? "denied: locked" : "denied: wrong ID or password";
+    r.delay_ms = step->delay_ms;
+    r.action = step->locked ? "panel.signin.locked" : "panel.signin";
+    r.object = object;
+    // A known user's failures belong to its tenant's records too.
+    if (auto u = svc_->meta()->user_by_login(login); u.ok() && u->tenant_id != 0) {
+      if (auto t = svc_->meta()->tenant_by_id(u->tenant_id); t.ok()) r.tenant = t->name;
+    }
+    return r;
+  }
+  PanelResponse r = session_json(step->info);
+  r.headers.emplace_back("Set-Cookie",
+                         std::string(kCookieName) + "=" + step->session_id + kCookieAttrs);
+  r.action = "panel.signin.password";
+  r.object = object;
+  return r;
+}
+
+PanelResponse Panel::sign_in_code(Call& call) {
+  auto info = accounts_->sign_in_second_factor(call.session_id, str_member(call.body, "code"));
+  if (!info.ok()) {
+    if (info.status().code() != base::Code::kUnauthenticated) return status_error(info.status());
+    PanelResponse r = error_json(401, "signin.code_wrong");
+    const bool locked = info.status().message() == "the account is locked";
+    r.result = locked ? "denied: locked" : "denied: wrong code";
+    r.action = locked ? "panel.signin.locked" : "panel.signin.second_factor";
+    r.object = "user:" + call.info.user.login;
+    r.delay_ms = accounts_->delay_for(call.info.user.failed_signins + 1);
+    if (locked) {
+      r.headers.emplace_back("Set-Cookie", std::string(kCookieName) + "=; Max-Age=0" + kCookieAttrs);
+    }
+    return r;
+  }
+  PanelResponse r = session_json(*info);
+  r.action = "panel.signin.second_factor";
+  r.object = "user:" + info->user.login;
+  return r;
+}
+
+PanelResponse Panel::session_view(Call& call) {
+  PanelResponse r = session_json(call.info);
+  r.action = "panel.session";
+  return r;
+}
+
+PanelResponse Panel::sign_out(Call& call) {
+  base::Status st = accounts_->sign_out(call.session_id);
+  if (!st.ok()) return status_error(st);
+  PanelResponse r = json_response(200, json::object());
+  r.headers.emplace_back("Set-Cookie", std::string(kCookieName) + "=; Max-Age=0" + kCookieAttrs);
+  r.action = "panel.signout";
+  r.object = "user:" + call.info.user.login;
+  return r;
+}
+
+PanelResponse Panel::sign_out_everywhere(Call& call) {
+  auto n = accounts_->end_sessions(call.info.user.id);
+  if (!n.ok()) return status_error(n.status());
+  PanelResponse r = json_response(200, json{{"ended", *n}});
+  r.headers.emplace_back("Set-Cookie", std::string(kCookieName) + "=; Max-Age=0" + kCookieAttrs);
+  r.action = "panel.signout.everywhere";
+  r.object = "user:" + call.info.user.login;
+  return r;
+}
+
+PanelResponse Panel::change_password(Call& call) {
+  base::Status st = accounts_->change_password(call.session_id, str_member(call.body, "old"),
+                                               str_member(call.body, "new"));
+  PanelResponse r;
+  if (st.code() == base::Code::kUnauthenticated) {
+    r = error_json(401, "password.old_wrong");
+  } else if (!st.ok()) {
+    r = policy_error(st, accounts_->options());
+  } else {
+    auto info = accounts_->session(call.session_id);
+    r = info.ok() ? session_json(*info) : status_error(info.status());
+  }
+  r.action = "panel.password.change";
+  r.object = "user:" + call.info.user.login;
+  return r;
+}
+
+PanelResponse Panel::totp_begin(Call& call) {
+  auto e = accounts_->begin_totp(call.session_id);
+  if (!e.ok()) return status_error(e.status());
+  PanelResponse r = json_response(
+      200, json{{"secret", e->secret}, {"otpauth_uri", e->otpauth_uri}, {"qr_svg", e->qr_svg}});
+  r.action = "panel.factor.totp.begin";
+  r.object = "user:" + call.info.user.login;
+  return r;
+}
+
+PanelResponse Panel::totp_confirm(Call& call) {
+  auto codes = accounts_->confirm_totp(call.session_id, str_member(call.body, "secret"),
+                                       str_member(call.body, "code"));
+  PanelResponse r;
+  if (!codes.ok()) {
+    r = codes.status().code() == base::Code::kInvalidArgument ||
+                codes.status().code() == base::Code::kUnauthenticated
+            ? error_json(400, "totp.code_wrong", codes.status().message())
+            : status_error(codes.status());
+  } else {
+    auto info = accounts_->session(call.session_id);
+    if (!info.ok()) return status_error(info.status());
+    PanelResponse s = session_json(*info);
+    r = json_response(200, json{{"recovery_codes", *codes}, {"session", json::parse(s.body)}});
+    r.who = s.who;
+  }
+  r.action = "panel.factor.totp.add";
+  r.object = "user:" + call.info.user.login;
+  return r;
+}
+
+// --- Helpers -----------------------------------------------------------------------------------
+
+const std::vector<std::pair<std::string, std::string>>& panel_security_headers() {
+  static const std::vector<std::pair<std::string, std::string>> kHeaders = {
+      {"Content-Security-Policy",
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+      {"Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"},
+  };
+  return kHeaders;
+}
+
+std::string_view session_cookie(std::string_view header) {
+  // "a=b; kura_session=XYZ; c=d" — the first kura_session wins; a malformed pair is skipped.
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view pair = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (pair.substr(0, eq) == kCookieName) {
+      std::string_view v = pair.substr(eq + 1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      if (v.size() > 128) return {};
+      return v;
+    }
+  }
+  return {};
+}
+
+}  // namespace kura::server

@@ -1,0 +1,302 @@
+#include "server/panel.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+
+#include "meta/sqlite_store.h"
+#include "service/totp.h"
+
+namespace kura::server {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+constexpr int64_t kStart = 1'800'000'000;
+constexpr char kInitial[] = "Sakura-Init-2026!";
+constexpr char kNew[] = "Momiji#Autumn-77";
+
+// A browser: keeps the session cookie and the CSRF token like the front end does.
+struct Browser {
+  std::string cookie;  // "kura_session=..."
+  std::string csrf;
+};
+
+class PanelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    meta::SqliteOptions opt;
+    opt.clock = &clock_;
+    meta_ = std::move(*meta::open_sqlite(":memory:", opt));
+    svc_ = std::make_unique<service::Service>(meta_.get(),
+                                              std::map<std::string, objstore::ObjectStore*>{},
+                                              &clock_, service::ServiceOptions{});
+    service::AccountOptions o;
+    o.argon2 = {1, 8, 1};  // fast in tests
+    accounts_ = std::make_unique<service::Accounts>(meta_.get(), &clock_, o);
+    panel_ = std::make_unique<Panel>(svc_.get(), accounts_.get());
+    meta::Tenant t;
+    t.name = "clinic-a";
+    t.display_name = "さくら内科クリニック";
+    t.region = "jp-east";
+    tenant_ = meta_->create_tenant(t)->id;
+    ASSERT_TRUE(accounts_->create_user(tenant_, "hanako", "山田 花子",
+                                       meta::UserRole::kInstitutionAdmin, kInitial)
+                    .ok());
+  }
+
+  PanelResponse call(Browser& b, std::string_view method, std::string_view path,
+                     const json& body = json::object(), std::string_view content_type =
+                                                            "application/json") {
+    PanelRequest req;
+    req.method = method;
+    req.path = path;
+    req.cookie = b.cookie;
+    req.csrf_token = b.csrf;
+    req.content_type = content_type;
+    const std::string text = method == "GET" ? std::string() : body.dump();
+    req.body = text;
+    req.source_ip = "192.0.2.7";
+    PanelResponse r = panel_->handle(req);
+    for (const auto& [k, v] : r.headers) {
+      if (k == "Set-Cookie") b.cookie = v.substr(0, v.find(';'));
+    }
+    json j = json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("csrf_token")) b.csrf = j["csrf_token"];
+    if (j.is_object() && j.contains("session")) b.csrf = j["session"]["csrf_token"];
+    return r;
+  }
+  static std::string error_of(const PanelResponse& r) {
+    json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("error") ? j["error"].get<std::string>() : "";
+  }
+  static json body_of(const PanelResponse& r) { return json::parse(r.body); }
+  int64_t now() { return clock_.now().sec; }
+
+  // The first sign-in through the API; returns the TOTP secret.
+  service::TotpSecret first_sign_in(Browser& b) {
+    EXPECT_EQ(call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kInitial}}).status, 200);
+    EXPECT_EQ(call(b, "POST", "/me/password", {{"old", kInitial}, {"new", kNew}}).status, 200);
+    PanelResponse begin = call(b, "POST", "/me/totp/begin");
+    EXPECT_EQ(begin.status, 200) << begin.body;
+    const std::string secret_text = body_of(begin)["secret"];
+    service::TotpSecret secret = *service::parse_base32_secret(secret_text);
+    PanelResponse done = call(b, "POST", "/me/totp/confirm",
+                              {{"secret", secret_text}, {"code", service::totp_code(secret, now())}});
+    EXPECT_EQ(done.status, 200) << done.body;
+    EXPECT_EQ(body_of(done)["recovery_codes"].size(), 10u);
+    EXPECT_EQ(body_of(done)["session"]["stage"], "ready");
+    return secret;
+  }
+
+  base::FakeClock clock_{base::Timespec{kStart, 0}};
+  std::unique_ptr<meta::MetaStore> meta_;
+  std::unique_ptr<service::Service> svc_;
+  std::unique_ptr<service::Accounts> accounts_;
+  std::unique_ptr<Panel> panel_;
+  int64_t tenant_ = 0;
+};
+
+TEST_F(PanelTest, FirstSignInWalksTheStagesAndNothingElseIsReachable) {
+  Browser b;
+  PanelResponse r = call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kInitial}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["stage"], "password_change");
+  EXPECT_EQ(b.cookie.size(), std::string("kura_session=").size() + 64);
+  bool cookie_attrs = false;
+  for (const auto& [k, v] : r.headers) {
+    cookie_attrs |= k == "Set-Cookie" && v.find("; Secure; HttpOnly; SameSite=Strict") != std::string::npos;
+  }
+  EXPECT_TRUE(cookie_attrs);
+  EXPECT_EQ(r.action, "panel.signin.password");
+  // Enrollment and everything else wait for the password change.
+  EXPECT_EQ(error_of(call(b, "POST", "/me/totp/begin")), "stage.password_change");
+  EXPECT_EQ(error_of(call(b, "POST", "/auth/sign-out-everywhere")), "stage.password_change");
+  // The policy's problems come back as catalog keys with their arguments.
+  r = call(b, "POST", "/me/password", {{"old", kInitial}, {"new", "short"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(error_of(r), "password.policy");
+  EXPECT_EQ(body_of(r)["problems"][0], "pw.too_short");
+  EXPECT_EQ(body_of(r)["problem_args"][0][0], "8");
+  EXPECT_EQ(error_of(call(b, "POST", "/me/password", {{"old", "nope"}, {"new", kNew}})),
+            "password.old_wrong");
+  r = call(b, "POST", "/me/password", {{"old", kInitial}, {"new", kNew}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["stage"], "enrollment");
+  EXPECT_EQ(body_of(r)["actions"].size(), 0u);
+  r = call(b, "POST", "/me/totp/begin");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r)["qr_svg"].get<std::string>().rfind("<svg", 0), 0u);
+  EXPECT_EQ(error_of(call(b, "POST", "/me/totp/confirm",
+                          {{"secret", body_of(r)["secret"]}, {"code", "000000"}})),
+            "totp.code_wrong");
+  service::TotpSecret secret = *service::parse_base32_secret(body_of(r)["secret"].get<std::string>());
+  r = call(b, "POST", "/me/totp/confirm",
+           {{"secret", body_of(r)["secret"]}, {"code", service::totp_code(secret, now())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  json s = body_of(r)["session"];
+  EXPECT_EQ(s["stage"], "ready");
+  EXPECT_EQ(s["user"]["tenant"], "clinic-a");
+  EXPECT_EQ(s["user"]["tenant_display_name"], "さくら内科クリニック");
+  EXPECT_EQ(s["user"]["role"], "institution_admin");
+  std::vector<std::string> actions = s["actions"];
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "panel.user.manage"), actions.end());
+  EXPECT_EQ(std::find(actions.begin(), actions.end(), "panel.tenant.manage"), actions.end());
+  EXPECT_EQ(r.who.kind, service::IdentityKind::kUser);
+  EXPECT_EQ(r.who.actor(), "user:hanako");
+}
+
+TEST_F(PanelTest, EverySignInNeedsTheSecondFactor) {
+  Browser first;
+  service::TotpSecret secret = first_sign_in(first);
+  clock_.advance(seconds(60));
+  Browser b;
+  PanelResponse r = call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kNew}});
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r)["stage"], "second_factor");
+  EXPECT_EQ(body_of(r)["second_factors"][0], "totp");
+  EXPECT_EQ(error_of(call(b, "POST", "/me/password", {{"old", kNew}, {"new", "Other#Pass-1234"}})),
+            "stage.second_factor");
+  r = call(b, "POST", "/auth/second-factor", {{"code", "123456"}});
+  EXPECT_EQ(error_of(r), "signin.code_wrong");
+  EXPECT_GT(r.delay_ms, 0);
+  r = call(b, "POST", "/auth/second-factor", {{"code", service::totp_code(secret, now())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["stage"], "ready");
+}
+
+TEST_F(PanelTest, UnknownIdAndWrongPasswordLookTheSame) {
+  Browser a, b;
+  PanelResponse unknown = call(a, "POST", "/auth/password", {{"login", "nobody"}, {"password", kInitial}});
+  PanelResponse wrong = call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", "x"}});
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(unknown.status, wrong.status);
+  EXPECT_EQ(unknown.body, wrong.body);
+  EXPECT_EQ(unknown.delay_ms, wrong.delay_ms);
+  EXPECT_EQ(unknown.headers, wrong.headers);
+  EXPECT_TRUE(a.cookie.empty());
+  // The records tell them apart for the auditor, and name the ID tried, never the password.
+  EXPECT_EQ(unknown.object, "user:nobody");
+  EXPECT_EQ(unknown.result.find(kInitial), std::string::npos);
+  EXPECT_EQ(wrong.tenant, "clinic-a");
+}
+
+TEST_F(PanelTest, ThreeFailuresLockAndTheLockAnswersLikeAWrongPassword) {
+  Browser b;
+  int64_t last_delay = 0;
+  for (int i = 0; i < 3; ++i) {
+    PanelResponse r = call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", "wrong"}});
+    EXPECT_EQ(error_of(r), "signin.failed");
+    EXPECT_GT(r.delay_ms, last_delay);  // growing
+    last_delay = r.delay_ms;
+  }
+  PanelResponse r = call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kInitial}});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(error_of(r), "signin.failed");
+  EXPECT_EQ(r.action, "panel.signin.locked");
+  EXPECT_TRUE(b.cookie.empty());
+  clock_.advance(seconds(30 * 60 + 1));
+  EXPECT_EQ(call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kInitial}}).status, 200);
+}
+
+TEST_F(PanelTest, StateChangesNeedJsonAndTheCsrfToken) {
+  Browser b;
+  first_sign_in(b);
+  // A form post (the cross-site kind) is refused before anything else.
+  PanelResponse r = call(b, "POST", "/auth/sign-out", json::object(), "application/x-www-form-urlencoded");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(error_of(r), "csrf");
+  EXPECT_EQ(error_of(call(b, "POST", "/auth/sign-out", json::object(), "text/plain")), "csrf");
+  Browser no_token{b.cookie, ""};
+  EXPECT_EQ(error_of(call(no_token, "POST", "/auth/sign-out")), "csrf");
+  Browser wrong_token{b.cookie, std::string(64, '0')};
+  EXPECT_EQ(error_of(call(wrong_token, "POST", "/auth/sign-out")), "csrf");
+  // Still signed in; then the real sign-out ends the session.
+  EXPECT_EQ(call(b, "GET", "/auth/session").status, 200);
+  r = call(b, "POST", "/auth/sign-out");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(b.cookie, "kura_session=");
+  EXPECT_EQ(error_of(call(no_token, "GET", "/auth/session")), "session.none");
+}
+
+TEST_F(PanelTest, IdleAndAbsoluteLimits) {
+  Browser b;
+  first_sign_in(b);
+  clock_.advance(seconds(14 * 60));
+  EXPECT_EQ(call(b, "GET", "/auth/session").status, 200);  // touches it
+  clock_.advance(seconds(14 * 60));
+  PanelResponse r = call(b, "GET", "/auth/session");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r)["idle_expires"], now() + 15 * 60);
+  clock_.advance(seconds(15 * 60));
+  EXPECT_EQ(error_of(call(b, "GET", "/auth/session")), "session.expired");
+}
+
+TEST_F(PanelTest, SignOutEverywhereEndsOtherSessions) {
+  Browser a;
+  service::TotpSecret secret = first_sign_in(a);
+  clock_.advance(seconds(60));
+  Browser b;
+  call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kNew}});
+  ASSERT_EQ(call(b, "POST", "/auth/second-factor", {{"code", service::totp_code(secret, now())}}).status, 200);
+  PanelResponse r = call(b, "POST", "/auth/sign-out-everywhere");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["ended"], 2);
+  EXPECT_EQ(call(a, "GET", "/auth/session").status, 401);
+}
+
+TEST_F(PanelTest, GarbageIsRefusedPolitely) {
+  Browser b;
+  EXPECT_EQ(call(b, "GET", "/nosuch").status, 404);
+  EXPECT_EQ(call(b, "GET", "/auth/password").status, 405);
+  EXPECT_EQ(call(b, "POST", "/auth//password").status, 404);
+  EXPECT_EQ(call(b, "POST", "/auth/password/").status, 404);
+  EXPECT_EQ(call(b, "POST", "").status, 404);
+  PanelRequest req;
+  req.method = "POST";
+  req.path = "/auth/password";
+  req.content_type = "application/json";
+  for (std::string body : {"", "[]", "{", "\"x\"", "{\"login\":1,\"password\":[]}", "nul\x01"}) {
+    req.body = body;
+    PanelResponse r = panel_->handle(req);
+    EXPECT_TRUE(r.status == 400 || r.status == 401) << body << " " << r.status;
+  }
+  req.body = json{{"login", std::string(10000, 'a')}, {"password", "x"}}.dump();
+  EXPECT_EQ(panel_->handle(req).status, 401);
+  req.body = json{{"login", "hanako\x01\n"}, {"password", "x"}}.dump();
+  PanelResponse r = panel_->handle(req);
+  EXPECT_EQ(r.object.find('\n'), std::string::npos);
+  Browser forged{"kura_session=" + std::string(64, 'a'), std::string(64, 'a')};
+  EXPECT_EQ(error_of(call(forged, "GET", "/auth/session")), "session.none");
+  Browser odd{"kura_session=../../etc; x", ""};
+  EXPECT_EQ(call(odd, "GET", "/auth/session").status, 401);
+}
+
+TEST(PanelCookie, FindsTheSessionCookie) {
+  EXPECT_EQ(session_cookie("kura_session=abc"), "abc");
+  EXPECT_EQ(session_cookie("a=1; kura_session=abc; b=2"), "abc");
+  EXPECT_EQ(session_cookie("a=1;kura_session=abc"), "abc");
+  EXPECT_EQ(session_cookie("xkura_session=abc"), "");
+  EXPECT_EQ(session_cookie("kura_session"), "");
+  EXPECT_EQ(session_cookie(""), "");
+  EXPECT_EQ(session_cookie(";;;=;"), "");
+  EXPECT_EQ(session_cookie("kura_session=" + std::string(500, 'a')), "");
+}
+
+TEST(PanelHeaders, ForbidInlineCodeAndFraming) {
+  std::map<std::string, std::string> h(panel_security_headers().begin(),
+                                       panel_security_headers().end());
+  const std::string& csp = h["Content-Security-Policy"];
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+  EXPECT_NE(csp.find("style-src 'self'"), std::string::npos);
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos);
+  EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(h["Referrer-Policy"], "no-referrer");
+  EXPECT_EQ(h["X-Frame-Options"], "DENY");
+}
+
+}  // namespace
+}  // namespace kura::server

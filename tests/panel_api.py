@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""The control panel's API over real HTTPS against a running kura-server, as a browser uses it:
+the first provider admin (init's one-time password) signs in, is forced to change the password
+and enroll TOTP (codes computed here, RFC 6238), signs out and in again with a code; the
+refusals (CSRF, form posts, stage gating, lockout answering like a wrong password); the
+security headers; the access records of each step. Run by panel_test.sh api."""
+import argparse, base64, hashlib, hmac, http.client, json, os, re, ssl, struct, subprocess, sys, time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--url"); ap.add_argument("--data"); ap.add_argument("--server"); ap.add_argument("--init-log")
+args = ap.parse_args()
+host, port = args.url.removeprefix("https://").split(":")
+CTX = ssl.create_default_context(cafile=os.path.join(args.data, "ca", "ca.pem"))
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else f": {detail}"))
+    if not ok:
+        failures.append(name)
+
+
+def totp(secret_b32, t=None, step_offset=0):
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((time.time() if t is None else t) // 30) + step_offset
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+class Browser:
+    def __init__(self):
+        self.cookie = ""
+        self.csrf = ""
+
+    def call(self, method, path, body=None, content_type="application/json", csrf=True, raw=None):
+        c = http.client.HTTPSConnection(host, int(port), context=CTX, timeout=30)
+        h = {}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        if method not in ("GET", "HEAD"):
+            h["Content-Type"] = content_type
+            if csrf and self.csrf:
+                h["X-CSRF-Token"] = self.csrf
+        data = raw if raw is not None else (json.dumps(body if body is not None else {}) if method not in ("GET", "HEAD") else None)
+        t0 = time.monotonic()
+        c.request(method, path, body=data, headers=h)
+        r = c.getresponse()
+        text = r.read()
+        elapsed = time.monotonic() - t0
+        headers = {k.lower(): v for k, v in r.getheaders()}
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie":
+                self.cookie = v.split(";")[0]
+                self.last_set_cookie = v
+        try:
+            j = json.loads(text)
+        except ValueError:
+            j = None
+        if isinstance(j, dict):
+            if "csrf_token" in j:
+                self.csrf = j["csrf_token"]
+            if isinstance(j.get("session"), dict):
+                self.csrf = j["session"]["csrf_token"]
+        c.close()
+        return r.status, j, headers, elapsed
+
+    def api(self, method, path, body=None, **kw):
+        return self.call(method, "/panel/api" + path, body, **kw)
+
+
+log = open(args.init_log, encoding="utf-8").read()
+m = re.search(r"one-time password[^:]*: (\S+)", log)
+check("init printed a one-time password", m is not None, log)
+initial = m.group(1)
+NEW = "Kura#Panel-Test-2026"
+
+# --- Redirect, headers ------------------------------------------------------------------------
+b = Browser()
+st, _, h, _ = b.call("GET", "/")
+check("/ redirects to the panel", st == 303 and h.get("location") == "/panel/", (st, h))
+st, j, h, _ = b.api("GET", "/auth/session")
+check("no session: 401 session.none", st == 401 and j == {"error": "session.none"}, (st, j))
+for k, want in [("content-security-policy", "frame-ancestors 'none'"), ("strict-transport-security", "max-age="),
+                ("x-content-type-options", "nosniff"), ("referrer-policy", "no-referrer"),
+                ("cache-control", "no-store"), ("x-frame-options", "DENY")]:
+    check(f"header {k}", want in h.get(k, ""), h.get(k))
+check("CSP has no unsafe-inline", "unsafe-inline" not in h.get("content-security-policy", "x"))
+
+# --- A form post cannot sign in (CSRF), garbage is refused ------------------------------------
+st, j, _, _ = b.api("POST", "/auth/password", {"login": "admin", "password": initial},
+                    content_type="application/x-www-form-urlencoded")
+check("a form post is refused", st == 403 and j["error"] == "csrf", (st, j))
+st, j, _, _ = b.api("POST", "/auth/password", raw="{not json")
+check("malformed JSON: 400", st == 400, (st, j))
+# An oversized body is refused from its Content-Length, before it is sent.
+c = http.client.HTTPSConnection(host, int(port), context=CTX, timeout=30)
+c.putrequest("POST", "/panel/api/auth/password")
+c.putheader("Content-Type", "application/json")
+c.putheader("Content-Length", str(2 << 20))
+c.endheaders()
+st = c.getresponse().status
+c.close()
+check("an oversized body: 413", st == 413, st)
+st, _, _, _ = b.call("GET", "/panel/api/../../metrics")
+check("dot segments: not found", st in (400, 404), st)
+
+# --- First sign-in: password change, then TOTP enrollment ------------------------------------
+st, j, h, _ = b.api("POST", "/auth/password", {"login": "admin", "password": initial})
+check("the one-time password signs in", st == 200 and j["stage"] == "password_change", (st, j))
+sc = b.last_set_cookie
+check("cookie is Secure, HttpOnly, SameSite=Strict, Path=/panel",
+      all(x in sc for x in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/panel")), sc)
+st, j, _, _ = b.api("GET", "/me/factors")
+check("before the change nothing else is reachable", st in (403, 404), (st, j))
+st, j, _, _ = b.api("POST", "/me/totp/begin")
+check("enrollment waits for the password change", st == 403 and j["error"] == "stage.password_change", (st, j))
+st, j, _, _ = b.api("POST", "/me/password", {"old": initial, "new": "password1"})
+check("a weak password is refused with the policy's reasons",
+      st == 400 and j["error"] == "password.policy" and "pw.common" in j["problems"], (st, j))
+st, j, _, _ = b.api("POST", "/me/password", {"old": initial, "new": NEW}, csrf=False)
+check("no CSRF token: refused", st == 403 and j["error"] == "csrf", (st, j))
+st, j, _, _ = b.api("POST", "/me/password", {"old": initial, "new": NEW})
+check("the new password is taken", st == 200 and j["stage"] == "enrollment", (st, j))
+st, j, _, _ = b.api("POST", "/me/totp/begin")
+check("TOTP enrollment shows a QR code", st == 200 and j["qr_svg"].startswith("<svg") and
+      j["otpauth_uri"].startswith("otpauth://totp/"), (st, j))
+secret = j["secret"]
+st, j, _, _ = b.api("POST", "/me/totp/confirm", {"secret": secret, "code": totp(secret)})
+check("TOTP confirmed: 10 recovery codes, signed in", st == 200 and len(j["recovery_codes"]) == 10 and
+      j["session"]["stage"] == "ready", (st, j))
+recovery = j["recovery_codes"]
+check("a provider admin may manage tenants", "panel.tenant.manage" in j["session"]["actions"], j["session"]["actions"])
+st, j, _, _ = b.api("POST", "/auth/sign-out")
+check("sign out", st == 200 and b.cookie.endswith("="), (st, b.cookie))
+st, j, _, _ = b.api("GET", "/auth/session")
+check("signed out: no session", st == 401, (st, j))
+
+# --- Every sign-in needs the second factor; a code works once --------------------------------
+b = Browser()
+st, j, _, _ = b.api("POST", "/auth/password", {"login": "admin", "password": NEW})
+check("password step: second factor due", st == 200 and j["stage"] == "second_factor", (st, j))
+st, j, _, _ = b.api("GET", "/tenants")
+check("second factor due: nothing else", st in (403, 404), (st, j))
+time.sleep(0.1)
+code = totp(secret, step_offset=1)  # the next step: the enrollment used this one
+st, j, _, _ = b.api("POST", "/auth/second-factor", {"code": code})
+check("TOTP code signs in", st == 200 and j["stage"] == "ready", (st, j))
+b2 = Browser()
+b2.api("POST", "/auth/password", {"login": "admin", "password": NEW})
+st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": code})
+check("the same code again: refused (replay)", st == 401 and j["error"] == "signin.code_wrong", (st, j))
+st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": recovery[0]})
+check("a recovery code signs in", st == 200 and j["stage"] == "ready", (st, j))
+st, j, _, _ = b2.api("POST", "/auth/sign-out-everywhere")
+check("sign out everywhere ends both sessions", st == 200 and j["ended"] == 2, (st, j))
+st, _, _, _ = b.api("GET", "/auth/session")
+check("the other browser is signed out too", st == 401, st)
+
+# --- Lockout: 3 wrong passwords; then even the right one is refused the same way -------------
+answers = []
+for i in range(3):
+    st, j, _, el = Browser().api("POST", "/auth/password", {"login": "admin", "password": "wrong-%d" % i})
+    answers.append((st, j, el))
+check("wrong passwords: 401 signin.failed", all(a[0] == 401 and a[1] == {"error": "signin.failed"} for a in answers), answers)
+check("each failure waits longer", answers[0][2] < answers[1][2] < answers[2][2], [a[2] for a in answers])
+st, j, _, _ = Browser().api("POST", "/auth/password", {"login": "admin", "password": NEW})
+check("locked: the right password gets the same answer", st == 401 and j == {"error": "signin.failed"}, (st, j))
+st, j, _, _ = Browser().api("POST", "/auth/password", {"login": "no-such-user", "password": NEW})
+check("an unknown ID: the same answer", st == 401 and j == {"error": "signin.failed"}, (st, j))
+
+# --- The records --------------------------------------------------------------------------------
+time.sleep(0.5)  # the access log's writer batches records (GETs are not waited for)
+out = subprocess.run([args.server, "--data", args.data, "--json", "audit", "export"], capture_output=True, text=True)
+check("audit export runs", out.returncode == 0, out.stderr)
+recs = json.loads(out.stdout or "[]")
+actions = [(r["actor"], r["action"], r["status"]) for r in recs]
+for want in [("user:admin", "panel.signin.password", 200), ("user:admin", "panel.password.change", 200),
+             ("user:admin", "panel.factor.totp.add", 200), ("user:admin", "panel.signin.second_factor", 200),
+             ("user:admin", "panel.signout", 200), ("anonymous", "panel.signin", 401),
+             ("anonymous", "panel.signin.locked", 401), ("user:admin", "panel.signout.everywhere", 200)]:
+    check(f"recorded {want}", want in actions, [a for a in actions if a[1].startswith("panel.")])
+check("no password in any record", all(p not in out.stdout for p in (initial, NEW)))
+check("session sign-ins are recorded as such", any(r.get("auth_method") == "session" for r in recs))
+
+if failures:
+    print(f"{len(failures)} check(s) failed: {failures}")
+    sys.exit(1)
+print("all panel API checks passed")
