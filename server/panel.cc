@@ -1,8 +1,10 @@
 #include "server/panel.h"
+#include "server/panel_internal.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <optional>
 
@@ -16,72 +18,14 @@ using nlohmann::json;
 using service::Action;
 using service::SessionStage;
 
+using namespace panel_detail;
+
 namespace {
 
 constexpr char kCookieName[] = "kura_session";
 constexpr char kCookieAttrs[] = "; Path=/panel; Secure; HttpOnly; SameSite=Strict";
 
 bool is_read(std::string_view method) { return method == "GET" || method == "HEAD"; }
-
-PanelResponse json_response(int status, const json& j) {
-  PanelResponse r;
-  r.status = status;
-  r.body = j.dump();
-  return r;
-}
-
-// {"error": key, "args": [...], "message": text}: the key is the panel catalog's; the message
-// is the server's English detail (logged, and shown under the translated text).
-PanelResponse error_json(int status, std::string_view key, std::string_view message = {},
-                         std::vector<std::string> args = {}) {
-  json j{{"error", key}};
-  if (!args.empty()) j["args"] = args;
-  if (!message.empty()) j["message"] = message;
-  PanelResponse r = json_response(status, j);
-  r.result = std::string(status == 401 || status == 403 ? "denied: " : "error: ") +
-             std::string(key) + (message.empty() ? "" : ": " + std::string(message));
-  return r;
-}
-
-// A service or store error as a panel error: the generic key for its kind.
-PanelResponse status_error(const base::Status& st) {
-  switch (st.code()) {
-    case base::Code::kInvalidArgument: return error_json(400, "error.invalid", st.message());
-    case base::Code::kNotFound: return error_json(404, "error.not_found", st.message());
-    case base::Code::kAlreadyExists: return error_json(409, "error.exists", st.message());
-    case base::Code::kPermissionDenied: return error_json(403, "error.denied", st.message());
-    case base::Code::kUnauthenticated: return error_json(401, "session.none", st.message());
-    case base::Code::kFailedPrecondition: return error_json(409, "error.state", st.message());
-    case base::Code::kResourceExhausted: return error_json(507, "error.quota", st.message());
-    default: return error_json(500, "error.internal", st.message());
-  }
-}
-
-// A password-policy refusal ("password: pw.too_short,pw.common") with each problem's argument.
-PanelResponse policy_error(const base::Status& st, const service::AccountOptions& o) {
-  constexpr std::string_view kPrefix = "password: ";
-  std::string_view keys = st.message();
-  if (st.code() != base::Code::kInvalidArgument || keys.substr(0, kPrefix.size()) != kPrefix) {
-    return status_error(st);
-  }
-  keys.remove_prefix(kPrefix.size());
-  json problems = json::array(), args = json::array();
-  while (!keys.empty()) {
-    size_t comma = keys.find(',');
-    std::string key(keys.substr(0, comma));
-    keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
-    problems.push_back(key);
-    if (key == "pw.too_short") args.push_back({std::to_string(o.password.min_length)});
-    else if (key == "pw.too_few_classes") args.push_back({std::to_string(o.password.min_classes)});
-    else if (key == "pw.reused") args.push_back({std::to_string(o.password.history)});
-    else if (key == "pw.too_long") args.push_back({std::to_string(service::kMaxPasswordBytes)});
-    else args.push_back(json::array());
-  }
-  PanelResponse r = json_response(
-      400, json{{"error", "password.policy"}, {"problems", problems}, {"problem_args", args}});
-  r.result = "error: password.policy: " + std::string(st.message().substr(kPrefix.size()));
-  return r;
-}
 
 std::string_view stage_name(SessionStage s) {
   switch (s) {
@@ -120,42 +64,56 @@ constexpr unsigned kReadyOnly = bit(SessionStage::kReady);
 
 // One request on its way through the gate: the parsed pieces and, past the session check, the
 // session and the caller's identity.
-struct Panel::Call {
-  const PanelRequest* req = nullptr;
-  std::vector<std::string_view> segs;   // the path's segments
-  std::vector<std::string> params;      // the segments the pattern's "*" matched
-  json body;                            // state-changing requests: the JSON object
-  std::string session_id;               // the cookie's value
-  service::SessionInfo info;            // when the endpoint needs a session
-  service::Identity who;                // a ready session's user
-};
-
-struct Panel::Endpoint {
-  std::string_view method;
-  std::string_view pattern;  // "tenants/*/devices": "*" matches one segment
-  bool needs_session;
-  unsigned stages;           // where needs_session
-  std::optional<Action> action;  // checked with authorize() before the handler
-  int tenant_param;          // which "*" names the target tenant (-1: none / the user's own)
-  PanelResponse (Panel::*handler)(Call&);
-};
 
 const std::vector<Panel::Endpoint>& Panel::endpoints() {
+  using S = Scope;
+  constexpr unsigned kSecondFactor = bit(SessionStage::kSecondFactorDue);
+  constexpr unsigned kEnrollment = bit(SessionStage::kEnrollmentDue);
+  constexpr unsigned kChange = bit(SessionStage::kPasswordChangeDue) | kReadyOnly;
   static const std::vector<Endpoint> kEndpoints = {
-      {"POST", "auth/password", false, 0, std::nullopt, -1, &Panel::sign_in_password},
-      {"GET", "auth/session", true, kAnyStage, std::nullopt, -1, &Panel::session_view},
-      {"POST", "auth/second-factor", true, bit(SessionStage::kSecondFactorDue), std::nullopt,
-       -1, &Panel::sign_in_code},
-      {"POST", "auth/sign-out", true, kAnyStage, std::nullopt, -1, &Panel::sign_out},
-      {"POST", "auth/sign-out-everywhere", true, kReadyOnly, Action::kPanelSelf, -1,
+      // Sign-in and one's own account: reachable in the stages that need them.
+      {"POST", "auth/password", false, 0, {}, S::kNone, &Panel::sign_in_password},
+      {"GET", "auth/session", true, kAnyStage, {}, S::kNone, &Panel::session_view},
+      {"POST", "auth/second-factor", true, kSecondFactor, {}, S::kNone, &Panel::sign_in_code},
+      {"POST", "auth/sign-out", true, kAnyStage, {}, S::kNone, &Panel::sign_out},
+      {"POST", "auth/sign-out-everywhere", true, kReadyOnly, Action::kPanelSelf, S::kOwn,
        &Panel::sign_out_everywhere},
-      {"POST", "me/password", true,
-       bit(SessionStage::kPasswordChangeDue) | bit(SessionStage::kReady), std::nullopt, -1,
-       &Panel::change_password},
-      {"POST", "me/totp/begin", true, bit(SessionStage::kEnrollmentDue), std::nullopt, -1,
-       &Panel::totp_begin},
-      {"POST", "me/totp/confirm", true, bit(SessionStage::kEnrollmentDue), std::nullopt, -1,
-       &Panel::totp_confirm},
+      {"POST", "me/password", true, kChange, {}, S::kNone, &Panel::change_password},
+      {"POST", "me/totp/begin", true, kEnrollment, {}, S::kNone, &Panel::totp_begin},
+      {"POST", "me/totp/confirm", true, kEnrollment, {}, S::kNone, &Panel::totp_confirm},
+      // Institutions.
+      {"GET", "tenants", true, kReadyOnly, Action::kPanelTenantView, S::kOwn, &Panel::tenants_list},
+      {"POST", "tenants", true, kReadyOnly, Action::kPanelTenantManage, S::kProvider,
+       &Panel::tenant_create},
+      {"PUT", "tenants/*", true, kReadyOnly, Action::kPanelTenantManage, S::kPathTenant,
+       &Panel::tenant_update},
+      {"GET", "tenants/*/dashboard", true, kReadyOnly, Action::kPanelTenantView, S::kPathTenant,
+       &Panel::dashboard},
+      {"GET", "tenants/*/devices", true, kReadyOnly, Action::kPanelTenantView, S::kPathTenant,
+       &Panel::devices_list},
+      {"POST", "tenants/*/enroll-codes", true, kReadyOnly, Action::kPanelDeviceEnroll,
+       S::kPathTenant, &Panel::enroll_code},
+      {"POST", "tenants/*/devices/*/revoke", true, kReadyOnly, Action::kPanelDeviceManage,
+       S::kPathTenant, &Panel::device_revoke},
+      {"GET", "tenants/*/repos", true, kReadyOnly, Action::kPanelTenantView, S::kPathTenant,
+       &Panel::repos_list},
+      {"GET", "tenants/*/repos/*/snapshots", true, kReadyOnly, Action::kPanelTenantView,
+       S::kPathTenant, &Panel::snapshots_list},
+      {"GET", "tenants/*/audit", true, kReadyOnly, Action::kAuditRead, S::kPathTenant,
+       &Panel::audit_list},
+      // Users.
+      {"GET", "users", true, kReadyOnly, Action::kPanelUserView, S::kQueryTenant, &Panel::users_list},
+      {"POST", "users", true, kReadyOnly, Action::kPanelUserManage, S::kBodyTenant,
+       &Panel::user_create},
+      {"PUT", "users/*", true, kReadyOnly, Action::kPanelUserManage, S::kPathUser,
+       &Panel::user_update},
+      {"POST", "users/*/unlock", true, kReadyOnly, Action::kPanelUserManage, S::kPathUser,
+       &Panel::user_unlock},
+      {"POST", "users/*/end-sessions", true, kReadyOnly, Action::kPanelUserManage, S::kPathUser,
+       &Panel::user_end_sessions},
+      // The provider's screens.
+      {"GET", "regions", true, kReadyOnly, Action::kPanelUsageAll, S::kProvider, &Panel::regions_list},
+      {"GET", "usage", true, kReadyOnly, Action::kPanelUsageAll, S::kProvider, &Panel::usage_all},
   };
   return kEndpoints;
 }
@@ -235,9 +193,8 @@ PanelResponse Panel::gate(const PanelRequest& req, Call& call) {
     }
   }
   if (ep->action) {
-    service::Target target;
-    target.tenant = ep->tenant_param >= 0 ? call.params[ep->tenant_param] : call.who.tenant;
-    base::Status allowed = service::authorize(call.who, *ep->action, target);
+    call.target = target_of(*ep, call);
+    base::Status allowed = service::authorize(call.who, *ep->action, call.target);
     if (!allowed.ok()) {
       PanelResponse r = refuse(403, "error.denied", allowed.message());
       r.action = std::string(service::action_name(*ep->action));
@@ -247,6 +204,48 @@ PanelResponse Panel::gate(const PanelRequest& req, Call& call) {
   PanelResponse r = (this->*(ep->handler))(call);
   if (r.action.empty() && ep->action) r.action = std::string(service::action_name(*ep->action));
   return r;
+}
+
+service::Target Panel::target_of(const Endpoint& ep, Call& call) {
+  service::Target t;
+  const std::string& own = call.who.tenant;
+  auto tenant_or_provider = [&](std::string name) {
+    if (name.empty()) t.provider = true;
+    t.tenant = std::move(name);
+  };
+  switch (ep.scope) {
+    case Scope::kNone: break;
+    case Scope::kOwn: t.tenant = own; break;
+    case Scope::kProvider: t.provider = true; break;
+    case Scope::kPathTenant: t.tenant = call.params.at(0); break;
+    case Scope::kBodyTenant: tenant_or_provider(str_member(call.body, "tenant")); break;
+    case Scope::kQueryTenant: {
+      std::string q = query_param(call.req->query, "tenant");
+      tenant_or_provider(q.empty() ? own : q);
+      break;
+    }
+    case Scope::kPathUser: {
+      int64_t id = 0;
+      const std::string& p = call.params.at(0);
+      auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
+      auto u = ec == std::errc() && end == p.data() + p.size() && id > 0
+                   ? svc_->meta()->user_by_id(id)
+                   : base::StatusOr<meta::User>(base::not_found("user"));
+      if (!u.ok()) {
+        // Unknown: institution staff get the answer another tenant's user gets.
+        t.tenant = "?";
+        break;
+      }
+      call.subject = *u;
+      if (u->tenant_id == 0) {
+        t.provider = true;
+      } else if (auto tn = svc_->meta()->tenant_by_id(u->tenant_id); tn.ok()) {
+        t.tenant = tn->name;
+      }
+      break;
+    }
+  }
+  return t;
 }
 
 service::Identity Panel::identity_of(const service::SessionInfo& info) {
@@ -433,6 +432,103 @@ PanelResponse Panel::totp_confirm(Call& call) {
 }
 
 // --- Helpers -----------------------------------------------------------------------------------
+
+namespace panel_detail {
+
+PanelResponse json_response(int status, const json& j) {
+  PanelResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+// The message is the server's English detail (recorded, and shown under the translated text).
+PanelResponse error_json(int status, std::string_view key, std::string_view message,
+                         std::vector<std::string> args) {
+  json j{{"error", key}};
+  if (!args.empty()) j["args"] = args;
+  if (!message.empty()) j["message"] = message;
+  PanelResponse r = json_response(status, j);
+  r.result = std::string(status == 401 || status == 403 ? "denied: " : "error: ") +
+             std::string(key) + (message.empty() ? "" : ": " + std::string(message));
+  return r;
+}
+
+PanelResponse status_error(const base::Status& st) {
+  switch (st.code()) {
+    case base::Code::kInvalidArgument: return error_json(400, "error.invalid", st.message());
+    case base::Code::kNotFound: return error_json(404, "error.not_found", st.message());
+    case base::Code::kAlreadyExists: return error_json(409, "error.exists", st.message());
+    case base::Code::kPermissionDenied: return error_json(403, "error.denied", st.message());
+    case base::Code::kUnauthenticated: return error_json(401, "session.none", st.message());
+    case base::Code::kFailedPrecondition: return error_json(409, "error.state", st.message());
+    case base::Code::kResourceExhausted: return error_json(507, "error.quota", st.message());
+    default: return error_json(500, "error.internal", st.message());
+  }
+}
+
+// "password: pw.too_short,pw.common" → the keys.
+PanelResponse policy_error(const base::Status& st, const service::AccountOptions& o) {
+  constexpr std::string_view kPrefix = "password: ";
+  std::string_view keys = st.message();
+  if (st.code() != base::Code::kInvalidArgument || keys.substr(0, kPrefix.size()) != kPrefix) {
+    return status_error(st);
+  }
+  keys.remove_prefix(kPrefix.size());
+  json problems = json::array(), args = json::array();
+  while (!keys.empty()) {
+    size_t comma = keys.find(',');
+    std::string key(keys.substr(0, comma));
+    keys = comma == std::string_view::npos ? std::string_view() : keys.substr(comma + 1);
+    problems.push_back(key);
+    if (key == "pw.too_short") args.push_back({std::to_string(o.password.min_length)});
+    else if (key == "pw.too_few_classes") args.push_back({std::to_string(o.password.min_classes)});
+    else if (key == "pw.reused") args.push_back({std::to_string(o.password.history)});
+    else if (key == "pw.too_long") args.push_back({std::to_string(service::kMaxPasswordBytes)});
+    else args.push_back(json::array());
+  }
+  PanelResponse r = json_response(
+      400, json{{"error", "password.policy"}, {"problems", problems}, {"problem_args", args}});
+  r.result = "error: password.policy: " + std::string(st.message().substr(kPrefix.size()));
+  return r;
+}
+
+std::string query_param(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) != key) continue;
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == '+') {
+        out += ' ';
+      } else if (v[i] == '%') {
+        int value = 0;
+        for (size_t k = 1; k <= 2; ++k) {
+          if (i + k >= v.size()) return {};
+          char c = v[i + k];
+          int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+          if (d < 0) return {};
+          value = value * 16 + d;
+        }
+        if (value < 0x20 || value == 0x7f) return {};
+        out += static_cast<char>(value);
+        i += 2;
+      } else {
+        out += v[i];
+      }
+    }
+    return out;
+  }
+  return {};
+}
+
+}  // namespace panel_detail
+
 
 const std::vector<std::pair<std::string, std::string>>& panel_security_headers() {
   static const std::vector<std::pair<std::string, std::string>> kHeaders = {

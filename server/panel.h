@@ -59,6 +59,8 @@ class Panel {
   static const std::vector<Endpoint>& endpoints();
 
   PanelResponse gate(const PanelRequest& req, Call& call);
+  // The target the endpoint's Action is authorised on (and, for a user id, the user).
+  service::Target target_of(const Endpoint& ep, Call& call);
 
   // auth/*, me/*
   PanelResponse sign_in_password(Call& call);
@@ -69,6 +71,25 @@ class Panel {
   PanelResponse change_password(Call& call);
   PanelResponse totp_begin(Call& call);
   PanelResponse totp_confirm(Call& call);
+
+  // Institution data, users and the provider's screens (panel_data.cc).
+  PanelResponse tenants_list(Call& call);
+  PanelResponse tenant_create(Call& call);
+  PanelResponse tenant_update(Call& call);
+  PanelResponse dashboard(Call& call);
+  PanelResponse devices_list(Call& call);
+  PanelResponse enroll_code(Call& call);
+  PanelResponse device_revoke(Call& call);
+  PanelResponse repos_list(Call& call);
+  PanelResponse snapshots_list(Call& call);
+  PanelResponse audit_list(Call& call);
+  PanelResponse users_list(Call& call);
+  PanelResponse user_create(Call& call);
+  PanelResponse user_update(Call& call);
+  PanelResponse user_unlock(Call& call);
+  PanelResponse user_end_sessions(Call& call);
+  PanelResponse regions_list(Call& call);
+  PanelResponse usage_all(Call& call);
 
   PanelResponse session_json(const service::SessionInfo& info, int status = 200);
   service::Identity identity_of(const service::SessionInfo& info);

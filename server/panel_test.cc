@@ -264,9 +264,11 @@ TEST_F(PanelTest, GarbageIsRefusedPolitely) {
     PanelResponse r = panel_->handle(req);
     EXPECT_TRUE(r.status == 400 || r.status == 401) << body << " " << r.status;
   }
-  req.body = json{{"login", std::string(10000, 'a')}, {"password", "x"}}.dump();
+  const std::string long_login = json{{"login", std::string(10000, 'a')}, {"password", "x"}}.dump();
+  req.body = long_login;
   EXPECT_EQ(panel_->handle(req).status, 401);
-  req.body = json{{"login", "hanako\x01\n"}, {"password", "x"}}.dump();
+  const std::string control = json{{"login", "hanako\x01\n"}, {"password", "x"}}.dump();
+  req.body = control;
   PanelResponse r = panel_->handle(req);
   EXPECT_EQ(r.object.find('\n'), std::string::npos);
   Browser forged{"kura_session=" + std::string(64, 'a'), std::string(64, 'a')};

@@ -8,6 +8,7 @@
 #include "base/bytes.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "service/names.h"
 #include "service/qr_svg.h"
 #include "service/totp.h"
 
@@ -56,6 +57,15 @@ base::StatusOr<meta::User> Accounts::create_user(int64_t tenant_id, std::string_
                                                  std::string_view display_name,
                                                  meta::UserRole role,
                                                  std::string_view initial_password) {
+  RETURN_IF_ERROR(check_user_login(login));
+  RETURN_IF_ERROR(check_display_name(display_name));
+  const bool provider_role =
+      role == meta::UserRole::kProviderAdmin || role == meta::UserRole::kProviderOperator;
+  if (provider_role != (tenant_id == 0)) {
+    return base::invalid_argument(std::string("role ") + std::string(meta::user_role_name(role)) +
+                                  (provider_role ? " is for the provider's staff only"
+                                                 : " is for an institution's staff only"));
+  }
   RETURN_IF_ERROR(policy_status(
       check_password(options_.password, initial_password, login, display_name, {})));
   ASSIGN_OR_RETURN(std::string hash, hash_password(options_.argon2, initial_password));

@@ -84,6 +84,9 @@ base::Status authorize_user(const Identity& who, Action action, const Target& ta
       return base::permission_denied("your role (" + std::string(meta::user_role_name(who.role)) +
                                      ") may not " + std::string(action_name(action)));
     }
+    if (!provider_role(who.role) && target.provider) {
+      return base::permission_denied("only the provider's staff may do this");
+    }
     // Institution staff: their own tenant only, the same answer whether or not another exists.
     if (!provider_role(who.role) && !target.tenant.empty() && target.tenant != who.tenant) {
       return base::permission_denied("not your institution");

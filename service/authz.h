@@ -82,6 +82,8 @@ std::string_view action_name(Action action);
 struct Target {
   std::string tenant;
   std::string repo;
+  // Panel: the target is the provider's own (its staff, its tenants list): provider staff only.
+  bool provider = false;
 };
 
 // OK, or kPermissionDenied / kUnauthenticated with a reason fit for the caller (it names no

@@ -115,6 +115,11 @@ TEST(Authz, EveryUserRoleTimesEveryAction) {
       if (!on_other.ok()) {
         EXPECT_EQ(on_other.code(), base::Code::kPermissionDenied);
       }
+      // The provider's own things (its staff, all tenants): provider staff only.
+      Target provider_level;
+      provider_level.provider = true;
+      EXPECT_EQ(authorize(who, a, provider_level).ok(), want == 'a')
+          << action_name(a) << " at provider level by " << meta::user_role_name(roles[r]);
     }
   }
 }

@@ -64,4 +64,41 @@ base::Status check_device_name(std::string_view name) {
   return base::ok_status();
 }
 
+base::Status check_user_login(std::string_view login) {
+  auto bad = [&](std::string_view why) {
+    return base::invalid_argument("user ID \"" + std::string(login.substr(0, 80)) + "\": " +
+                                  std::string(why));
+  };
+  if (login.size() < 3) return bad("shorter than 3 characters");
+  if (login.size() > 64) return bad("longer than 64 characters");
+  if (!lower_alnum(login.front())) return bad("must start with a small letter or a digit");
+  for (char c : login) {
+    if (!lower_alnum(c) && c != '-' && c != '_' && c != '.' && c != '@') {
+      return bad("only small letters, digits, '.', '_', '-' and '@' are allowed");
+    }
+  }
+  return base::ok_status();
+}
+
+base::Status check_display_name(std::string_view name) {
+  if (name.empty()) return base::invalid_argument("the name is empty");
+  if (name.size() > 200) return base::invalid_argument("the name is longer than 200 bytes");
+  // UTF-8, without control characters (a name ends up in tables, records and CSV files).
+  for (size_t i = 0; i < name.size();) {
+    unsigned char c = static_cast<unsigned char>(name[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > name.size()) return base::invalid_argument("the name is not valid UTF-8");
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(name[i + k]) >> 6) != 2) {
+        return base::invalid_argument("the name is not valid UTF-8");
+      }
+    }
+    if (n == 1 && (c < 0x20 || c == 0x7f)) {
+      return base::invalid_argument("the name contains a control character");
+    }
+    i += n;
+  }
+  return base::ok_status();
+}
+
 }  // namespace kura::service
