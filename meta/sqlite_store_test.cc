@@ -61,7 +61,7 @@ TEST(SqliteStore, NewFileIsPrivateAndInWalMode) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   RawDb raw(path);
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(raw.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(raw.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
 }
 
 TEST(SqliteStore, MigratesAnOldDatabase) {
@@ -88,7 +88,7 @@ TEST(SqliteStore, MigratesAnOldDatabase) {
 
   auto store = open_sqlite(path);
   ASSERT_TRUE(store.ok()) << store.status().to_string();
-  EXPECT_EQ((*store)->schema_version(), 4);
+  EXPECT_EQ((*store)->schema_version(), 5);
   EXPECT_TRUE((*store)->tenant_by_name("clinic-a").ok());
   // Version 4 copies the admins in as provider admins of the control panel.
   auto user = (*store)->user_by_login("yamada");
@@ -101,14 +101,14 @@ TEST(SqliteStore, MigratesAnOldDatabase) {
   c.cert_serial = "a1";
   EXPECT_TRUE((*store)->add_admin_cert(c).ok());
   RawDb after(path);
-  EXPECT_EQ(after.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(after.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
 
   // Asking for an older version than the file has opens it as it is.
   SqliteOptions old;
   old.migrate_to = 1;
   auto again = open_sqlite(path, old);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ((*again)->schema_version(), 4);
+  EXPECT_EQ((*again)->schema_version(), 5);
 }
 
 TEST(SqliteStore, RefusesANewerSchema) {
@@ -264,7 +264,7 @@ TEST(SqliteStore, ConcurrentFirstOpensMigrateOnce) {
   for (auto& t : threads) t.join();
   for (const auto& s : results) EXPECT_TRUE(s.ok()) << s.to_string();
   RawDb raw(path);
-  EXPECT_EQ(raw.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4");
+  EXPECT_EQ(raw.text("SELECT group_concat(version) FROM schema_migrations"), "1,2,3,4,5");
 }
 
 }  // namespace
