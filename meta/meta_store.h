@@ -378,11 +378,13 @@ class MetaStore {
   virtual base::StatusOr<std::vector<FactorReset>> list_factor_resets(int64_t now) = 0;
   virtual base::StatusOr<FactorReset> factor_reset_by_id(int64_t id) = 0;  // kNotFound
   // Atomically: the request exists (kNotFound), is not approved and not expired at `now`
-  // (kFailedPrecondition, the message says which), the approver exists (kNotFound) and is not
-  // the requester (kPermissionDenied) → the request is approved by `approver` at `now`, and the
-  // user's TOTP authenticator, recovery codes, WebAuthn credentials and sessions are removed,
-  // all in one transaction. The password and the account's other fields are left as they are:
-  // the user signs in with the password and enrolls a new factor. The request as it is now.
+  // (kFailedPrecondition, the message says which), the approver exists (kNotFound) and is
+  // neither the requester nor the user whose factors go (kPermissionDenied: else one person
+  // could reset, or get around "the last factor cannot go") → the request is approved by
+  // `approver` at `now`, and the user's TOTP authenticator, recovery codes, WebAuthn
+  // credentials and sessions are removed, all in one transaction. The password and the
+  // account's other fields are left as they are: the user signs in with the password and
+  // enrolls a new factor. The request as it is now.
   virtual base::StatusOr<FactorReset> approve_factor_reset(int64_t id, int64_t approver,
                                                            int64_t now) = 0;
 
@@ -403,7 +405,9 @@ class MetaStore {
   // The successful snapshot uploads of a tenant (by name) since since_unix_ms: the access
   // records with action kSnapshotUploadAction, status 200 and object
   // "<tenant>/<repo>/snapshots/<64 hex>", newest first, at most `limit`
-  // (1..kMaxAccessQueryLimit, else kInvalidArgument). The actor names the device.
+  // (1..kMaxAccessQueryLimit, else kInvalidArgument). The actor names the device by the
+  // certificate serial it had then ("device:<serial>"; a renewed device's older uploads carry
+  // its earlier serial).
   virtual base::StatusOr<std::vector<AccessRecord>> snapshot_uploads(std::string_view tenant,
                                                                      int64_t since_unix_ms,
                                                                      int limit) = 0;
