@@ -112,8 +112,24 @@ class MetaStoreTest : public ::testing::TestWithParam<Target> {
     return d.ok() ? *d : Device{};
   }
 
+  // The store, and a second connection to the same data where the target can open one (as
+  // the server and the admin CLI are).
+  std::vector<MetaStore*> both_stores() {
+    std::vector<MetaStore*> out = {store_};
+    if (f_.open_again) {
+      auto second = f_.open_again();
+      EXPECT_TRUE(second.ok()) << second.status().to_string();
+      if (second.ok()) {
+        second_ = std::move(second).value();
+        out.push_back(second_.get());
+      }
+    }
+    return out;
+  }
+
   Fixture f_;
   MetaStore* store_ = nullptr;
+  std::unique_ptr<MetaStore> second_;
 };
 
 template <typename T>
@@ -940,6 +956,524 @@ TEST_P(MetaStoreTest, AppendThousandRecordsInOneCall) {
   EXPECT_EQ(store_->list_access_records(q)->size(), 1000u * kBatches);
 }
 
+// --- Control panel (schema 5) ------------------------------------------------------------------
+
+WebAuthnCredential key(int64_t user_id, std::string credential_id, int64_t sign_count = 0) {
+  WebAuthnCredential c;
+  c.user_id = user_id;
+  c.credential_id = std::move(credential_id);
+  c.public_key =
+      std::string("\xa5\x01\x02\x03\x26\x20\x01\x21\x58\x20", 10) + std::string(32, '\0');
+  c.sign_count = sign_count;
+  c.name = "YubiKey 5";
+  return c;
+}
+
+TEST_P(MetaStoreTest, WebAuthnCredentialsRoundTrip) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  auto v = store_->create_user(make_user(0, "ops2", UserRole::kProviderOperator));
+  ASSERT_TRUE(u.ok() && v.ok());
+  EXPECT_TRUE(store_->webauthn_credentials(u->id)->empty());
+  // Raw bytes, NUL and 0xff included, come back as they went in.
+  const std::string id1("\x00\xff\x10key-1", 8), id2(16, '\x7f');
+  auto k1 = store_->add_webauthn_credential(key(u->id, id1, 5));
+  ASSERT_TRUE(k1.ok()) << k1.status().to_string();
+  EXPECT_GT(k1->id, 0);
+  EXPECT_EQ(k1->created_unix, kStart);
+  EXPECT_EQ(k1->last_used_unix, 0);
+  auto k2 = store_->add_webauthn_credential(key(u->id, id2));
+  ASSERT_TRUE(k2.ok());
+  ASSERT_TRUE(store_->add_webauthn_credential(key(v->id, "v-key")).ok());
+  auto mine = store_->webauthn_credentials(u->id);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].id, k1->id);  // in the order they were added
+  EXPECT_EQ((*mine)[0].credential_id, id1);
+  EXPECT_EQ((*mine)[0].public_key, key(0, "").public_key);
+  EXPECT_EQ((*mine)[0].sign_count, 5);
+  EXPECT_EQ((*mine)[0].name, "YubiKey 5");
+  EXPECT_EQ((*mine)[1].credential_id, id2);
+  auto found = store_->webauthn_credential_by_id(id1);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, k1->id);
+  EXPECT_EQ(found->user_id, u->id);
+  // Unique over all users; a prefix or a longer id is another credential.
+  expect_code(store_->add_webauthn_credential(key(v->id, id1)), Code::kAlreadyExists);
+  expect_code(store_->webauthn_credential_by_id(id1.substr(0, 7)), Code::kNotFound);
+  expect_code(store_->webauthn_credential_by_id(id1 + "x"), Code::kNotFound);
+  expect_code(store_->webauthn_credential_by_id(""), Code::kNotFound);
+  expect_code(store_->add_webauthn_credential(key(999, "nobody's")), Code::kNotFound);
+  expect_code(store_->webauthn_credentials(999), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, WebAuthnCredentialGarbageIsRefused) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  expect_code(store_->add_webauthn_credential(key(u->id, "")), Code::kInvalidArgument);
+  expect_code(store_->add_webauthn_credential(key(u->id, std::string(1024, 'k'))),
+              Code::kInvalidArgument);
+  EXPECT_TRUE(store_->add_webauthn_credential(key(u->id, std::string(1023, 'k'))).ok());
+  WebAuthnCredential c = key(u->id, "no-key");
+  c.public_key.clear();
+  expect_code(store_->add_webauthn_credential(c), Code::kInvalidArgument);
+  c.public_key = std::string(kMaxWebAuthnPublicKeyBytes + 1, 'p');
+  expect_code(store_->add_webauthn_credential(c), Code::kInvalidArgument);
+  expect_code(store_->add_webauthn_credential(key(u->id, "negative", -1)), Code::kInvalidArgument);
+  EXPECT_EQ(store_->webauthn_credentials(u->id)->size(), 1u);
+}
+
+TEST_P(MetaStoreTest, WebAuthnSignCountMustGrow) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  auto counting = store_->add_webauthn_credential(key(u->id, "counting", 5));
+  auto silent = store_->add_webauthn_credential(key(u->id, "silent", 0));
+  ASSERT_TRUE(counting.ok() && silent.ok());
+  ASSERT_TRUE(store_->update_webauthn_sign_count(counting->id, 6, kStart + 10).ok());
+  auto got = store_->webauthn_credential_by_id("counting");
+  EXPECT_EQ(got->sign_count, 6);
+  EXPECT_EQ(got->last_used_unix, kStart + 10);
+  // The same count again, an older one, or 0 from a counting key: a clone. Nothing changes.
+  for (int64_t n : {6, 3, 0}) {
+    Status s = store_->update_webauthn_sign_count(counting->id, n, kStart + 20);
+    expect_code(s, Code::kFailedPrecondition);
+    EXPECT_NE(s.message().find("cloned"), std::string::npos) << s.message();
+  }
+  got = store_->webauthn_credential_by_id("counting");
+  EXPECT_EQ(got->sign_count, 6);
+  EXPECT_EQ(got->last_used_unix, kStart + 10);
+  // An authenticator that does not count sends 0 every time; once it counts, it must go on.
+  ASSERT_TRUE(store_->update_webauthn_sign_count(silent->id, 0, kStart + 30).ok());
+  ASSERT_TRUE(store_->update_webauthn_sign_count(silent->id, 0, kStart + 31).ok());
+  EXPECT_EQ(store_->webauthn_credential_by_id("silent")->last_used_unix, kStart + 31);
+  ASSERT_TRUE(store_->update_webauthn_sign_count(silent->id, 1, kStart + 32).ok());
+  expect_code(store_->update_webauthn_sign_count(silent->id, 0, kStart + 33),
+              Code::kFailedPrecondition);
+  expect_code(store_->update_webauthn_sign_count(999, 7, kStart), Code::kNotFound);
+  expect_code(store_->update_webauthn_sign_count(counting->id, -1, kStart), Code::kInvalidArgument);
+}
+
+TEST_P(MetaStoreTest, ConcurrentSignCountsAcceptOneAssertion) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  auto k = store_->add_webauthn_credential(key(u->id, "k", 1));
+  ASSERT_TRUE(k.ok());
+  // The same assertion replayed at once, on two connections where the target has them: one
+  // wins.
+  std::vector<MetaStore*> stores = both_stores();
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    MetaStore* s = stores[i % stores.size()];
+    threads.emplace_back([&, s] {
+      if (s->update_webauthn_sign_count(k->id, 2, kStart).ok()) ++accepted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(accepted.load(), 1);
+}
+
+TEST_P(MetaStoreTest, RemoveWebAuthnCredentialOfItsUserOnly) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  auto v = store_->create_user(make_user(0, "ops2", UserRole::kProviderOperator));
+  ASSERT_TRUE(u.ok() && v.ok());
+  auto k = store_->add_webauthn_credential(key(u->id, "u-key"));
+  ASSERT_TRUE(k.ok());
+  expect_code(store_->remove_webauthn_credential(v->id, k->id), Code::kNotFound);
+  EXPECT_TRUE(store_->webauthn_credential_by_id("u-key").ok());
+  ASSERT_TRUE(store_->remove_webauthn_credential(u->id, k->id).ok());
+  expect_code(store_->webauthn_credential_by_id("u-key"), Code::kNotFound);
+  expect_code(store_->remove_webauthn_credential(u->id, k->id), Code::kNotFound);
+  // Its credential id is free again.
+  EXPECT_TRUE(store_->add_webauthn_credential(key(v->id, "u-key")).ok());
+}
+
+class FactorResetTest : public MetaStoreTest {
+ protected:
+  void SetUp() override {
+    MetaStoreTest::SetUp();
+    Tenant t = tenant("clinic-a");
+    auto make = [&](int64_t tenant_id, const std::string& login, UserRole role) {
+      auto u = store_->create_user(make_user(tenant_id, login, role));
+      EXPECT_TRUE(u.ok()) << u.status().to_string();
+      return u.ok() ? *u : User{};
+    };
+    user_ = make(t.id, "sato", UserRole::kInstitutionOperator);
+    other_ = make(t.id, "suzuki", UserRole::kInstitutionOperator);
+    admin1_ = make(t.id, "admin1", UserRole::kInstitutionAdmin);
+    admin2_ = make(0, "admin2", UserRole::kProviderAdmin);
+    // Both users have every kind of factor and a session.
+    for (const User* u : {&user_, &other_}) {
+      TotpFactor f;
+      f.user_id = u->id;
+      f.secret = "JBSWY3DPEHPK3PXP";
+      ASSERT_TRUE(store_->set_totp(f).ok());
+      ASSERT_TRUE(store_->set_recovery_codes(u->id, {"r1-" + u->login, "r2-" + u->login}).ok());
+      ASSERT_TRUE(store_->add_webauthn_credential(key(u->id, "key-" + u->login)).ok());
+      Session s;
+      s.id_hash = "session-" + u->login;
+      s.user_id = u->id;
+      s.expires_unix = kStart + 3600;
+      ASSERT_TRUE(store_->create_session(s).ok());
+    }
+  }
+  FactorReset request(int64_t user_id, int64_t requested_by, int64_t expires = kStart + 86400) {
+    FactorReset r;
+    r.user_id = user_id;
+    r.requested_by = requested_by;
+    r.expires_unix = expires;
+    return r;
+  }
+  void expect_factors(const User& u, bool present) {
+    EXPECT_EQ(store_->totp_of(u.id).ok(), present) << u.login;
+    EXPECT_EQ(store_->recovery_codes(u.id)->size(), present ? 2u : 0u) << u.login;
+    EXPECT_EQ(store_->webauthn_credentials(u.id)->size(), present ? 1u : 0u) << u.login;
+    EXPECT_EQ(store_->session_by_hash("session-" + u.login).ok(), present) << u.login;
+  }
+
+  User user_, other_, admin1_, admin2_;
+};
+
+TEST_P(FactorResetTest, ASecondAdminApprovesAndTheFactorsGo) {
+  auto r = store_->create_factor_reset(request(user_.id, admin1_.id));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_GT(r->id, 0);
+  EXPECT_EQ(r->requested_unix, kStart);
+  EXPECT_EQ(r->approved_by, 0);
+  auto pending = store_->list_factor_resets(kStart + 1);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, r->id);
+  EXPECT_EQ((*pending)[0].requested_by, admin1_.id);
+  // The requester cannot approve, nor can the user whose factors go; nothing changes.
+  Status same = store_->approve_factor_reset(r->id, admin1_.id, kStart + 5).status();
+  expect_code(same, Code::kPermissionDenied);
+  expect_code(store_->approve_factor_reset(r->id, user_.id, kStart + 5), Code::kPermissionDenied);
+  expect_code(store_->approve_factor_reset(r->id, 999, kStart + 5), Code::kNotFound);
+  expect_factors(user_, true);
+  EXPECT_EQ(store_->factor_reset_by_id(r->id)->approved_by, 0);
+
+  auto done = store_->approve_factor_reset(r->id, admin2_.id, kStart + 60);
+  ASSERT_TRUE(done.ok()) << done.status().to_string();
+  EXPECT_EQ(done->approved_by, admin2_.id);
+  EXPECT_EQ(done->approved_unix, kStart + 60);
+  auto stored = store_->factor_reset_by_id(r->id);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->approved_by, admin2_.id);
+  EXPECT_EQ(stored->approved_unix, kStart + 60);
+  expect_factors(user_, false);
+  expect_factors(other_, true);
+  // The password and the account stay as they were.
+  auto after = store_->user_by_id(user_.id);
+  EXPECT_EQ(after->password_hash, user_.password_hash);
+  EXPECT_EQ(after->must_change_password, user_.must_change_password);
+  EXPECT_EQ(after->password_changed_unix, user_.password_changed_unix);
+  EXPECT_TRUE(store_->list_factor_resets(kStart + 61)->empty());
+  expect_code(store_->approve_factor_reset(r->id, admin2_.id, kStart + 61),
+              Code::kFailedPrecondition);
+  // Once done, a new request for the user may be made.
+  EXPECT_TRUE(store_->create_factor_reset(request(user_.id, admin1_.id)).ok());
+}
+
+TEST_P(FactorResetTest, OnePendingRequestPerUser) {
+  auto first = store_->create_factor_reset(request(user_.id, admin1_.id, kStart + 100));
+  ASSERT_TRUE(first.ok());
+  expect_code(store_->create_factor_reset(request(user_.id, admin2_.id)), Code::kAlreadyExists);
+  EXPECT_TRUE(store_->create_factor_reset(request(other_.id, admin1_.id)).ok());
+  // Once the first has expired, it neither blocks nor lists nor can be approved.
+  FactorReset later = request(user_.id, admin2_.id, kStart + 1000);
+  later.requested_unix = kStart + 100;
+  auto second = store_->create_factor_reset(later);
+  ASSERT_TRUE(second.ok()) << second.status().to_string();
+  auto pending = store_->list_factor_resets(kStart + 100);
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].user_id, other_.id);  // by id
+  EXPECT_EQ((*pending)[1].id, second->id);
+  Status expired = store_->approve_factor_reset(first->id, admin2_.id, kStart + 100).status();
+  expect_code(expired, Code::kFailedPrecondition);
+  EXPECT_NE(expired.message().find("expired"), std::string::npos) << expired.message();
+  expect_factors(user_, true);
+  EXPECT_EQ(store_->list_factor_resets(kStart + 1000)->size(), 1u);  // the other user's
+  EXPECT_TRUE(store_->list_factor_resets(kStart + 86400)->empty());
+}
+
+TEST_P(FactorResetTest, BadRequestsAreRefused) {
+  expect_code(store_->create_factor_reset(request(999, admin1_.id)), Code::kNotFound);
+  expect_code(store_->create_factor_reset(request(user_.id, 999)), Code::kNotFound);
+  expect_code(store_->create_factor_reset(request(user_.id, admin1_.id, kStart)),
+              Code::kInvalidArgument);
+  FactorReset approved = request(user_.id, admin1_.id);
+  approved.approved_by = admin2_.id;
+  expect_code(store_->create_factor_reset(approved), Code::kInvalidArgument);
+  expect_code(store_->factor_reset_by_id(999), Code::kNotFound);
+  expect_code(store_->approve_factor_reset(999, admin2_.id, kStart), Code::kNotFound);
+  EXPECT_TRUE(store_->list_factor_resets(kStart)->empty());
+}
+
+TEST_P(FactorResetTest, ConcurrentApprovalsSucceedOnce) {
+  auto r = store_->create_factor_reset(request(user_.id, admin1_.id));
+  ASSERT_TRUE(r.ok());
+  std::vector<MetaStore*> stores = both_stores();
+  const int64_t approvers[] = {admin2_.id, other_.id, admin2_.id, other_.id};
+  std::atomic<int> approved{0};
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < std::size(approvers); ++i) {
+    MetaStore* s = stores[i % stores.size()];
+    threads.emplace_back([&, s, a = approvers[i]] {
+      if (s->approve_factor_reset(r->id, a, kStart + 1).ok()) ++approved;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(approved.load(), 1);
+  expect_factors(user_, false);
+}
+
+TEST_P(MetaStoreTest, DevicePolicies) {
+  Tenant t = tenant("clinic-a");
+  Repo r = repo(t.id, "main");
+  Device d = device(r, "reception-pc", "0a01");
+  Device e = device(r, "server", "0a02");
+  expect_code(store_->device_policy(d.id), Code::kNotFound);
+  const std::string policy =
+      R"({"targets":["C:\\カルテ"],"schedule":"daily 02:00","exclusions":["*.tmp"]})";
+  ASSERT_TRUE(store_->set_device_policy(d.id, policy, kStart + 5, "sato").ok());
+  auto got = store_->device_policy(d.id);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(got->device_id, d.id);
+  EXPECT_EQ(got->json, policy);
+  EXPECT_EQ(got->updated_unix, kStart + 5);
+  EXPECT_EQ(got->updated_by, "sato");
+  expect_code(store_->device_policy(e.id), Code::kNotFound);
+  // Replaced whole.
+  ASSERT_TRUE(
+      store_->set_device_policy(d.id, R"({"schedule":"hourly"})", kStart + 9, "cli:root").ok());
+  got = store_->device_policy(d.id);
+  EXPECT_EQ(got->json, R"({"schedule":"hourly"})");
+  EXPECT_EQ(got->updated_unix, kStart + 9);
+  EXPECT_EQ(got->updated_by, "cli:root");
+  // Bounds; the text is opaque (the service parses it), so even non-JSON is kept.
+  EXPECT_TRUE(store_->set_device_policy(e.id, std::string(kMaxPolicyBytes, ' '), kStart, "x").ok());
+  expect_code(store_->set_device_policy(e.id, std::string(kMaxPolicyBytes + 1, ' '), kStart, "x"),
+              Code::kInvalidArgument);
+  expect_code(store_->set_device_policy(e.id, "", kStart, "x"), Code::kInvalidArgument);
+  EXPECT_EQ(store_->device_policy(e.id)->json.size(), kMaxPolicyBytes);
+  expect_code(store_->set_device_policy(999, policy, kStart, "x"), Code::kNotFound);
+  expect_code(store_->device_policy(999), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, RenameDevice) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  Repo ra = repo(a.id, "main");
+  Repo rb = repo(b.id, "main");
+  Device d = device(ra, "pc-1", "0b01");
+  Device e = device(ra, "pc-2", "0b02");
+  Device f = device(rb, "pc-9", "0b03");
+  ASSERT_TRUE(store_->rename_device(d.id, "受付PC").ok());
+  EXPECT_EQ(store_->device_by_name(a.id, "受付PC")->id, d.id);
+  expect_code(store_->device_by_name(a.id, "pc-1"), Code::kNotFound);
+  EXPECT_EQ(store_->device_by_serial("0b01")->name, "受付PC");
+  ASSERT_TRUE(store_->rename_device(d.id, "受付PC").ok());  // the same name: nothing to do
+  // Taken within the tenant (a revoked device keeps its name); another tenant's is fine.
+  expect_code(store_->rename_device(d.id, "pc-2"), Code::kAlreadyExists);
+  ASSERT_TRUE(store_->revoke_device(e.id, kStart).ok());
+  expect_code(store_->rename_device(d.id, "pc-2"), Code::kAlreadyExists);
+  ASSERT_TRUE(store_->rename_device(d.id, "pc-9").ok());
+  EXPECT_EQ(store_->device_by_name(b.id, "pc-9")->id, f.id);
+  expect_code(store_->rename_device(d.id, ""), Code::kInvalidArgument);
+  expect_code(store_->rename_device(999, "x"), Code::kNotFound);
+  EXPECT_EQ(store_->device_by_name(a.id, "pc-9")->id, d.id);
+}
+
+TEST_P(MetaStoreTest, DisplayNameAndLastSignIn) {
+  auto u = store_->create_user(make_user(0, "ops", UserRole::kProviderAdmin));
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->last_signin_unix, 0);
+  EXPECT_EQ(store_->user_by_id(u->id)->last_signin_unix, 0);
+  ASSERT_TRUE(store_->set_user_display_name(u->id, "佐藤 花子").ok());
+  EXPECT_EQ(store_->user_by_id(u->id)->display_name, "佐藤 花子");
+  expect_code(store_->set_user_display_name(999, "x"), Code::kNotFound);
+  // A completed sign-in clears the failures as clear_signin_failures does, and is remembered.
+  ASSERT_TRUE(store_->record_signin_failure(u->id, kStart, 3, 60).ok());
+  ASSERT_TRUE(store_->record_signin(u->id, kStart + 100).ok());
+  auto got = store_->user_by_id(u->id);
+  EXPECT_EQ(got->failed_signins, 0);
+  EXPECT_EQ(got->last_signin_unix, kStart + 100);
+  ASSERT_TRUE(store_->record_signin(u->id, kStart + 50).ok());  // out of order: kept the later
+  EXPECT_EQ(store_->user_by_id(u->id)->last_signin_unix, kStart + 100);
+  EXPECT_EQ(store_->user_by_login("ops")->last_signin_unix, kStart + 100);
+  EXPECT_EQ(store_->list_users(0)->at(0).last_signin_unix, kStart + 100);
+  expect_code(store_->record_signin(999, kStart), Code::kNotFound);
+}
+
+TEST_P(MetaStoreTest, UsageHistory) {
+  Tenant a = tenant("clinic-a");
+  Tenant b = tenant("clinic-b");
+  ASSERT_TRUE(store_->record_usage_sample(a.id, "2026-12-03", 100).ok());
+  ASSERT_TRUE(store_->record_usage_sample(a.id, "2026-12-05", 300).ok());
+  ASSERT_TRUE(store_->record_usage_sample(a.id, "2026-12-04", 200).ok());
+  ASSERT_TRUE(store_->record_usage_sample(a.id, "2026-12-04", 250).ok());  // the later one wins
+  ASSERT_TRUE(store_->record_usage_sample(a.id, "2027-01-01", 0).ok());
+  ASSERT_TRUE(store_->record_usage_sample(b.id, "2026-12-04", 9).ok());
+  auto h = store_->usage_history(a.id, "2026-12-04", "2026-12-31");
+  ASSERT_TRUE(h.ok()) << h.status().to_string();
+  EXPECT_EQ(*h, (std::vector<UsageSample>{{"2026-12-04", 250}, {"2026-12-05", 300}}));
+  EXPECT_EQ(store_->usage_history(a.id, "2026-01-01", "2027-12-31")->size(), 4u);
+  EXPECT_EQ(*store_->usage_history(a.id, "2026-12-03", "2026-12-03"),
+            (std::vector<UsageSample>{{"2026-12-03", 100}}));
+  EXPECT_EQ(*store_->usage_history(b.id, "2026-12-01", "2026-12-31"),
+            (std::vector<UsageSample>{{"2026-12-04", 9}}));
+  EXPECT_TRUE(store_->usage_history(a.id, "2025-01-01", "2025-12-31")->empty());
+  expect_code(store_->usage_history(a.id, "2026-12-05", "2026-12-04"), Code::kInvalidArgument);
+  expect_code(store_->record_usage_sample(999, "2026-12-04", 1), Code::kNotFound);
+  expect_code(store_->usage_history(999, "2026-12-01", "2026-12-31"), Code::kNotFound);
+  expect_code(store_->record_usage_sample(a.id, "2026-12-04", -1), Code::kInvalidArgument);
+  // Leap days.
+  EXPECT_TRUE(store_->record_usage_sample(a.id, "2024-02-29", 1).ok());
+  EXPECT_TRUE(store_->record_usage_sample(a.id, "2000-02-29", 1).ok());
+}
+
+TEST_P(MetaStoreTest, UsageDaysThatAreNotDatesAreRefused) {
+  Tenant a = tenant("clinic-a");
+  for (const std::string& day : {std::string(""),
+                                 std::string("2026-12-5"),
+                                 std::string("2026-1-05"),
+                                 std::string("2026-13-01"),
+                                 std::string("2026-00-10"),
+                                 std::string("2026-12-00"),
+                                 std::string("2026-12-32"),
+                                 std::string("2026-02-29"),
+                                 std::string("1900-02-29"),
+                                 std::string("2026-04-31"),
+                                 std::string("0000-01-01"),
+                                 std::string("2026/12/05"),
+                                 std::string("20261205"),
+                                 std::string("2026-12-05 "),
+                                 std::string(" 2026-12-05"),
+                                 std::string("2026-12-05T00:00"),
+                                 std::string("２０２６-12-05"),
+                                 std::string("+026-12-05"),
+                                 std::string("2026-1a-05"),
+                                 std::string("2026-12-0\0", 10),
+                                 std::string(10000, '9')}) {
+    Status s = store_->record_usage_sample(a.id, day, 1);
+    expect_code(s, Code::kInvalidArgument);
+    EXPECT_LT(s.message().size(), 200u) << "the message quotes a bounded part";
+    expect_code(store_->usage_history(a.id, day, "2026-12-31"), Code::kInvalidArgument);
+    expect_code(store_->usage_history(a.id, "2026-01-01", day), Code::kInvalidArgument);
+  }
+  EXPECT_TRUE(store_->usage_history(a.id, "0001-01-01", "9999-12-31")->empty());
+}
+
+TEST_P(MetaStoreTest, SnapshotUploadsComeFromTheAccessRecords) {
+  const std::string snap1(64, 'a'), snap2(64, 'b'), snap3(64, 'c');
+  auto upload = [](int64_t ms, const std::string& tenant, const std::string& object) {
+    AccessRecord r = record(ms, tenant, std::string(kSnapshotUploadAction));
+    r.object = object;
+    return r;
+  };
+  std::vector<AccessRecord> in = {
+      upload(1000, "clinic-a", "clinic-a/main/snapshots/" + snap1),
+      upload(2000, "clinic-a", "clinic-a/main/data/" + snap2),        // a pack
+      upload(3000, "clinic-a", "clinic-a/other/snapshots/" + snap2),  // another repository
+      upload(4000, "clinic-a", "clinic-a/main/snapshots/" + snap3),   // refused below
+      upload(5000, "clinic-a", "clinic-a/main/locks/" + snap3),
+      record(6000, "clinic-a", "repo.read"),                         // a download
+      upload(7000, "clinic-b", "clinic-b/main/snapshots/" + snap1),  // another tenant
+      upload(8000, "clinic-a", "clinic-a/main/snapshots/short"),
+      upload(9000, "clinic-a", "clinic-b/main/snapshots/" + snap1),  // object of another tenant
+      upload(9500, "clinic-a", "clinic-a/main/snapshots/" + std::string(64, 'A')),
+      upload(3000, "clinic-a", "clinic-a/main/snapshots/" + snap3),  // the same time as another
+  };
+  in[3].status = 500;
+  in[3].result = "error: disk full";
+  in[5].object = "clinic-a/main/snapshots/" + snap1;
+  ASSERT_TRUE(store_->append_access_records(in).ok());
+  auto got = store_->snapshot_uploads("clinic-a", 0, 100);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  std::vector<std::string> objects;
+  for (const AccessRecord& r : *got) objects.push_back(r.object);
+  // Newest first; at equal times the later record first.
+  EXPECT_EQ(objects, (std::vector<std::string>{"clinic-a/main/snapshots/" + snap3,
+                                               "clinic-a/other/snapshots/" + snap2,
+                                               "clinic-a/main/snapshots/" + snap1}));
+  EXPECT_EQ((*got)[0].actor, "device:0a1b");
+  EXPECT_EQ((*got)[0].bytes, 4096);
+  EXPECT_EQ(store_->snapshot_uploads("clinic-a", 3000, 100)->size(), 2u);  // since: inclusive
+  EXPECT_EQ(store_->snapshot_uploads("clinic-a", 3001, 100)->size(), 0u);
+  auto limited = store_->snapshot_uploads("clinic-a", 0, 1);
+  ASSERT_EQ(limited->size(), 1u);
+  EXPECT_EQ(limited->front().object, "clinic-a/main/snapshots/" + snap3);
+  EXPECT_EQ(store_->snapshot_uploads("clinic-b", 0, 100)->size(), 1u);
+  EXPECT_TRUE(store_->snapshot_uploads("nobody", 0, 100)->empty());
+  expect_code(store_->snapshot_uploads("clinic-a", 0, 0), Code::kInvalidArgument);
+  expect_code(store_->snapshot_uploads("clinic-a", 0, kMaxAccessQueryLimit + 1),
+              Code::kInvalidArgument);
+  expect_code(store_->snapshot_uploads("", 0, 100), Code::kInvalidArgument);
+}
+
+TEST_P(MetaStoreTest, SnapshotUploadsTakeTheTenantLiterally) {
+  // A name with GLOB wildcards matches itself only (the service's names have none, but the
+  // store does not rely on that).
+  const std::string snap(64, 'd');
+  auto upload = [&](const std::string& tenant, const std::string& object) {
+    AccessRecord r = record(1000, tenant, std::string(kSnapshotUploadAction));
+    r.object = object + "/main/snapshots/" + snap;
+    return r;
+  };
+  ASSERT_TRUE(
+      store_
+          ->append_access_records(std::vector<AccessRecord>{
+              upload("c*", "c*"), upload("c*", "cx"), upload("c?[", "c?["), upload("c?[", "cz[")})
+          .ok());
+  EXPECT_EQ(store_->snapshot_uploads("c*", 0, 100)->size(), 1u);
+  EXPECT_EQ(store_->snapshot_uploads("c?[", 0, 100)->size(), 1u);
+  EXPECT_TRUE(store_->snapshot_uploads("c", 0, 100)->empty());
+}
+
+TEST_P(MetaStoreTest, Notices) {
+  auto notice = [](int64_t starts, int64_t ends, const std::string& title) {
+    Notice n;
+    n.title_ja = "メンテナンスのお知らせ " + title;
+    n.title_en = "Maintenance " + title;
+    n.body_ja = "12月5日 22:00から";
+    n.body_en = "From 22:00 on 5 December";
+    n.severity = "maintenance";
+    n.starts_unix = starts;
+    n.ends_unix = ends;
+    n.created_by = "ops";
+    return n;
+  };
+  auto past = store_->create_notice(notice(kStart - 200, kStart - 100, "past"));
+  auto later = store_->create_notice(notice(kStart + 500, kStart + 600, "later"));
+  auto open = store_->create_notice(notice(kStart - 50, 0, "open"));
+  auto now_ends = store_->create_notice(notice(kStart - 10, kStart, "ends-now"));
+  ASSERT_TRUE(past.ok() && later.ok() && open.ok() && now_ends.ok());
+  EXPECT_GT(open->id, 0);
+  EXPECT_EQ(open->created_unix, kStart);
+  auto list = store_->list_notices(kStart);
+  ASSERT_TRUE(list.ok()) << list.status().to_string();
+  std::vector<int64_t> ids;
+  for (const Notice& n : *list) ids.push_back(n.id);
+  EXPECT_EQ(ids, (std::vector<int64_t>{open->id, now_ends->id, later->id}));  // by start
+  const Notice& first = list->front();
+  EXPECT_EQ(first.title_ja, "メンテナンスのお知らせ open");
+  EXPECT_EQ(first.body_en, "From 22:00 on 5 December");
+  EXPECT_EQ(first.severity, "maintenance");
+  EXPECT_EQ(first.created_by, "ops");
+  EXPECT_EQ(first.ends_unix, 0);
+  EXPECT_EQ(store_->list_notices(kStart + 1)->size(), 2u);
+  ASSERT_TRUE(store_->delete_notice(later->id).ok());
+  expect_code(store_->delete_notice(later->id), Code::kNotFound);
+  expect_code(store_->delete_notice(999), Code::kNotFound);
+  EXPECT_EQ(store_->list_notices(kStart + 1)->size(), 1u);
+  // Garbage: ends before it starts; a text past the bound. A zero-length notice is fine.
+  expect_code(store_->create_notice(notice(kStart, kStart - 1, "x")), Code::kInvalidArgument);
+  Notice big = notice(kStart, 0, "big");
+  big.body_ja = std::string(kMaxNoticeTextBytes + 1, 'x');
+  expect_code(store_->create_notice(big), Code::kInvalidArgument);
+  EXPECT_TRUE(store_->create_notice(notice(kStart, kStart, "instant")).ok());
+}
+
 // --- Two stores on one database (the server and the admin CLI) ------------------------------
 
 TEST_P(MetaStoreTest, TwoStoresSeeEachOthersWrites) {
@@ -982,6 +1516,10 @@ TEST_P(MetaStoreTest, TwoStoresSeeEachOthersWrites) {
 TEST_P(MetaStoreTest, SchemaVersion) { EXPECT_GT(store_->schema_version(), 0); }
 
 INSTANTIATE_TEST_SUITE_P(Stores, MetaStoreTest,
+                         ::testing::Values(Target{"SqliteFile", make_sqlite_file},
+                                           Target{"SqliteMemory", make_sqlite_memory}),
+                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, FactorResetTest,
                          ::testing::Values(Target{"SqliteFile", make_sqlite_file},
                                            Target{"SqliteMemory", make_sqlite_memory}),
                          [](const auto& info) { return info.param.name; });

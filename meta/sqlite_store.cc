@@ -1,6 +1,6 @@
 // The SQLite MetaStore.
 //
-// Schema (version 4; the migrations below are the exact text). Every table is STRICT, so a
+// Schema (version 5; the migrations below are the exact text). Every table is STRICT, so a
 // column holds only its declared type; times are Unix seconds (access records: milliseconds),
 // sizes int64, booleans 0/1, device roles the text "backup"/"maintenance".
 //
@@ -31,6 +31,18 @@
 //   recovery_codes(user_id → users, code_hash)  PK (user_id, code_hash)         [version 4]
 //   sessions(id_hash PK, user_id → users, csrf_token, second_factor_done, source_ip,
 //            created_unix, last_seen_unix, expires_unix)                        [version 4]
+//   users.last_signin_unix (0: never)                                          [version 5]
+//   webauthn_credentials(id PK, user_id → users, credential_id BLOB UNIQUE, public_key BLOB,
+//            sign_count >= 0, name, created_unix, last_used_unix)              [version 5]
+//   factor_resets(id PK, user_id → users, requested_by → users, requested_unix,
+//            approved_by → users or NULL (pending), approved_unix, expires_unix) [version 5]
+//   device_policies(device_id PK → devices, json, updated_unix, updated_by)    [version 5]
+//   notices(id PK, title_ja, title_en, body_ja, body_en, severity, starts_unix, ends_unix,
+//           created_by, created_unix)                                          [version 5]
+//   usage_samples(tenant_id → tenants, day "YYYY-MM-DD", bytes >= 0)  PK (tenant_id, day)
+//                                                                              [version 5]
+//   access_records_snapshot_uploads: a partial index (tenant, time_unix_ms) of the successful
+//            snapshot uploads, which the panel's per-day backup counts read   [version 5]
 //
 // Ids are AUTOINCREMENT: never reused, even for a row that a future migration deletes.
 // A certificate serial is unique over devices and admin_certs together; SQLite cannot say that
@@ -235,6 +247,56 @@ INSERT INTO users (tenant_id, login, display_name, role, password_hash, must_cha
          created_unix, created_unix
   FROM admins;
 )sql"},
+    {5, R"sql(
+ALTER TABLE users ADD COLUMN last_signin_unix INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE webauthn_credentials (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  credential_id BLOB NOT NULL UNIQUE,
+  public_key BLOB NOT NULL,
+  sign_count INTEGER NOT NULL CHECK (sign_count >= 0),
+  name TEXT NOT NULL,
+  created_unix INTEGER NOT NULL,
+  last_used_unix INTEGER NOT NULL
+) STRICT;
+CREATE INDEX webauthn_credentials_by_user ON webauthn_credentials (user_id, id);
+CREATE TABLE factor_resets (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users (id),
+  requested_by INTEGER NOT NULL REFERENCES users (id),
+  requested_unix INTEGER NOT NULL,
+  approved_by INTEGER REFERENCES users (id),
+  approved_unix INTEGER NOT NULL,
+  expires_unix INTEGER NOT NULL
+) STRICT;
+CREATE INDEX factor_resets_by_user ON factor_resets (user_id);
+CREATE TABLE device_policies (
+  device_id INTEGER PRIMARY KEY REFERENCES devices (id),
+  json TEXT NOT NULL,
+  updated_unix INTEGER NOT NULL,
+  updated_by TEXT NOT NULL
+) STRICT;
+CREATE TABLE notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  title_ja TEXT NOT NULL,
+  title_en TEXT NOT NULL,
+  body_ja TEXT NOT NULL,
+  body_en TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  starts_unix INTEGER NOT NULL,
+  ends_unix INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_unix INTEGER NOT NULL
+) STRICT;
+CREATE TABLE usage_samples (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id),
+  day TEXT NOT NULL,
+  bytes INTEGER NOT NULL CHECK (bytes >= 0),
+  PRIMARY KEY (tenant_id, day)
+) STRICT;
+CREATE INDEX access_records_snapshot_uploads ON access_records (tenant, time_unix_ms)
+  WHERE action = 'repo.write' AND status = 200 AND object GLOB '*/snapshots/*';
+)sql"},
 };
 constexpr int kLatestVersion = std::size(kMigrations);
 static_assert(kMigrations[kLatestVersion - 1].version == kLatestVersion,
@@ -312,16 +374,23 @@ struct StmtFinalizer {
 using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
 using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
+// Bytes bound as a BLOB (a string binds as TEXT, which a STRICT BLOB column refuses).
+struct Blob {
+  std::string_view bytes;
+};
+
 // One value bound to a statement parameter. Implicit constructors, so that a call reads
 // exec(sql, what, {name, quota, created}).
 struct Arg {
-  Arg(int64_t v) : i(v) {}                            // NOLINT(google-explicit-constructor)
-  Arg(int v) : i(v) {}                                // NOLINT(google-explicit-constructor)
-  Arg(bool v) : i(v ? 1 : 0) {}                       // NOLINT(google-explicit-constructor)
-  Arg(std::string_view v) : is_text(true), s(v) {}    // NOLINT(google-explicit-constructor)
-  Arg(const std::string& v) : is_text(true), s(v) {}  // NOLINT(google-explicit-constructor)
-  Arg(const char* v) : is_text(true), s(v) {}         // NOLINT(google-explicit-constructor)
-  bool is_text = false;
+  enum class Kind { kInt, kText, kBlob };
+  Arg(int64_t v) : i(v) {}                                // NOLINT(google-explicit-constructor)
+  Arg(int v) : i(v) {}                                    // NOLINT(google-explicit-constructor)
+  Arg(bool v) : i(v ? 1 : 0) {}                           // NOLINT(google-explicit-constructor)
+  Arg(std::string_view v) : kind(Kind::kText), s(v) {}    // NOLINT(google-explicit-constructor)
+  Arg(const std::string& v) : kind(Kind::kText), s(v) {}  // NOLINT(google-explicit-constructor)
+  Arg(const char* v) : kind(Kind::kText), s(v) {}         // NOLINT(google-explicit-constructor)
+  Arg(Blob v) : kind(Kind::kBlob), s(v.bytes) {}          // NOLINT(google-explicit-constructor)
+  Kind kind = Kind::kInt;
   int64_t i = 0;
   std::string_view s;
 };
@@ -346,9 +415,19 @@ class Query {
       ++n;
       // SQLITE_TRANSIENT: SQLite copies, so an argument need not outlive this call. A null
       // pointer would bind NULL, not "", hence the literal for an empty string.
-      const int rc = a.is_text ? sqlite3_bind_text64(stmt_, n, a.s.empty() ? "" : a.s.data(),
-                                                     a.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8)
-                               : sqlite3_bind_int64(stmt_, n, a.i);
+      const char* p = a.s.empty() ? "" : a.s.data();
+      int rc = SQLITE_OK;
+      switch (a.kind) {
+        case Arg::Kind::kInt:
+          rc = sqlite3_bind_int64(stmt_, n, a.i);
+          break;
+        case Arg::Kind::kText:
+          rc = sqlite3_bind_text64(stmt_, n, p, a.s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+          break;
+        case Arg::Kind::kBlob:
+          rc = sqlite3_bind_blob64(stmt_, n, p, a.s.size(), SQLITE_TRANSIENT);
+          break;
+      }
       if (rc != SQLITE_OK) return db_error(db_, rc, what_);
     }
     return base::ok_status();
@@ -369,6 +448,10 @@ class Query {
   int64_t i64(int col) const { return sqlite3_column_int64(stmt_, col); }
   std::string text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
+  }
+  std::string blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p == nullptr ? std::string() : std::string(p, sqlite3_column_bytes(stmt_, col));
   }
   const std::string& what() const { return what_; }
@@ -418,6 +501,51 @@ std::string quoted(std::string_view s) {
   return q;
 }
 
+// A caller's text in a message: short and printable.
+std::string shown(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s.substr(0, 40)) out += (c >= 0x20 && c != 0x7f) ? c : '?';
+  if (s.size() > 40) out += "...";
+  return out + "\"";
+}
+
+// A calendar date "YYYY-MM-DD" (year 0001-9999): the key of the usage history.
+Status check_day(std::string_view day, std::string_view what) {
+  auto num = [&](size_t at, size_t len) {
+    int v = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (day[i] < '0' || day[i] > '9') return -1;
+      v = v * 10 + (day[i] - '0');
+    }
+    return v;
+  };
+  const bool shape = day.size() == 10 && day[4] == '-' && day[7] == '-';
+  const int y = shape ? num(0, 4) : -1, m = shape ? num(5, 2) : -1, d = shape ? num(8, 2) : -1;
+  const bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] + (m == 2 && leap ? 1 : 0)) {
+    return error(Code::kInvalidArgument, what, shown(day) + " is not a date YYYY-MM-DD");
+  }
+  return base::ok_status();
+}
+
+// `s` as a GLOB pattern that matches exactly `s`: each wildcard character in brackets.
+std::string glob_literal(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[') {
+      out.append("[").append(1, c).append("]");
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// In SQL text: the partial index of migration 5 names the same action.
+#define KURA_SNAPSHOT_UPLOAD_ACTION "repo.write"
+static_assert(kSnapshotUploadAction == KURA_SNAPSHOT_UPLOAD_ACTION);
+
 template <typename T>
 using Reader = StatusOr<T> (*)(const Query&);
 
@@ -433,12 +561,19 @@ using Reader = StatusOr<T> (*)(const Query&);
 #define KURA_ADMIN_CERT_COLUMNS                                                             \
   "admin_id, cert_serial, cert_fingerprint, not_before, not_after, revoked, created_unix, " \
   "revoked_unix"
-#define KURA_USER_COLUMNS                                                                   \
+#define KURA_USER_COLUMNS                                                                      \
   "id, IFNULL(tenant_id, 0), login, display_name, role, password_hash, must_change_password, " \
-  "disabled, failed_signins, locked_until, created_unix, password_changed_unix"
+  "disabled, failed_signins, locked_until, created_unix, password_changed_unix, last_signin_unix"
 #define KURA_SESSION_COLUMNS                                                                 \
   "id_hash, user_id, csrf_token, second_factor_done, source_ip, created_unix, last_seen_unix, " \
   "expires_unix"
+#define KURA_WEBAUTHN_COLUMNS \
+  "id, user_id, credential_id, public_key, sign_count, name, created_unix, last_used_unix"
+#define KURA_FACTOR_RESET_COLUMNS \
+  "id, user_id, requested_by, requested_unix, IFNULL(approved_by, 0), approved_unix, expires_unix"
+#define KURA_NOTICE_COLUMNS                                                                  \
+  "id, title_ja, title_en, body_ja, body_en, severity, starts_unix, ends_unix, created_by, " \
+  "created_unix"
 #define KURA_ACCESS_COLUMNS                                                                   \
   "id, time_unix_ms, tenant, actor, source_ip, auth_method, action, object, status, result, " \
   "bytes"
@@ -529,6 +664,63 @@ StatusOr<User> read_user(const Query& q) {
   u.locked_until = q.i64(9);
   u.created_unix = q.i64(10);
   u.password_changed_unix = q.i64(11);
+  u.last_signin_unix = q.i64(12);
+  return u;
+}
+
+StatusOr<WebAuthnCredential> read_webauthn(const Query& q) {
+  WebAuthnCredential c;
+  c.id = q.i64(0);
+  c.user_id = q.i64(1);
+  c.credential_id = q.blob(2);
+  c.public_key = q.blob(3);
+  c.sign_count = q.i64(4);
+  c.name = q.text(5);
+  c.created_unix = q.i64(6);
+  c.last_used_unix = q.i64(7);
+  return c;
+}
+
+StatusOr<FactorReset> read_factor_reset(const Query& q) {
+  FactorReset r;
+  r.id = q.i64(0);
+  r.user_id = q.i64(1);
+  r.requested_by = q.i64(2);
+  r.requested_unix = q.i64(3);
+  r.approved_by = q.i64(4);
+  r.approved_unix = q.i64(5);
+  r.expires_unix = q.i64(6);
+  return r;
+}
+
+StatusOr<DevicePolicy> read_policy(const Query& q) {
+  DevicePolicy p;
+  p.device_id = q.i64(0);
+  p.json = q.text(1);
+  p.updated_unix = q.i64(2);
+  p.updated_by = q.text(3);
+  return p;
+}
+
+StatusOr<Notice> read_notice(const Query& q) {
+  Notice n;
+  n.id = q.i64(0);
+  n.title_ja = q.text(1);
+  n.title_en = q.text(2);
+  n.body_ja = q.text(3);
+  n.body_en = q.text(4);
+  n.severity = q.text(5);
+  n.starts_unix = q.i64(6);
+  n.ends_unix = q.i64(7);
+  n.created_by = q.text(8);
+  n.created_unix = q.i64(9);
+  return n;
+}
+
+StatusOr<UsageSample> read_usage_sample(const Query& q) {
+  UsageSample u;
+  u.day = q.text(0);
+  u.bytes = q.i64(1);
   return u;
 }
 
@@ -603,6 +795,9 @@ class SqliteStore final : public MetaStore {
   Status add_usage(int64_t repo_id, int64_t delta_bytes, int64_t delta_objects) override;
   Status set_usage(int64_t repo_id, int64_t bytes, int64_t objects) override;
   StatusOr<int64_t> tenant_usage(int64_t tenant_id) override;
+  Status record_usage_sample(int64_t tenant_id, std::string_view day, int64_t bytes) override;
+  StatusOr<std::vector<UsageSample>> usage_history(int64_t tenant_id, std::string_view from_day,
+                                                   std::string_view to_day) override;
 
   Status create_enroll_code(const EnrollCode& c) override;
   StatusOr<EnrollCode> enroll_code(std::string_view code_hash) override;
@@ -617,6 +812,10 @@ class SqliteStore final : public MetaStore {
                              const std::string& fingerprint, int64_t not_before,
                              int64_t not_after) override;
   Status touch_device(int64_t device_id, int64_t now) override;
+  Status rename_device(int64_t device_id, std::string_view new_name) override;
+  Status set_device_policy(int64_t device_id, std::string_view json, int64_t now,
+                           std::string_view updated_by) override;
+  StatusOr<DevicePolicy> device_policy(int64_t device_id) override;
   Status record_lock(int64_t repo_id, std::string_view name, int64_t device_id,
                      int64_t now) override;
   StatusOr<int64_t> lock_owner(int64_t repo_id, std::string_view name) override;
@@ -642,6 +841,8 @@ class SqliteStore final : public MetaStore {
   StatusOr<User> record_signin_failure(int64_t user_id, int64_t now, int lock_after,
                                        int64_t lock_seconds) override;
   Status clear_signin_failures(int64_t user_id) override;
+  Status record_signin(int64_t user_id, int64_t now) override;
+  Status set_user_display_name(int64_t user_id, std::string_view name) override;
   Status set_totp(const TotpFactor& f) override;
   StatusOr<TotpFactor> totp_of(int64_t user_id) override;
   StatusOr<bool> advance_totp_step(int64_t user_id, int64_t step) override;
@@ -649,6 +850,15 @@ class SqliteStore final : public MetaStore {
   Status set_recovery_codes(int64_t user_id, const std::vector<std::string>& hashes) override;
   StatusOr<std::vector<std::string>> recovery_codes(int64_t user_id) override;
   StatusOr<bool> use_recovery_code(int64_t user_id, std::string_view hash) override;
+  StatusOr<WebAuthnCredential> add_webauthn_credential(const WebAuthnCredential& c) override;
+  StatusOr<std::vector<WebAuthnCredential>> webauthn_credentials(int64_t user_id) override;
+  StatusOr<WebAuthnCredential> webauthn_credential_by_id(std::string_view credential_id) override;
+  Status update_webauthn_sign_count(int64_t id, int64_t new_count, int64_t now) override;
+  Status remove_webauthn_credential(int64_t user_id, int64_t id) override;
+  StatusOr<FactorReset> create_factor_reset(const FactorReset& r) override;
+  StatusOr<std::vector<FactorReset>> list_factor_resets(int64_t now) override;
+  StatusOr<FactorReset> factor_reset_by_id(int64_t id) override;
+  StatusOr<FactorReset> approve_factor_reset(int64_t id, int64_t approver, int64_t now) override;
   Status create_session(const Session& s) override;
   StatusOr<Session> session_by_hash(std::string_view id_hash) override;
   Status touch_session(std::string_view id_hash, int64_t now) override;
@@ -659,6 +869,12 @@ class SqliteStore final : public MetaStore {
 
   Status append_access_records(std::span<const AccessRecord> records) override;
   StatusOr<std::vector<AccessRecord>> list_access_records(const AccessQuery& q) override;
+  StatusOr<std::vector<AccessRecord>> snapshot_uploads(std::string_view tenant,
+                                                       int64_t since_unix_ms, int limit) override;
+
+  StatusOr<Notice> create_notice(const Notice& n) override;
+  StatusOr<std::vector<Notice>> list_notices(int64_t now) override;
+  Status delete_notice(int64_t id) override;
 
   int schema_version() const override { return version_; }
 
@@ -910,6 +1126,40 @@ StatusOr<int64_t> SqliteStore::tenant_usage(int64_t tenant_id) {
   return q.i64(0);
 }
 
+Status SqliteStore::record_usage_sample(int64_t tenant_id, std::string_view day, int64_t bytes) {
+  const std::string what = "recording the usage of tenant " + std::to_string(tenant_id);
+  RETURN_IF_ERROR(check_day(day, what));
+  if (bytes < 0) return error(Code::kInvalidArgument, what, "the usage is negative");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_tenant(tenant_id, what));
+  RETURN_IF_ERROR(exec("INSERT INTO usage_samples (tenant_id, day, bytes) VALUES (?, ?, ?) "
+                       "ON CONFLICT (tenant_id, day) DO UPDATE SET bytes = excluded.bytes",
+                       what, {tenant_id, day, bytes})
+                      .status());
+  return tx.commit(what);
+}
+
+StatusOr<std::vector<UsageSample>> SqliteStore::usage_history(int64_t tenant_id,
+                                                              std::string_view from_day,
+                                                              std::string_view to_day) {
+  const std::string what = "reading the usage history of tenant " + std::to_string(tenant_id);
+  RETURN_IF_ERROR(check_day(from_day, what));
+  RETURN_IF_ERROR(check_day(to_day, what));
+  // "YYYY-MM-DD" sorts as the dates do.
+  if (from_day > to_day) {
+    return error(Code::kInvalidArgument, what,
+                 std::string(from_day) + " is after " + std::string(to_day));
+  }
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(check_tenant(tenant_id, what));
+  return get_all(
+      "SELECT day, bytes FROM usage_samples WHERE tenant_id = ? AND day >= ? AND "
+      "day <= ? ORDER BY day",
+      what, {tenant_id, from_day, to_day}, read_usage_sample);
+}
+
 // --- Enrollment --------------------------------------------------------------------------------
 
 Status SqliteStore::create_enroll_code(const EnrollCode& c) {
@@ -1073,6 +1323,61 @@ Status SqliteStore::touch_device(int64_t device_id, int64_t now) {
                         what, {now, device_id}));
   if (changed == 0) return error(Code::kNotFound, what, device + " not found");
   return base::ok_status();
+}
+
+Status SqliteStore::rename_device(int64_t device_id, std::string_view new_name) {
+  const std::string device = "device " + std::to_string(device_id);
+  const std::string what = "renaming " + device + " to " + quoted(new_name);
+  if (new_name.empty()) return error(Code::kInvalidArgument, what, "the name is empty");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(Device d, get("SELECT " KURA_DEVICE_COLUMNS " FROM devices WHERE id = ?", what,
+                                 {device_id}, read_device, device + " not found"));
+  if (d.name == new_name) return base::ok_status();
+  ASSIGN_OR_RETURN(bool taken, exists("SELECT 1 FROM devices WHERE tenant_id = ? AND name = ?",
+                                      what, {d.tenant_id, new_name}));
+  if (taken) {
+    return error(Code::kAlreadyExists, what,
+                 "tenant " + std::to_string(d.tenant_id) + " already has a device of that name");
+  }
+  RETURN_IF_ERROR(
+      exec("UPDATE devices SET name = ? WHERE id = ?", what, {new_name, device_id}).status());
+  return tx.commit(what);
+}
+
+// --- Backup policies -----------------------------------------------------------------------------
+
+Status SqliteStore::set_device_policy(int64_t device_id, std::string_view json, int64_t now,
+                                      std::string_view updated_by) {
+  const std::string device = "device " + std::to_string(device_id);
+  const std::string what = "setting the backup policy of " + device;
+  if (json.empty() || json.size() > kMaxPolicyBytes) {
+    return error(Code::kInvalidArgument, what,
+                 "the policy must be 1 to " + std::to_string(kMaxPolicyBytes) + " bytes");
+  }
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(bool found, exists("SELECT 1 FROM devices WHERE id = ?", what, {device_id}));
+  if (!found) return error(Code::kNotFound, what, device + " not found");
+  RETURN_IF_ERROR(exec("INSERT INTO device_policies (device_id, json, updated_unix, updated_by) "
+                       "VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                       "json = excluded.json, updated_unix = excluded.updated_unix, "
+                       "updated_by = excluded.updated_by",
+                       what, {device_id, json, now, updated_by})
+                      .status());
+  return tx.commit(what);
+}
+
+StatusOr<DevicePolicy> SqliteStore::device_policy(int64_t device_id) {
+  std::lock_guard lock(mu_);
+  const std::string device = "device " + std::to_string(device_id);
+  return get(
+      "SELECT device_id, json, updated_unix, updated_by FROM device_policies "
+      "WHERE device_id = ?",
+      "reading the backup policy of " + device, {device_id}, read_policy,
+      device + " has no backup policy");
 }
 
 // --- Lock owners ---------------------------------------------------------------------------------
@@ -1334,6 +1639,23 @@ Status SqliteStore::clear_signin_failures(int64_t user_id) {
                      {user_id}, user_id);
 }
 
+Status SqliteStore::record_signin(int64_t user_id, int64_t now) {
+  const std::string what = "recording a sign-in of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  // MAX: concurrent sign-ins may arrive out of order.
+  return update_user(
+      "UPDATE users SET failed_signins = 0, locked_until = 0, "
+      "last_signin_unix = MAX(last_signin_unix, ?) WHERE id = ?",
+      what, {now, user_id}, user_id);
+}
+
+Status SqliteStore::set_user_display_name(int64_t user_id, std::string_view name) {
+  const std::string what = "setting the display name of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  return update_user("UPDATE users SET display_name = ? WHERE id = ?", what, {name, user_id},
+                     user_id);
+}
+
 Status SqliteStore::set_totp(const TotpFactor& f) {
   const std::string what = "setting the authenticator of user " + std::to_string(f.user_id);
   std::lock_guard lock(mu_);
@@ -1406,6 +1728,182 @@ StatusOr<bool> SqliteStore::use_recovery_code(int64_t user_id, std::string_view 
                         "using a recovery code of user " + std::to_string(user_id),
                         {user_id, hash}));
   return changed != 0;
+}
+
+StatusOr<WebAuthnCredential> SqliteStore::add_webauthn_credential(const WebAuthnCredential& c) {
+  const std::string what =
+      "adding security key " + quoted(c.name) + " of user " + std::to_string(c.user_id);
+  if (c.credential_id.empty() || c.credential_id.size() > kMaxWebAuthnCredentialIdBytes) {
+    return error(Code::kInvalidArgument, what,
+                 "the credential id must be 1 to " + std::to_string(kMaxWebAuthnCredentialIdBytes) +
+                     " bytes");
+  }
+  if (c.public_key.empty() || c.public_key.size() > kMaxWebAuthnPublicKeyBytes) {
+    return error(
+        Code::kInvalidArgument, what,
+        "the public key must be 1 to " + std::to_string(kMaxWebAuthnPublicKeyBytes) + " bytes");
+  }
+  if (c.sign_count < 0)
+    return error(Code::kInvalidArgument, what, "the signature count is negative");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_user(c.user_id, what));
+  ASSIGN_OR_RETURN(bool taken, exists("SELECT 1 FROM webauthn_credentials WHERE credential_id = ?",
+                                      what, {Blob{c.credential_id}}));
+  if (taken) return error(Code::kAlreadyExists, what, "the credential id is already registered");
+  WebAuthnCredential out = c;
+  out.created_unix = now_or(c.created_unix);
+  RETURN_IF_ERROR(exec("INSERT INTO webauthn_credentials (user_id, credential_id, public_key, "
+                       "sign_count, name, created_unix, last_used_unix) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       what,
+                       {out.user_id, Blob{out.credential_id}, Blob{out.public_key}, out.sign_count,
+                        out.name, out.created_unix, out.last_used_unix})
+                      .status());
+  out.id = sqlite3_last_insert_rowid(db_.get());
+  RETURN_IF_ERROR(tx.commit(what));
+  return out;
+}
+
+StatusOr<std::vector<WebAuthnCredential>> SqliteStore::webauthn_credentials(int64_t user_id) {
+  const std::string what = "listing the security keys of user " + std::to_string(user_id);
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(check_user(user_id, what));
+  return get_all("SELECT " KURA_WEBAUTHN_COLUMNS
+                 " FROM webauthn_credentials WHERE user_id = ? "
+                 "ORDER BY id",
+                 what, {user_id}, read_webauthn);
+}
+
+StatusOr<WebAuthnCredential> SqliteStore::webauthn_credential_by_id(
+    std::string_view credential_id) {
+  std::lock_guard lock(mu_);
+  // The id is raw bytes from the browser: not printed.
+  return get("SELECT " KURA_WEBAUTHN_COLUMNS " FROM webauthn_credentials WHERE credential_id = ?",
+             "looking up a security key", {Blob{credential_id}}, read_webauthn,
+             "security key not registered");
+}
+
+Status SqliteStore::update_webauthn_sign_count(int64_t id, int64_t new_count, int64_t now) {
+  const std::string key = "security key " + std::to_string(id);
+  const std::string what = "updating the signature count of " + key;
+  if (new_count < 0) return error(Code::kInvalidArgument, what, "the signature count is negative");
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(WebAuthnCredential c,
+                   get("SELECT " KURA_WEBAUTHN_COLUMNS " FROM webauthn_credentials WHERE id = ?",
+                       what, {id}, read_webauthn, key + " not found"));
+  // WebAuthn L2 §6.1.1: a counter that does not grow, unless the authenticator counts nothing
+  // at all, means two authenticators hold the same credential.
+  if (new_count <= c.sign_count && !(new_count == 0 && c.sign_count == 0)) {
+    return error(Code::kFailedPrecondition, what,
+                 "the signature count did not increase (stored " + std::to_string(c.sign_count) +
+                     ", received " + std::to_string(new_count) + "): the key may be cloned");
+  }
+  RETURN_IF_ERROR(exec("UPDATE webauthn_credentials SET sign_count = ?, last_used_unix = ? "
+                       "WHERE id = ?",
+                       what, {new_count, now, id})
+                      .status());
+  return tx.commit(what);
+}
+
+Status SqliteStore::remove_webauthn_credential(int64_t user_id, int64_t id) {
+  const std::string key =
+      "security key " + std::to_string(id) + " of user " + std::to_string(user_id);
+  const std::string what = "removing " + key;
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(
+      int64_t changed,
+      exec("DELETE FROM webauthn_credentials WHERE id = ? AND user_id = ?", what, {id, user_id}));
+  if (changed == 0) return error(Code::kNotFound, what, key + " not found");
+  return base::ok_status();
+}
+
+// --- Second-factor resets -----------------------------------------------------------------------
+
+StatusOr<FactorReset> SqliteStore::create_factor_reset(const FactorReset& r) {
+  const std::string what = "requesting a second-factor reset of user " + std::to_string(r.user_id);
+  if (r.approved_by != 0 || r.approved_unix != 0) {
+    return error(Code::kInvalidArgument, what, "a new request cannot be approved already");
+  }
+  FactorReset out = r;
+  out.requested_unix = now_or(r.requested_unix);
+  if (out.expires_unix <= out.requested_unix) {
+    return error(Code::kInvalidArgument, what, "the request would expire before it is made");
+  }
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  RETURN_IF_ERROR(check_user(r.user_id, what));
+  RETURN_IF_ERROR(check_user(r.requested_by, what));
+  ASSIGN_OR_RETURN(bool pending, exists("SELECT 1 FROM factor_resets WHERE user_id = ? AND "
+                                        "approved_by IS NULL AND expires_unix > ?",
+                                        what, {r.user_id, out.requested_unix}));
+  if (pending) {
+    return error(Code::kAlreadyExists, what,
+                 "user " + std::to_string(r.user_id) + " already has a pending request");
+  }
+  RETURN_IF_ERROR(exec("INSERT INTO factor_resets (user_id, requested_by, requested_unix, "
+                       "approved_by, approved_unix, expires_unix) VALUES (?, ?, ?, NULL, 0, ?)",
+                       what, {out.user_id, out.requested_by, out.requested_unix, out.expires_unix})
+                      .status());
+  out.id = sqlite3_last_insert_rowid(db_.get());
+  RETURN_IF_ERROR(tx.commit(what));
+  return out;
+}
+
+StatusOr<std::vector<FactorReset>> SqliteStore::list_factor_resets(int64_t now) {
+  std::lock_guard lock(mu_);
+  return get_all("SELECT " KURA_FACTOR_RESET_COLUMNS
+                 " FROM factor_resets "
+                 "WHERE approved_by IS NULL AND expires_unix > ? ORDER BY id",
+                 "listing pending second-factor resets", {now}, read_factor_reset);
+}
+
+StatusOr<FactorReset> SqliteStore::factor_reset_by_id(int64_t id) {
+  std::lock_guard lock(mu_);
+  const std::string request = "second-factor reset request " + std::to_string(id);
+  return get("SELECT " KURA_FACTOR_RESET_COLUMNS " FROM factor_resets WHERE id = ?",
+             "looking up " + request, {id}, read_factor_reset, request + " not found");
+}
+
+StatusOr<FactorReset> SqliteStore::approve_factor_reset(int64_t id, int64_t approver, int64_t now) {
+  const std::string request = "second-factor reset request " + std::to_string(id);
+  const std::string what = "approving " + request;
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  RETURN_IF_ERROR(tx.begin(what));
+  ASSIGN_OR_RETURN(FactorReset r,
+                   get("SELECT " KURA_FACTOR_RESET_COLUMNS " FROM factor_resets WHERE id = ?", what,
+                       {id}, read_factor_reset, request + " not found"));
+  if (r.approved_by != 0) {
+    return error(Code::kFailedPrecondition, what,
+                 "it was already approved by user " + std::to_string(r.approved_by));
+  }
+  if (r.expires_unix <= now) return error(Code::kFailedPrecondition, what, "it has expired");
+  RETURN_IF_ERROR(check_user(approver, what));
+  // Two people: the approver is neither the requester nor the user whose factors go (who
+  // would otherwise get around "the last factor cannot be removed").
+  if (approver == r.requested_by) {
+    return error(Code::kPermissionDenied, what, "the requester cannot approve it");
+  }
+  if (approver == r.user_id) {
+    return error(Code::kPermissionDenied, what, "a user cannot approve a reset of their own");
+  }
+  RETURN_IF_ERROR(exec("UPDATE factor_resets SET approved_by = ?, approved_unix = ? WHERE id = ?",
+                       what, {approver, now, id})
+                      .status());
+  RETURN_IF_ERROR(exec("DELETE FROM totp_factors WHERE user_id = ?", what, {r.user_id}).status());
+  RETURN_IF_ERROR(exec("DELETE FROM recovery_codes WHERE user_id = ?", what, {r.user_id}).status());
+  RETURN_IF_ERROR(
+      exec("DELETE FROM webauthn_credentials WHERE user_id = ?", what, {r.user_id}).status());
+  RETURN_IF_ERROR(exec("DELETE FROM sessions WHERE user_id = ?", what, {r.user_id}).status());
+  RETURN_IF_ERROR(tx.commit(what));
+  r.approved_by = approver;
+  r.approved_unix = now;
+  return r;
 }
 
 Status SqliteStore::create_session(const Session& s) {
@@ -1507,6 +2005,74 @@ StatusOr<std::vector<AccessRecord>> SqliteStore::list_access_records(const Acces
                  " FROM access_records WHERE tenant = ? AND "
                  "id > ? AND time_unix_ms >= ? AND time_unix_ms < ? ORDER BY id LIMIT ?",
                  what, {q.tenant, q.after_id, q.since_unix_ms, until, q.limit}, read_access_record);
+}
+
+StatusOr<std::vector<AccessRecord>> SqliteStore::snapshot_uploads(std::string_view tenant,
+                                                                  int64_t since_unix_ms,
+                                                                  int limit) {
+  const std::string what = "listing the snapshot uploads of tenant " + quoted(tenant);
+  if (tenant.empty()) return error(Code::kInvalidArgument, what, "no tenant given");
+  if (limit < 1 || limit > kMaxAccessQueryLimit) {
+    return error(Code::kInvalidArgument, what,
+                 "the limit must be 1 to " + std::to_string(kMaxAccessQueryLimit));
+  }
+  std::string pattern = glob_literal(tenant) + "/*/snapshots/";
+  for (int i = 0; i < 64; ++i) pattern += "[0-9a-f]";
+  std::lock_guard lock(mu_);
+  // The action, status and first GLOB are literals, the partial index's own terms: SQLite
+  // uses a partial index only for a query that repeats them (a bound value would not do).
+  return get_all("SELECT " KURA_ACCESS_COLUMNS
+                 " FROM access_records WHERE tenant = ? AND "
+                 "time_unix_ms >= ? AND action = '" KURA_SNAPSHOT_UPLOAD_ACTION
+                 "' AND "
+                 "status = 200 AND object GLOB '*/snapshots/*' AND object GLOB ? "
+                 "ORDER BY time_unix_ms DESC, id DESC LIMIT ?",
+                 what, {tenant, since_unix_ms, pattern, limit}, read_access_record);
+}
+
+// --- Notices -----------------------------------------------------------------------------------
+
+StatusOr<Notice> SqliteStore::create_notice(const Notice& n) {
+  const std::string what = "creating notice " + quoted(n.title_en.substr(0, 80));
+  if (n.ends_unix != 0 && n.ends_unix < n.starts_unix) {
+    return error(Code::kInvalidArgument, what, "it ends before it starts");
+  }
+  for (const std::string* text :
+       {&n.title_ja, &n.title_en, &n.body_ja, &n.body_en, &n.severity, &n.created_by}) {
+    if (text->size() > kMaxNoticeTextBytes) {
+      return error(Code::kInvalidArgument, what,
+                   "a text is longer than " + std::to_string(kMaxNoticeTextBytes) + " bytes");
+    }
+  }
+  std::lock_guard lock(mu_);
+  Notice out = n;
+  out.created_unix = now_or(n.created_unix);
+  RETURN_IF_ERROR(exec("INSERT INTO notices (title_ja, title_en, body_ja, body_en, severity, "
+                       "starts_unix, ends_unix, created_by, created_unix) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       what,
+                       {out.title_ja, out.title_en, out.body_ja, out.body_en, out.severity,
+                        out.starts_unix, out.ends_unix, out.created_by, out.created_unix})
+                      .status());
+  out.id = sqlite3_last_insert_rowid(db_.get());
+  return out;
+}
+
+StatusOr<std::vector<Notice>> SqliteStore::list_notices(int64_t now) {
+  std::lock_guard lock(mu_);
+  return get_all("SELECT " KURA_NOTICE_COLUMNS
+                 " FROM notices WHERE ends_unix = 0 OR "
+                 "ends_unix >= ? ORDER BY starts_unix, id",
+                 "listing notices", {now}, read_notice);
+}
+
+Status SqliteStore::delete_notice(int64_t id) {
+  const std::string notice = "notice " + std::to_string(id);
+  const std::string what = "deleting " + notice;
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(int64_t changed, exec("DELETE FROM notices WHERE id = ?", what, {id}));
+  if (changed == 0) return error(Code::kNotFound, what, notice + " not found");
+  return base::ok_status();
 }
 
 // --- Opening and migrating ---------------------------------------------------------------------
