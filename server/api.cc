@@ -327,6 +327,29 @@ ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& 
   return guarded("enroll renewal", [&] { return handle_enroll_renew_unguarded(svc, who, body); });
 }
 
+ApiResponse handle_device_policy(service::Service& svc, const service::Identity& who) {
+  base::Status allowed = service::authorize(who, service::Action::kDevicePolicyRead, {});
+  if (!allowed.ok()) return error_response(allowed);
+  ApiResponse r;
+  r.action = "device.policy.read";
+  r.tenant = who.tenant;
+  r.object = who.tenant + "/" + who.device;
+  auto p = svc.meta()->device_policy(who.device_id);
+  if (!p.ok()) {
+    ApiResponse e = error_response(p.status().code() == base::Code::kNotFound
+                                       ? base::not_found("no backup policy is set for this device")
+                                       : p.status());
+    e.action = r.action, e.tenant = r.tenant, e.object = r.object;
+    return e;
+  }
+  json j = json::parse(p->json, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  j["updated"] = rfc3339(p->updated_unix);
+  j["updated_by"] = p->updated_by;
+  r.body = j.dump();
+  return r;
+}
+
 ApiResponse handle_admin(service::Service& svc, const service::Identity& who,
                          std::string_view method, std::string_view path, std::string_view query,
                          std::string_view body) {

@@ -14,6 +14,7 @@
 //   POST   /api/v1/tenants/<t>/devices/<d>/revoke
 //   GET    /api/v1/audit?tenant=&since=&until=&after=&limit=   access records (JSON)
 //   GET    /api/v1/audit.csv?...                    the same as CSV
+//   GET    /api/v1/device/policy                    (a device's certificate) its backup policy
 #pragma once
 
 #include <string>
@@ -37,6 +38,9 @@ struct ApiResponse {
 ApiResponse handle_enroll(service::Service& svc, std::string_view body);
 ApiResponse handle_enroll_renew(service::Service& svc, const service::Identity& who,
                                 std::string_view body);
+// GET /api/v1/device/policy with a device's certificate: the backup policy the panel set for
+// it ({"targets", "schedule", ..., "updated", "updated_by"}; 404 when none is set).
+ApiResponse handle_device_policy(service::Service& svc, const service::Identity& who);
 ApiResponse handle_admin(service::Service& svc, const service::Identity& who,
                          std::string_view method, std::string_view path, std::string_view query,
                          std::string_view body);

@@ -124,6 +124,7 @@ struct HttpServer::Impl {
   // a tenth of a second and 64 MiB, and must neither stall the uploads that share the worker
   // nor run unbounded in parallel.
   std::unique_ptr<asio::thread_pool> panel_pool;
+  std::chrono::steady_clock::time_point next_housekeeping{};  // on the first worker's thread
   // One io_context per worker thread; the first also runs the acceptor, signals and timers.
   struct Worker {
     asio::io_context ioc{1};
@@ -288,6 +289,19 @@ void HttpServer::Impl::watch(error_code ec) {
         conn->stream.socket().cancel(ignored);
       });
     }
+  }
+  if (panel_pool && std::chrono::steady_clock::now() >= next_housekeeping) {
+    // Hourly, off the connections' threads: the usage history the panel charts, and sessions
+    // that ended without a sign-out.
+    next_housekeeping = std::chrono::steady_clock::now() + std::chrono::hours(1);
+    asio::post(*panel_pool, [this] {
+      if (base::Status st = svc->sample_usage(); !st.ok()) {
+        spdlog::error("usage sample: {}", st.to_string());
+      }
+      if (base::Status st = panel->housekeeping(); !st.ok()) {
+        spdlog::error("removing ended panel sessions: {}", st.to_string());
+      }
+    });
   }
   watchdog.expires_after(std::chrono::seconds(1));
   watchdog.async_wait([this](error_code e) { watch(e); });
@@ -577,6 +591,10 @@ Task<void> HttpServer::Impl::dispatch(Conn& c, http::request_parser<http::empty_
       if (has_body && !co_await read_small_body(c, hp, &body, o)) co_return;
       has_body = false;
       std::string_view method(req.method_string().data(), req.method_string().size());
+      if (route.rest == "/device/policy") {
+        if (method != "GET") co_return co_await text(405, "method not allowed");
+        co_return co_await json_out(handle_device_policy(*svc, who));
+      }
       co_return co_await json_out(handle_admin(*svc, who, method, route.rest, route.query, body));
     }
     case RouteKind::kRoot:

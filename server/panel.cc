@@ -95,6 +95,12 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
        S::kPathTenant, &Panel::enroll_code},
       {"POST", "tenants/*/devices/*/revoke", true, kReadyOnly, Action::kPanelDeviceManage,
        S::kPathTenant, &Panel::device_revoke},
+      {"PUT", "tenants/*/devices/*", true, kReadyOnly, Action::kPanelDeviceManage,
+       S::kPathTenant, &Panel::device_rename},
+      {"GET", "tenants/*/devices/*/policy", true, kReadyOnly, Action::kPanelTenantView,
+       S::kPathTenant, &Panel::policy_get},
+      {"PUT", "tenants/*/devices/*/policy", true, kReadyOnly, Action::kPanelPolicyEdit,
+       S::kPathTenant, &Panel::policy_put},
       {"GET", "tenants/*/repos", true, kReadyOnly, Action::kPanelTenantView, S::kPathTenant,
        &Panel::repos_list},
       {"GET", "tenants/*/repos/*/snapshots", true, kReadyOnly, Action::kPanelTenantView,
@@ -111,6 +117,12 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
        &Panel::user_unlock},
       {"POST", "users/*/end-sessions", true, kReadyOnly, Action::kPanelUserManage, S::kPathUser,
        &Panel::user_end_sessions},
+      // Maintenance notices: everyone reads them, provider staff publish them.
+      {"GET", "notices", true, kReadyOnly, Action::kPanelNoticeView, S::kNone, &Panel::notices_list},
+      {"POST", "notices", true, kReadyOnly, Action::kPanelNoticeManage, S::kProvider,
+       &Panel::notice_create},
+      {"DELETE", "notices/*", true, kReadyOnly, Action::kPanelNoticeManage, S::kProvider,
+       &Panel::notice_delete},
       // The provider's screens.
       {"GET", "regions", true, kReadyOnly, Action::kPanelUsageAll, S::kProvider, &Panel::regions_list},
       {"GET", "usage", true, kReadyOnly, Action::kPanelUsageAll, S::kProvider, &Panel::usage_all},
@@ -120,6 +132,13 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
 
 Panel::Panel(service::Service* svc, service::Accounts* accounts)
     : svc_(svc), accounts_(accounts) {}
+
+base::Status Panel::housekeeping() {
+  const int64_t now = svc_->now();
+  return svc_->meta()
+      ->delete_stale_sessions(now - accounts_->options().session_idle_seconds, now)
+      .status();
+}
 
 PanelResponse Panel::handle(const PanelRequest& req) {
   Call call;

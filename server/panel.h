@@ -53,6 +53,9 @@ class Panel {
 
   PanelResponse handle(const PanelRequest& req);
 
+  // Removes sessions past their idle or absolute limit (the server calls it hourly).
+  base::Status housekeeping();
+
  private:
   struct Call;
   struct Endpoint;
@@ -88,6 +91,12 @@ class Panel {
   PanelResponse user_update(Call& call);
   PanelResponse user_unlock(Call& call);
   PanelResponse user_end_sessions(Call& call);
+  PanelResponse device_rename(Call& call);
+  PanelResponse policy_get(Call& call);
+  PanelResponse policy_put(Call& call);
+  PanelResponse notices_list(Call& call);
+  PanelResponse notice_create(Call& call);
+  PanelResponse notice_delete(Call& call);
   PanelResponse regions_list(Call& call);
   PanelResponse usage_all(Call& call);
 

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "crypto/x509.h"
 #include "server/panel.h"
 #include "server/panel_internal.h"
 #include "server/json_body.h"
+#include "service/backup_policy.h"
 #include "service/names.h"
 #include "service/qr_svg.h"
 
@@ -58,6 +60,70 @@ base::StatusOr<int64_t> int_param(std::string_view query, std::string_view key, 
                                   std::to_string(lo) + " to " + std::to_string(hi));
   }
   return n;
+}
+
+// What the access records tell about a tenant's backups: the server cannot read snapshots,
+// but it sees each snapshot file arrive, when, and from which device.
+struct BackupFacts {
+  std::map<std::string, int64_t> last_backup;  // device name → Unix seconds
+  std::map<std::string, std::pair<int64_t, std::string>> snapshots;  // file name → (time, device)
+  std::map<std::string, int64_t> per_day;  // JST day → snapshots uploaded
+};
+
+base::StatusOr<BackupFacts> backup_facts(service::Service& svc, const std::string& tenant,
+                                         const std::vector<meta::Device>& devices) {
+  std::map<std::string, std::string> by_serial;
+  for (const auto& d : devices) by_serial["device:" + d.cert_serial] = d.name;
+  ASSIGN_OR_RETURN(std::vector<meta::AccessRecord> uploads,
+                   svc.meta()->snapshot_uploads(tenant, 0, 10000));
+  BackupFacts f;
+  for (const auto& r : uploads) {  // newest first
+    const int64_t t = r.time_unix_ms / 1000;
+    auto dev = by_serial.find(r.actor);
+    // A device that renewed its certificate uploaded its older snapshots under an earlier
+    // serial: those count for the day, not for the device.
+    const std::string name = dev == by_serial.end() ? std::string() : dev->second;
+    if (!name.empty()) f.last_backup.emplace(name, t);
+    f.snapshots.emplace(r.object.substr(r.object.rfind('/') + 1), std::make_pair(t, name));
+    f.per_day[service::jst_day(t)]++;
+  }
+  return f;
+}
+
+// The last `days` JST days, oldest first, ending today.
+std::vector<std::string> last_days(int64_t now, int days) {
+  std::vector<std::string> out;
+  for (int i = days - 1; i >= 0; --i) out.push_back(service::jst_day(now - int64_t{i} * 86400));
+  return out;
+}
+
+json policy_json(const meta::DevicePolicy& p) {
+  json j = json::parse(p.json, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  j["updated"] = p.updated_unix;
+  j["updated_by"] = p.updated_by;
+  return j;
+}
+
+// A notice's body text: empty, or UTF-8 in which only line breaks and tabs are control
+// characters.
+base::Status check_notice_text(std::string_view what, const std::string& text) {
+  if (text.size() > meta::kMaxNoticeTextBytes) {
+    return base::invalid_argument(std::string(what) + " is too long");
+  }
+  std::string flat = text;
+  for (char& c : flat) {
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  }
+  if (flat.empty()) return base::ok_status();
+  return service::check_display_name(flat).with_context(what);
+}
+
+json notice_json(const meta::Notice& n) {
+  return json{{"id", n.id},           {"title_ja", n.title_ja}, {"title_en", n.title_en},
+              {"body_ja", n.body_ja}, {"body_en", n.body_en},   {"severity", n.severity},
+              {"starts", n.starts_unix}, {"ends", n.ends_unix}, {"created_by", n.created_by},
+              {"created", n.created_unix}};
 }
 
 }  // namespace
@@ -162,12 +228,28 @@ PanelResponse Panel::dashboard(Call& call) {
                                           });
     if (!st.ok()) return status_error(st);
   }
+  // Charts: 30 JST days. Usage: the day's last sample (days without one are left out);
+  // backups: snapshots that arrived that day (0 included).
+  const std::vector<std::string> days = last_days(svc_->now(), 30);
+  auto samples = svc_->meta()->usage_history(t.id, days.front(), days.back());
+  if (!samples.ok()) return status_error(samples.status());
+  json usage = json::array();
+  for (const auto& u : *samples) usage.push_back({{"day", u.day}, {"bytes", u.bytes}});
+  auto devices_all = svc_->list_devices(name);
+  if (!devices_all.ok()) return status_error(devices_all.status());
+  auto facts = backup_facts(*svc_, name, *devices_all);
+  if (!facts.ok()) return status_error(facts.status());
+  json per_day = json::array();
+  for (const std::string& d : days) {
+    auto it = facts->per_day.find(d);
+    per_day.push_back({{"day", d}, {"count", it == facts->per_day.end() ? 0 : it->second}});
+  }
   return json_response(200, json{{"tenant", tenant_json(*summary)},
                                  {"generations", generations},
                                  {"devices", devs},
                                  {"alerts", alerts},
-                                 {"usage_history", json::array()},
-                                 {"backups_per_day", json::array()}});
+                                 {"usage_history", usage},
+                                 {"backups_per_day", per_day}});
 }
 
 PanelResponse Panel::devices_list(Call& call) {
@@ -178,8 +260,19 @@ PanelResponse Panel::devices_list(Call& call) {
   if (auto repos = svc_->list_repos(name); repos.ok()) {
     for (const auto& r : *repos) repo_names[r.id] = r.name;
   }
+  auto facts = backup_facts(*svc_, name, *devices);
+  if (!facts.ok()) return status_error(facts.status());
+  const int64_t now = svc_->now();
   json out = json::array();
   for (const auto& d : *devices) {
+    auto last = facts->last_backup.find(d.name);
+    const int64_t last_backup = last == facts->last_backup.end() ? 0 : last->second;
+    // Missed: longer than the schedule allows since the last backup (or since enrollment).
+    bool missed = false;
+    if (auto policy = svc_->meta()->device_policy(d.id); policy.ok() && !d.revoked) {
+      const int64_t grace = service::schedule_grace_seconds(policy->json);
+      missed = grace > 0 && now - std::max(last_backup, d.created_unix) > grace;
+    }
     out.push_back(json{{"name", d.name},
                        {"repo", repo_names[d.repo_id]},
                        {"role", meta::role_name(d.role)},
@@ -187,9 +280,9 @@ PanelResponse Panel::devices_list(Call& call) {
                        {"last_seen", d.last_seen_unix},
                        {"not_after", d.not_after},
                        {"revoked", d.revoked},
-                       {"last_backup", 0},
-                       {"last_backup_result", "none"},
-                       {"schedule_missed", false}});
+                       {"last_backup", last_backup},
+                       {"last_backup_result", last_backup ? "ok" : "none"},
+                       {"schedule_missed", missed}});
   }
   return json_response(200, json{{"devices", out}});
 }
@@ -265,17 +358,27 @@ PanelResponse Panel::repos_list(Call& call) {
 PanelResponse Panel::snapshots_list(Call& call) {
   auto access = svc_->repo(call.params[0], call.params[1]);
   if (!access.ok()) return status_error(access.status());
-  // What the server sees without keys: each snapshot file's name and size.
-  json out = json::array();
-  base::Status st = access->store->list(access->ref, backend::FileKind::kSnapshot,
-                                        [&](const backend::FileEntry& e) {
-                                          out.push_back(json{{"id", e.name},
-                                                             {"size", e.size},
-                                                             {"time", 0},
-                                                             {"device", ""}});
-                                          return base::ok_status();
-                                        });
+  auto devices = svc_->list_devices(call.params[0]);
+  if (!devices.ok()) return status_error(devices.status());
+  auto facts = backup_facts(*svc_, call.params[0], *devices);
+  if (!facts.ok()) return status_error(facts.status());
+  // What the server sees without keys: each snapshot file's name and size, and from the
+  // access records when it arrived and from which device. Newest first.
+  std::vector<json> out;
+  base::Status st = access->store->list(
+      access->ref, backend::FileKind::kSnapshot, [&](const backend::FileEntry& e) {
+        auto it = facts->snapshots.find(e.name);
+        const bool known = it != facts->snapshots.end();
+        out.push_back(json{{"id", e.name},
+                           {"size", e.size},
+                           {"time", known ? it->second.first : 0},
+                           {"device", known ? it->second.second : std::string()}});
+        return base::ok_status();
+      });
   if (!st.ok()) return status_error(st);
+  std::sort(out.begin(), out.end(), [](const json& a, const json& b) {
+    return a["time"].get<int64_t>() > b["time"].get<int64_t>();
+  });
   return json_response(200, json{{"snapshots", out}});
 }
 
@@ -389,6 +492,17 @@ PanelResponse Panel::user_update(Call& call) {
     }
     changes += *disabled ? " disabled" : " enabled";
   }
+  if (call.body.contains("display_name")) {
+    const std::string name = str_member(call.body, "display_name");
+    base::Status st = service::check_display_name(name);
+    if (st.ok()) st = svc_->meta()->set_user_display_name(u.id, name);
+    if (!st.ok()) {
+      PanelResponse e = status_error(st);
+      e.action = r.action, e.object = r.object, e.tenant = r.tenant;
+      return e;
+    }
+    changes += " display_name";
+  }
   auto now = svc_->meta()->user_by_id(u.id);
   if (!now.ok()) return status_error(now.status());
   r = json_response(200, json{{"user", user_json(*now, call.target.tenant,
@@ -426,6 +540,135 @@ PanelResponse Panel::user_end_sessions(Call& call) {
   return r;
 }
 
+// --- Devices: rename, backup policy ----------------------------------------------------------
+
+PanelResponse Panel::device_rename(Call& call) {
+  const std::string& tenant = call.params[0];
+  const std::string new_name = str_member(call.body, "name");
+  PanelResponse r;
+  auto t = svc_->tenant(tenant);
+  base::Status st = t.ok() ? service::check_device_name(new_name) : t.status();
+  base::StatusOr<meta::Device> d = st.ok() ? svc_->meta()->device_by_name(t->id, call.params[1])
+                                           : base::StatusOr<meta::Device>(st);
+  if (d.ok()) st = svc_->meta()->rename_device(d->id, new_name);
+  if (!d.ok() || !st.ok()) {
+    r = status_error(d.ok() ? st : d.status());
+  } else {
+    r = json_response(200, json{{"device", {{"name", new_name}}}});
+  }
+  r.action = "panel.device.rename";
+  r.object = tenant + "/" + call.params[1] + " -> " + new_name.substr(0, 64);
+  r.tenant = tenant;
+  return r;
+}
+
+PanelResponse Panel::policy_get(Call& call) {
+  auto t = svc_->tenant(call.params[0]);
+  if (!t.ok()) return status_error(t.status());
+  auto d = svc_->meta()->device_by_name(t->id, call.params[1]);
+  if (!d.ok()) return status_error(d.status());
+  auto p = svc_->meta()->device_policy(d->id);
+  if (p.status().code() == base::Code::kNotFound) return json_response(200, json{{"policy", nullptr}});
+  if (!p.ok()) return status_error(p.status());
+  return json_response(200, json{{"policy", policy_json(*p)}});
+}
+
+PanelResponse Panel::policy_put(Call& call) {
+  const std::string& tenant = call.params[0];
+  PanelResponse r;
+  auto t = svc_->tenant(tenant);
+  auto d = t.ok() ? svc_->meta()->device_by_name(t->id, call.params[1])
+                  : base::StatusOr<meta::Device>(t.status());
+  json in = call.body;
+  in.erase("updated");
+  in.erase("updated_by");
+  auto policy = d.ok() ? service::normalize_backup_policy(in.dump())
+                       : base::StatusOr<std::string>(d.status());
+  base::Status st = policy.ok() ? svc_->meta()->set_device_policy(d->id, *policy, svc_->now(),
+                                                                  call.who.user)
+                                : policy.status();
+  if (!st.ok()) {
+    r = st.code() == base::Code::kInvalidArgument ? error_json(400, "policy.invalid", st.message())
+                                                  : status_error(st);
+  } else {
+    auto stored = svc_->meta()->device_policy(d->id);
+    r = stored.ok() ? json_response(200, json{{"policy", policy_json(*stored)}})
+                    : status_error(stored.status());
+  }
+  r.action = "panel.policy.edit";
+  r.object = tenant + "/" + call.params[1];
+  r.tenant = tenant;
+  return r;
+}
+
+// --- Notices -----------------------------------------------------------------------------------
+
+PanelResponse Panel::notices_list(Call&) {
+  auto notices = svc_->meta()->list_notices(svc_->now());
+  if (!notices.ok()) return status_error(notices.status());
+  json out = json::array();
+  for (const auto& n : *notices) out.push_back(notice_json(n));
+  return json_response(200, json{{"notices", out}});
+}
+
+PanelResponse Panel::notice_create(Call& call) {
+  meta::Notice n;
+  n.title_ja = str_member(call.body, "title_ja");
+  n.title_en = str_member(call.body, "title_en");
+  n.body_ja = str_member(call.body, "body_ja");
+  n.body_en = str_member(call.body, "body_en");
+  n.severity = str_member(call.body, "severity");
+  if (n.severity.empty()) n.severity = "maintenance";
+  n.created_by = call.who.user;
+  auto when = [&](const char* key) -> base::StatusOr<int64_t> {
+    auto it = call.body.find(key);
+    if (it == call.body.end()) return int64_t{0};
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > (int64_t{1} << 40)) {
+      return base::invalid_argument(std::string(key) + " must be a Unix time in seconds");
+    }
+    return it->get<int64_t>();
+  };
+  auto starts = when("starts");
+  auto ends = when("ends");
+  base::Status st = !starts.ok() ? starts.status() : !ends.ok() ? ends.status() : base::ok_status();
+  if (st.ok() && n.severity != "info" && n.severity != "maintenance" && n.severity != "warning") {
+    st = base::invalid_argument("severity must be info, maintenance or warning");
+  }
+  if (st.ok() && n.title_ja.empty() && n.title_en.empty()) st = base::invalid_argument("a title is needed");
+  for (auto [what, text] : {std::pair{"title_ja", &n.title_ja}, {"title_en", &n.title_en},
+                            {"body_ja", &n.body_ja}, {"body_en", &n.body_en}}) {
+    if (st.ok()) st = check_notice_text(what, *text);
+  }
+  if (st.ok()) {
+    n.starts_unix = *starts ? *starts : svc_->now();
+    n.ends_unix = *ends;
+    if (n.ends_unix != 0 && n.ends_unix < n.starts_unix) st = base::invalid_argument("the notice ends before it starts");
+  }
+  PanelResponse r;
+  if (st.ok()) {
+    auto made = svc_->meta()->create_notice(n);
+    r = made.ok() ? json_response(200, json{{"notice", notice_json(*made)}}) : status_error(made.status());
+  } else {
+    r = status_error(st);
+  }
+  r.action = "panel.notice.create";
+  r.object = (n.title_ja.empty() ? n.title_en : n.title_ja).substr(0, 80);
+  return r;
+}
+
+PanelResponse Panel::notice_delete(Call& call) {
+  int64_t id = 0;
+  const std::string& p = call.params[0];
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
+  base::Status st = ec == std::errc() && end == p.data() + p.size()
+                        ? svc_->meta()->delete_notice(id)
+                        : base::not_found("no such notice");
+  PanelResponse r = st.ok() ? json_response(200, json::object()) : status_error(st);
+  r.action = "panel.notice.delete";
+  r.object = "notice:" + p.substr(0, 20);
+  return r;
+}
+
 // --- The provider's screens --------------------------------------------------------------------
 
 PanelResponse Panel::regions_list(Call&) {
@@ -441,7 +684,17 @@ PanelResponse Panel::usage_all(Call&) {
     out.push_back(tenant_json(t));
     total += t.used_bytes;
   }
-  return json_response(200, json{{"tenants", out}, {"total_bytes", total}, {"history", json::array()}});
+  // The provider's total per day: the sum of the tenants' samples of that day.
+  const std::vector<std::string> days = last_days(svc_->now(), 30);
+  std::map<std::string, int64_t> per_day;
+  for (const auto& t : *all) {
+    auto samples = svc_->meta()->usage_history(t.tenant.id, days.front(), days.back());
+    if (!samples.ok()) return status_error(samples.status());
+    for (const auto& u : *samples) per_day[u.day] += u.bytes;
+  }
+  json history = json::array();
+  for (const auto& [day, bytes] : per_day) history.push_back({{"day", day}, {"bytes", bytes}});
+  return json_response(200, json{{"tenants", out}, {"total_bytes", total}, {"history", history}});
 }
 
 }  // namespace kura::server

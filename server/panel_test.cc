@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "meta/sqlite_store.h"
 #include "service/totp.h"
@@ -275,6 +276,208 @@ TEST_F(PanelTest, GarbageIsRefusedPolitely) {
   EXPECT_EQ(error_of(call(forged, "GET", "/auth/session")), "session.none");
   Browser odd{"kura_session=../../etc; x", ""};
   EXPECT_EQ(call(odd, "GET", "/auth/session").status, 401);
+}
+
+// Every role × every endpoint that has an Action, through the API: allowed on its own
+// institution ("o"), on any ("a"), or never ("-"). Written out again here rather than derived
+// from the authorisation table, so that it also checks which Action each endpoint maps to.
+TEST_F(PanelTest, EveryRoleTimesEveryEndpoint) {
+  meta::Tenant other;
+  other.name = "clinic-b";
+  other.region = "jp-east";
+  ASSERT_TRUE(meta_->create_tenant(other).ok());
+  using R = meta::UserRole;
+  const R roles[] = {R::kProviderAdmin, R::kProviderOperator, R::kInstitutionAdmin,
+                     R::kInstitutionOperator, R::kAuditor, R::kViewer};
+  std::vector<Browser> browsers;
+  int n = 0;
+  for (R role : roles) {
+    const bool provider = role == R::kProviderAdmin || role == R::kProviderOperator;
+    const std::string login = "user" + std::to_string(n++);
+    auto u = accounts_->create_user(provider ? 0 : tenant_, login, "User " + login, role, kInitial);
+    ASSERT_TRUE(u.ok()) << u.status().to_string();
+    ASSERT_TRUE(meta_->set_password(u->id, u->password_hash, false, 5, now()).ok());
+    service::TotpSecret secret = service::new_totp_secret();
+    meta::TotpFactor f;
+    f.user_id = u->id;
+    f.secret = service::base32_secret(secret);
+    ASSERT_TRUE(meta_->set_totp(f).ok());
+    Browser b;
+    ASSERT_EQ(call(b, "POST", "/auth/password", {{"login", login}, {"password", kInitial}}).status, 200);
+    ASSERT_EQ(call(b, "POST", "/auth/second-factor", {{"code", service::totp_code(secret, now())}}).status, 200);
+    browsers.push_back(b);
+  }
+  auto a_user = accounts_->create_user(tenant_, "carol", "Carol", R::kViewer, kInitial);
+  ASSERT_TRUE(a_user.ok());
+  const std::string own_user = std::to_string(a_user->id);
+  auto b_user = accounts_->create_user(meta_->tenant_by_name("clinic-b")->id, "bob", "Bob",
+                                       R::kViewer, kInitial);
+  ASSERT_TRUE(b_user.ok());
+  const std::string other_user = std::to_string(b_user->id);
+  struct Case {
+    const char* method;
+    const char* path;  // {t}: the tenant, {u}: a user of that tenant
+    const char* row;   //  PA PO IA IO AU VI
+  };
+  const Case cases[] = {
+      {"GET", "/tenants/{t}/dashboard", "a a o o o o"},
+      {"GET", "/tenants/{t}/devices", "a a o o o o"},
+      {"GET", "/tenants/{t}/repos", "a a o o o o"},
+      {"GET", "/tenants/{t}/repos/main/snapshots", "a a o o o o"},
+      {"GET", "/tenants/{t}/devices/pc/policy", "a a o o o o"},
+      {"POST", "/tenants/{t}/enroll-codes", "a a o o - -"},
+      {"PUT", "/tenants/{t}/devices/pc", "a a o - - -"},
+      {"POST", "/tenants/{t}/devices/pc/revoke", "a a o - - -"},
+      {"PUT", "/tenants/{t}/devices/pc/policy", "a a o - - -"},
+      {"GET", "/tenants/{t}/audit", "a a o - o -"},
+      {"GET", "/users?tenant={t}", "a a o - - -"},
+      {"POST", "/users", "a - o - - -"},  // body names the tenant
+      {"PUT", "/users/{u}", "a - o - - -"},
+      {"POST", "/users/{u}/unlock", "a - o - - -"},
+      {"POST", "/users/{u}/end-sessions", "a - o - - -"},
+      {"PUT", "/tenants/{t}", "a - - - - -"},
+  };
+  for (const Case& c : cases) {
+    for (int other_tenant = 0; other_tenant < 2; ++other_tenant) {
+      std::string path = c.path;
+      const std::string t = other_tenant ? "clinic-b" : "clinic-a";
+      const std::string u = other_tenant ? other_user : own_user;
+      if (auto p = path.find("{t}"); p != std::string::npos) path.replace(p, 3, t);
+      if (auto p = path.find("{u}"); p != std::string::npos) path.replace(p, 3, u);
+      std::string query;
+      if (auto q = path.find('?'); q != std::string::npos) {
+        query = path.substr(q + 1);
+        path.resize(q);
+      }
+      for (size_t r = 0; r < std::size(roles); ++r) {
+        const char want = c.row[2 * r];
+        const bool allowed = want == 'a' || (want == 'o' && !other_tenant);
+        PanelRequest req;
+        req.method = c.method;
+        req.path = path;
+        req.query = query;
+        req.cookie = browsers[r].cookie;
+        req.csrf_token = browsers[r].csrf;
+        req.content_type = "application/json";
+        // Bodies the handler refuses after the gate (nothing changes), so that every role meets
+        // the same state.
+        const std::string body = std::string(c.path) == "/users"
+                                     ? json{{"tenant", t}, {"login", "x"}}.dump()
+                                     : std::string("{\"name\":\"-bad-\",\"targets\":[]}");
+        req.body = body;
+        PanelResponse got = panel_->handle(req);
+        const bool denied = got.status == 403 && error_of(got) == "error.denied";
+        EXPECT_EQ(!denied, allowed) << c.method << " " << c.path << " on " << t << " by "
+                                    << meta::user_role_name(roles[r]) << ": " << got.status << " "
+                                    << got.body;
+      }
+    }
+  }
+  // The provider-level endpoints: provider staff only, whatever the tenant.
+  const std::pair<const char*, const char*> provider_only[] = {
+      {"GET", "/regions"}, {"GET", "/usage"}, {"POST", "/tenants"}, {"POST", "/notices"},
+      {"DELETE", "/notices/999"}};
+  for (auto [method, path] : provider_only) {
+    for (size_t r = 0; r < std::size(roles); ++r) {
+      PanelResponse got = call(browsers[r], method, path, json{{"name", "-bad-"}});
+      const bool denied = got.status == 403 && error_of(got) == "error.denied";
+      const bool manage = std::string(path) == "/tenants";  // provider admins only
+      EXPECT_EQ(denied, r >= 2 || (manage && r == 1)) << method << " " << path << " by " << r;
+    }
+  }
+  // Provider staff in a users request naming no tenant: the provider's own staff.
+  EXPECT_EQ(call(browsers[2], "GET", "/users").status, 200);  // own institution
+  PanelResponse staff = call(browsers[0], "GET", "/users");
+  ASSERT_EQ(staff.status, 200);
+  EXPECT_EQ(body_of(staff)["users"].size(), 2u);
+  // An institution admin cannot create provider staff or a provider role in its institution.
+  EXPECT_EQ(error_of(call(browsers[2], "POST", "/users",
+                          {{"tenant", ""}, {"login", "evil"}, {"role", "provider_admin"},
+                           {"display_name", "E"}, {"initial_password", kNew}})),
+            "error.denied");
+  EXPECT_EQ(call(browsers[2], "POST", "/users",
+                 {{"tenant", "clinic-a"}, {"login", "evil"}, {"role", "provider_admin"},
+                  {"display_name", "E"}, {"initial_password", kNew}}).status, 400);
+  // A user id that does not exist looks, to institution staff, like another tenant's.
+  EXPECT_EQ(error_of(call(browsers[2], "POST", "/users/99999/unlock")), "error.denied");
+  EXPECT_EQ(call(browsers[0], "POST", "/users/99999/unlock").status, 404);
+}
+
+TEST_F(PanelTest, DataScreensAnswerWhatTheServerKnows) {
+  meta::Tenant t = *meta_->tenant_by_id(tenant_);
+  ASSERT_TRUE(meta_->set_tenant_quota(tenant_, 1000).ok());
+  meta::Repo repo;
+  repo.tenant_id = tenant_;
+  repo.name = "main";
+  repo = *meta_->create_repo(repo);
+  ASSERT_TRUE(meta_->add_usage(repo.id, 850, 3).ok());  // 85 %: the 80 % alert
+  Browser b;
+  service::TotpSecret secret = first_sign_in(b);
+  ASSERT_TRUE(svc_->sample_usage().ok());
+  PanelResponse r = call(b, "GET", "/tenants/clinic-a/dashboard");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json d = body_of(r);
+  EXPECT_EQ(d["tenant"]["used_bytes"], 850);
+  EXPECT_EQ(d["alerts"][0]["kind"], "quota_80");
+  EXPECT_EQ(d["backups_per_day"].size(), 30u);
+  ASSERT_EQ(d["usage_history"].size(), 1u);
+  EXPECT_EQ(d["usage_history"][0]["day"], service::jst_day(now()));
+  // Users: create with an initial password, the policy applies; role change; own role fixed.
+  r = call(b, "POST", "/users", {{"tenant", "clinic-a"}, {"login", "taro"}, {"display_name", "田中 太郎"},
+                                 {"role", "viewer"}, {"initial_password", "weak"}});
+  EXPECT_EQ(error_of(r), "password.policy");
+  r = call(b, "POST", "/users", {{"tenant", "clinic-a"}, {"login", "taro"}, {"display_name", "田中 太郎"},
+                                 {"role", "viewer"}, {"initial_password", kNew}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const int64_t taro = body_of(r)["user"]["id"];
+  EXPECT_EQ(r.action, "panel.user.create");
+  r = call(b, "PUT", "/users/" + std::to_string(taro), {{"role", "institution_operator"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["user"]["role"], "institution_operator");
+  const int64_t me = meta_->user_by_login("hanako")->id;
+  EXPECT_EQ(call(b, "PUT", "/users/" + std::to_string(me), {{"role", "viewer"}}).status, 409);
+  EXPECT_EQ(call(b, "PUT", "/users/" + std::to_string(me), {{"disabled", true}}).status, 409);
+  // Policies: refused with the reason, stored in canonical form.
+  meta::Device dev;
+  dev.tenant_id = tenant_;
+  dev.repo_id = repo.id;
+  dev.name = "reception-pc";
+  dev.cert_serial = "ab";
+  dev.cert_fingerprint = "SHA256:" + std::string(64, 'a');
+  dev.not_after = now() + 86400;  // expiring: an alert
+  meta::EnrollCode code;
+  code.code_hash = std::string(64, 'c');
+  code.tenant_id = tenant_;
+  code.repo_id = repo.id;
+  code.device_name = "reception-pc";
+  code.expires_unix = now() + 3600;
+  ASSERT_TRUE(meta_->create_enroll_code(code).ok());
+  ASSERT_TRUE(meta_->redeem_enroll_code(code.code_hash, now(), dev).ok());
+  r = call(b, "PUT", "/tenants/clinic-a/devices/reception-pc/policy", {{"targets", json::array()}});
+  EXPECT_EQ(error_of(r), "policy.invalid");
+  r = call(b, "PUT", "/tenants/clinic-a/devices/reception-pc/policy",
+           {{"targets", {"C:\\カルテ"}}, {"schedule", "hourly"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["policy"]["updated_by"], "hanako");
+  EXPECT_EQ(body_of(r)["policy"]["retention"]["keep_daily"], 7);
+  clock_.advance(seconds(3 * 3600));  // hourly, and no backup for 3 hours: missed
+  b = Browser{};  // the session has timed out meanwhile
+  call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kNew}});
+  ASSERT_EQ(call(b, "POST", "/auth/second-factor", {{"code", service::totp_code(secret, now())}}).status, 200);
+  d = body_of(call(b, "GET", "/tenants/clinic-a/dashboard"));
+  std::set<std::string> kinds;
+  for (const auto& a : d["alerts"]) kinds.insert(a["kind"].get<std::string>());
+  EXPECT_TRUE(kinds.count("schedule_missed") && kinds.count("cert_expiring")) << d["alerts"].dump();
+  // Rename keeps the device (and its policy).
+  ASSERT_EQ(call(b, "PUT", "/tenants/clinic-a/devices/reception-pc", {{"name", "uketsuke-pc"}}).status, 200);
+  EXPECT_EQ(body_of(call(b, "GET", "/tenants/clinic-a/devices/uketsuke-pc/policy"))["policy"]["schedule"], "hourly");
+  // Notices: provider staff only; an institution admin reads them.
+  EXPECT_EQ(error_of(call(b, "POST", "/notices", {{"title_ja", "保守"}})), "error.denied");
+  ASSERT_TRUE(meta_->create_notice(meta::Notice{0, "定期保守", "Maintenance", "", "", "maintenance",
+                                                now() + 3600, now() + 7200, "ops", 0}).ok());
+  r = call(b, "GET", "/notices");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body_of(r)["notices"][0]["title_ja"], "定期保守");
 }
 
 TEST(PanelCookie, FindsTheSessionCookie) {

@@ -17,11 +17,12 @@ struct Rule {
 // The table. Devices are append-only: a backup device creates files and deletes only its own
 // locks; deleting anything else needs the maintenance identity (and, in a later issue, passes
 // the retention lock). Nobody deletes a repository's config over the API.
-constexpr std::array<Rule, 18> kTable = {{
+constexpr std::array<Rule, 19> kTable = {{
     {Action::kHealth, {true, true, true, true}, false},
     {Action::kEnrollCa, {true, true, true, true}, false},
     {Action::kEnroll, {true, true, true, true}, false},
     {Action::kEnrollRenew, {false, true, true, false}, false},
+    {Action::kDevicePolicyRead, {false, true, true, false}, false},
     {Action::kRepoCreate, {false, true, true, false}, true},
     {Action::kConfigRead, {false, true, true, false}, true},
     {Action::kConfigWrite, {false, true, true, false}, true},
@@ -144,6 +145,7 @@ std::string_view action_name(Action action) {
     case Action::kAdminWrite: return "admin.write";
     case Action::kAuditRead: return "audit.read";
     case Action::kMetrics: return "metrics";
+    case Action::kDevicePolicyRead: return "device.policy.read";
     case Action::kPanelSelf: return "panel.self";
     case Action::kPanelNoticeView: return "panel.notice.view";
     case Action::kPanelTenantView: return "panel.tenant.view";

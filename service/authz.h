@@ -43,6 +43,7 @@ enum class Action {
   kEnroll,  // the one-time code authorises it, not the identity
   // A device's own certificate.
   kEnrollRenew,
+  kDevicePolicyRead,  // the backup policy the panel set for this device
   // The restic REST API on one repository.
   kRepoCreate,
   kConfigRead,
@@ -93,16 +94,16 @@ base::Status authorize(const Identity& who, Action action, const Target& target)
 
 // Every action, for tests and documentation that walk the tables.
 inline constexpr Action kAllActions[] = {
-    Action::kHealth,          Action::kEnrollCa,          Action::kEnroll,
-    Action::kEnrollRenew,     Action::kRepoCreate,        Action::kConfigRead,
-    Action::kConfigWrite,     Action::kConfigDelete,      Action::kList,
-    Action::kRead,            Action::kWrite,             Action::kDeleteLock,
-    Action::kDeleteLockOfOther, Action::kDelete,          Action::kAdminRead,
-    Action::kAdminWrite,      Action::kAuditRead,         Action::kMetrics,
-    Action::kPanelSelf,       Action::kPanelNoticeView,   Action::kPanelTenantView,
-    Action::kPanelRestore,    Action::kPanelDeviceEnroll, Action::kPanelDeviceManage,
-    Action::kPanelPolicyEdit, Action::kPanelUserView,     Action::kPanelUserManage,
-    Action::kPanelFactorReset, Action::kPanelTenantManage, Action::kPanelUsageAll,
-    Action::kPanelNoticeManage};
+    Action::kHealth,           Action::kEnrollCa,           Action::kEnroll,
+    Action::kEnrollRenew,      Action::kDevicePolicyRead,   Action::kRepoCreate,
+    Action::kConfigRead,       Action::kConfigWrite,        Action::kConfigDelete,
+    Action::kList,             Action::kRead,               Action::kWrite,
+    Action::kDeleteLock,       Action::kDeleteLockOfOther,  Action::kDelete,
+    Action::kAdminRead,        Action::kAdminWrite,         Action::kAuditRead,
+    Action::kMetrics,          Action::kPanelSelf,          Action::kPanelNoticeView,
+    Action::kPanelTenantView,  Action::kPanelRestore,       Action::kPanelDeviceEnroll,
+    Action::kPanelDeviceManage, Action::kPanelPolicyEdit,   Action::kPanelUserView,
+    Action::kPanelUserManage,  Action::kPanelFactorReset,   Action::kPanelTenantManage,
+    Action::kPanelUsageAll,    Action::kPanelNoticeManage};
 
 }  // namespace kura::service

@@ -44,6 +44,7 @@ TEST(Authz, EveryIdentityTimesEveryAction) {
       {Action::kEnrollCa, {true, true, true, true}},
       {Action::kEnroll, {true, true, true, true}},
       {Action::kEnrollRenew, {false, true, true, false}},
+      {Action::kDevicePolicyRead, {false, true, true, false}},
       {Action::kRepoCreate, {false, true, true, false}},
       {Action::kConfigRead, {false, true, true, false}},
       {Action::kConfigWrite, {false, true, true, false}},

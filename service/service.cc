@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 #include "base/bytes.h"
@@ -544,6 +546,24 @@ base::StatusOr<int64_t> parse_size(std::string_view text) {
   }
   return base::invalid_argument("size \"" + std::string(text) + "\": unknown unit \"" + unit +
                                 "\" (use B, KiB, MiB, GiB, TiB or KB, MB, GB, TB)");
+}
+
+base::Status Service::sample_usage() {
+  ASSIGN_OR_RETURN(std::vector<TenantSummary> tenants, list_tenants());
+  const std::string day = jst_day(now());
+  for (const TenantSummary& t : tenants) {
+    RETURN_IF_ERROR(meta_->record_usage_sample(t.tenant.id, day, t.used_bytes));
+  }
+  return base::ok_status();
+}
+
+std::string jst_day(int64_t unix_sec) {
+  const time_t t = static_cast<time_t>(unix_sec + 9 * 3600);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+  return buf;
 }
 
 }  // namespace kura::service

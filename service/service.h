@@ -146,6 +146,10 @@ class Service {
   bool owns_lock(const RepoAccess& repo, std::string_view lock, int64_t device_id);
   void forget_lock(const RepoAccess& repo, std::string_view lock);
 
+  // Records each tenant's usage for today (JST) in the usage history the panel charts. The
+  // server calls it hourly and at start; the day's last sample stands for the day.
+  base::Status sample_usage();
+
   // Records that a device was seen (at most once a minute per device: it is a database write).
   void seen(const Identity& who);
 
@@ -179,6 +183,9 @@ class Service {
 std::string generate_enroll_code();
 // What a user typed → the canonical code (uppercase, no separators, I/L→1, O→0), or "".
 std::string normalize_enroll_code(std::string_view typed);
+// The day in Japan (UTC+9, no daylight saving) of a Unix time: "2026-12-05".
+std::string jst_day(int64_t unix_sec);
+
 // Parses "10GiB", "500MB", "1TB", "0", "1234" (bytes). kInvalidArgument otherwise.
 base::StatusOr<int64_t> parse_size(std::string_view text);
 
