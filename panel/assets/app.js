@@ -1,6 +1,6 @@
 // The panel's entry point: loads the catalog and the session, then shows either the sign-in
 // steps or the signed-in shell (header, navigation, notices) with the page of location.hash.
-import {get, post, setHandlers} from './api.js';
+import {ApiError, get, post, setHandlers} from './api.js';
 import {h, replace} from './dom.js';
 import {currentLang, loadLanguage, t} from './i18n.js';
 import {formatTime} from './format.js';
@@ -227,6 +227,7 @@ async function route() {
   try {
     await spec[1](main, ...params);
   } catch (err) {
+    if (!(err instanceof ApiError)) console.error(err);
     replace(main, h('h1', {}, t('error.page_title')), h('p', {class: 'error-box', role: 'alert'}, errorText(err)));
   }
   const title = main.querySelector('h1');

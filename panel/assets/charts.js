@@ -3,17 +3,23 @@
 import {svg} from './dom.js';
 import {shortDay} from './format.js';
 
-const W = 640, H = 220;
-const PAD = {left: 64, right: 16, top: 16, bottom: 32};
+const W = 520, H = 240;
+const PAD = {left: 72, right: 14, top: 14, bottom: 34};
 
-function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+// The smallest round number ≥ v, counted in `base` units (1024 for bytes, so the ticks read
+// 150 GiB, 300 GiB, … rather than 161 GB), whose quarters are round too.
+function niceMax(v, base) {
+  if (v <= 0) return 4;
+  let unit = 1;
+  while (v / unit >= base) unit *= base;
+  const x = v / unit;
+  const p = 10 ** Math.floor(Math.log10(x));
+  const m = [1, 1.2, 2, 4, 6, 8, 10].find((k) => k * p >= x);
+  return m * p * unit;
 }
 
-function frame(label, yMax, yFormat, days) {
+// band: bars centred in equal slots; otherwise points from edge to edge.
+function frame(label, yMax, yFormat, days, band) {
   const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label});
   root.append(svg('title', {}, label));
   const innerH = H - PAD.top - PAD.bottom;
@@ -24,23 +30,24 @@ function frame(label, yMax, yFormat, days) {
   }
   const innerW = W - PAD.left - PAD.right;
   const n = days.length;
-  const step = n > 1 ? innerW / (n - 1) : 0;
-  const every = Math.max(1, Math.ceil(n / 6));
+  const x = (i) => (band ? PAD.left + (innerW * (i + 0.5)) / n : PAD.left + (n > 1 ? (innerW * i) / (n - 1) : 0));
+  const every = Math.max(1, Math.ceil(n / 5));
   days.forEach((d, i) => {
     if (i % every !== 0 && i !== n - 1) return;
-    root.append(svg('text', {x: PAD.left + step * i, y: H - 10, class: 'tick', 'text-anchor': 'middle'}, shortDay(d)));
+    if (i !== n - 1 && n - 1 - i < every / 2) return;
+    const anchor = band ? 'middle' : i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle';
+    root.append(svg('text', {x: x(i), y: H - 10, class: 'tick', 'text-anchor': anchor}, shortDay(d)));
   });
-  return {root, innerH, innerW};
+  return {root, innerH, innerW, x};
 }
 
 // points: [{day, bytes}]
 export function usageChart(points, label, yFormat) {
   const days = points.map((p) => p.day);
-  const yMax = niceMax(Math.max(0, ...points.map((p) => p.bytes)));
-  const {root, innerH, innerW} = frame(label, yMax, yFormat, days);
+  const yMax = niceMax(Math.max(0, ...points.map((p) => p.bytes)), 1024);
+  const {root, innerH, x} = frame(label, yMax, yFormat, days, false);
   if (!points.length) return root;
-  const step = points.length > 1 ? innerW / (points.length - 1) : 0;
-  const xy = points.map((p, i) => [PAD.left + step * i, PAD.top + innerH - (innerH * p.bytes) / yMax]);
+  const xy = points.map((p, i) => [x(i), PAD.top + innerH - (innerH * p.bytes) / yMax]);
   const line = xy.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   const base = PAD.top + innerH;
   root.append(svg('path', {d: `${line} L${xy[xy.length - 1][0].toFixed(1)},${base} L${xy[0][0].toFixed(1)},${base} Z`, class: 'area'}));
@@ -53,14 +60,12 @@ export function usageChart(points, label, yFormat) {
 // points: [{day, count}]
 export function barChart(points, label) {
   const days = points.map((p) => p.day);
-  const yMax = niceMax(Math.max(1, ...points.map((p) => p.count)));
-  const {root, innerH, innerW} = frame(label, yMax, (v) => String(Math.round(v * 10) / 10), days);
-  const n = Math.max(points.length, 1);
-  const step = n > 1 ? innerW / (n - 1) : innerW;
-  const bw = Math.max(2, Math.min(16, step * 0.6));
+  const yMax = Math.max(4, Math.ceil(Math.max(1, ...points.map((p) => p.count)) / 4) * 4);
+  const {root, innerH, innerW, x} = frame(label, yMax, (v) => String(Math.round(v * 10) / 10), days, true);
+  const bw = Math.max(2, Math.min(16, (innerW / Math.max(points.length, 1)) * 0.62));
   points.forEach((p, i) => {
     const hgt = (innerH * p.count) / yMax;
-    root.append(svg('rect', {x: (PAD.left + step * i - bw / 2).toFixed(1), y: (PAD.top + innerH - hgt).toFixed(1),
+    root.append(svg('rect', {x: (x(i) - bw / 2).toFixed(1), y: (PAD.top + innerH - hgt).toFixed(1),
                              width: bw.toFixed(1), height: Math.max(0, hgt).toFixed(1), rx: 2,
                              class: p.count ? 'bar' : 'bar zero'},
                         svg('title', {}, `${shortDay(p.day)}: ${p.count}`)));

@@ -28,6 +28,22 @@ function alertItem(a) {
            h('span', {}, t(`alert.${kind}`, a.device || '')));
 }
 
+// "7 daily · 4 weekly · 12 monthly", filled in when the device's policy arrives.
+function retentionCell(tenant, device) {
+  const cell = h('span', {class: 'muted'}, '…');
+  get(`tenants/${enc(tenant)}/devices/${enc(device)}/policy`).then(({policy = {}}) => {
+    const r = policy.retention || {};
+    const parts = ['keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']
+      .filter((k) => r[k] > 0).map((k) => t(`retention.${k}`, r[k]));
+    const sep = t('retention.sep');
+    cell.textContent = parts.length ? parts.join(/^[\x20-\x7e]+$/.test(sep) ? `${sep} ` : sep) : t('retention.none');
+    cell.className = '';
+  }).catch(() => {
+    cell.textContent = '—';
+  });
+  return cell;
+}
+
 export async function renderDashboard(main, tenantName) {
   replace(main, loading());
   const d = await get(`tenants/${enc(tenantName)}/dashboard`);
@@ -65,6 +81,7 @@ export async function renderDashboard(main, tenantName) {
         {label: t('device.repo'), cell: (x) => x.repo},
         {label: t('device.last_backup'), cell: (x) => formatTime(x.last_backup)},
         {label: t('device.result'), cell: resultBadge},
+        {label: t('device.retention'), cell: (x) => retentionCell(tenantName, x.name)},
         {label: t('device.last_seen'), cell: (x) => formatTime(x.last_seen)},
       ], active, t('dash.no_devices')),
       h('p', {class: 'more'}, h('a', {href: tenantHref(tenantName, 'devices')}, t('dash.manage_devices')))));

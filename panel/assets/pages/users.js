@@ -92,11 +92,11 @@ export async function renderUsers(main, tenant) {
       ], pending)) : null,
     section(t('users.list'),
       table(t('users.list'), [
-        {label: t('user.name'), cell: (u) => h('span', {}, h('strong', {}, u.display_name || u.login), h('br'), h('span', {class: 'muted'}, u.login))},
-        {label: t('user.role'), cell: (u) => t(`role.${u.role}`)},
+        {label: t('user.name'), class: 'nowrap', cell: (u) => h('span', {}, h('strong', {}, u.display_name || u.login), h('br'), h('span', {class: 'muted'}, u.login))},
+        {label: t('user.role'), class: 'nowrap', cell: (u) => t(`role.${u.role}`)},
         {label: t('user.status'), cell: status},
         {label: t('user.factors'), cell: (u) => (u.factors || []).map((f) => t(`factor.kind.${f}`)).join('、') || '—'},
-        {label: t('user.password_changed'), cell: (u) => formatTime(u.password_changed)},
+        {label: t('user.password_changed'), class: 'nowrap', cell: (u) => formatTime(u.password_changed)},
         {label: t('common.actions'), cell: actions, class: 'actions'},
       ], users, t('users.none'))));
 }
