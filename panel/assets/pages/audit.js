@@ -15,7 +15,8 @@ function jstToday(offsetDays = 0) {
 function resultBadge(r) {
   const text = String(r.result || '');
   const kind = text === 'ok' ? 'ok' : text === 'denied' ? 'warn' : 'error';
-  return badge(text || String(r.status || ''), kind);
+  const label = text === 'ok' || text === 'denied' ? t(`audit.result_${text}`) : text || String(r.status || '');
+  return badge(label, kind);
 }
 
 export async function renderAudit(main, tenant) {
@@ -37,7 +38,7 @@ export async function renderAudit(main, tenant) {
       : null;
     replace(results, section(t('audit.records', records.length),
       table(t('audit.records', records.length), [
-        {label: t('audit.time'), cell: (x) => formatTime(x.time)},
+        {label: t('audit.time'), class: 'nowrap', cell: (x) => formatTime(x.time)},
         {label: t('audit.actor'), cell: (x) => x.actor},
         {label: t('audit.action'), cell: (x) => h('code', {}, x.action)},
         {label: t('audit.object'), cell: (x) => h('span', {class: 'wrap'}, x.object || '—')},
