@@ -8,7 +8,9 @@ import {formatTime} from './format.js';
 import {state, setSession} from './state.js';
 import {button, openDialog} from './ui.js';
 
-const WARN_SECONDS = 120;
+// Two minutes before the end; with a short idle limit (test configurations) a third of it, so
+// the warning does not cover the page at once.
+const warnSeconds = (s) => Math.min(120, Math.floor((s.idle_seconds || 900) / 3));
 let expiresAt = 0;
 let warnTimer = 0, endTimer = 0;
 let warning = null;  // the open dialog's close()
@@ -42,7 +44,7 @@ function schedule() {
   clearTimeout(warnTimer);
   clearTimeout(endTimer);
   const left = expiresAt - now();
-  warnTimer = setTimeout(warn, Math.max(0, (left - WARN_SECONDS) * 1000));
+  warnTimer = setTimeout(warn, Math.max(0, (left - warnSeconds(state.session)) * 1000));
   endTimer = setTimeout(end, Math.max(0, left * 1000));
 }
 
@@ -55,7 +57,7 @@ function end() {
 function warn() {
   if (warning) return;
   const s = state.session;
-  const absolute = s.absolute_expires && s.absolute_expires - now() <= WARN_SECONDS + 1;
+  const absolute = s.absolute_expires && s.absolute_expires - now() <= warnSeconds(s) + 1;
   openDialog(t('idle.title'), (close) => {
     warning = (v) => close(v);
     const count = h('strong', {}, '');

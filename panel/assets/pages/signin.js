@@ -4,6 +4,7 @@ import {post} from '../api.js';
 import {h, importSvg, replace} from '../dom.js';
 import {currentLang, t} from '../i18n.js';
 import {available as webauthnAvailable, createCredential, getAssertion} from '../webauthn.js';
+import {setSession} from '../state.js';
 import {busy, button, checkbox, copyText, errorBox, field, form, showError, submit} from '../ui.js';
 
 let ctx = null;  // {root, onReady, onLanguage}
@@ -13,7 +14,10 @@ export function renderSignIn(root, {message, session, onReady, onLanguage}) {
   next(session, message);
 }
 
+// Every answer of a sign-in step is the session view: keep it (its CSRF token guards the next
+// step, and a language switch resumes at the same stage).
 function next(view, message) {
+  setSession(view || null);
   const stage = view ? view.stage : 'password';
   if (stage === 'ready') return ctx.onReady(view);
   if (stage === 'second_factor') return secondFactor(view, message);

@@ -82,7 +82,7 @@ export async function renderUsers(main, tenant) {
         {label: t('user.login'), cell: (r) => r.user_login},
         {label: t('resets.requested_by'), cell: (r) => r.requested_by},
         {label: t('resets.requested'), cell: (r) => formatTime(r.requested)},
-        {label: t('common.actions'), class: 'actions', cell: (r) => String(r.requested_by) === String(me().login)
+        {label: t('common.actions'), class: 'actions', cell: (r) => [String(me().login), String(me().id)].includes(String(r.requested_by))
           ? h('span', {class: 'muted'}, t('resets.waiting_other'))
           : button(t('resets.approve'), async () => {
             if (await confirmDialog(t('resets.approve_title', r.user_login), t('resets.approve_body'), t('resets.approve'), true)) {
