@@ -6,7 +6,7 @@ import {currentLang, loadLanguage, t} from './i18n.js';
 import {formatTime} from './format.js';
 import {startIdle, stopIdle, touched} from './idle.js';
 import {can, isProvider, ownTenant, setSession, state, tenantHref, user} from './state.js';
-import {errorText} from './ui.js';
+import {closePageDialogs, errorText} from './ui.js';
 import {renderSignIn} from './pages/signin.js';
 import {renderDashboard} from './pages/dashboard.js';
 import {renderDevices, renderPolicy} from './pages/devices.js';
@@ -54,6 +54,7 @@ let signInMessage = '';
 
 function showSignIn(message) {
   stopIdle();
+  closePageDialogs();
   if (message) signInMessage = message;
   const msg = signInMessage;
   signInMessage = '';
@@ -190,6 +191,7 @@ export function invalidateNotices() {
 // ---- routing ----
 
 async function route() {
+  closePageDialogs();
   if (!state.session || state.session.stage !== 'ready') {
     showSignIn();
     return;

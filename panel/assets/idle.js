@@ -74,7 +74,7 @@ function warn() {
         button(t('nav.sign_out'), () => close('out')),
         absolute ? button(t('common.ok'), () => close(undefined), 'primary')
                  : button(t('idle.stay'), () => close('stay'), 'primary', {autofocus: true})));
-  }, {dismissable: !absolute}).then(async (choice) => {
+  }, {dismissable: !absolute, keep: true}).then(async (choice) => {
     clearInterval(countdown);
     warning = null;
     if (choice === 'stay') {

@@ -130,10 +130,11 @@ export function toast(message, kind = 'ok') {
 
 // A modal <dialog>: the browser keeps focus inside and Escape cancels. `build(close)` returns
 // the body; resolves with what close() was given (undefined on cancel).
-export function openDialog(title, build, {wide = false, dismissable = true} = {}) {
+// `keep`: survives a change of page (the idle warning); other dialogs close with their page.
+export function openDialog(title, build, {wide = false, dismissable = true, keep = false} = {}) {
   return new Promise((resolve) => {
     const titleId = newId('d');
-    const dlg = h('dialog', {class: ['dialog', wide && 'wide'], 'aria-labelledby': titleId});
+    const dlg = h('dialog', {class: ['dialog', wide && 'wide', keep && 'keep'], 'aria-labelledby': titleId});
     const opener = document.activeElement;
     let result;
     const close = (value) => {
@@ -152,6 +153,10 @@ export function openDialog(title, build, {wide = false, dismissable = true} = {}
     const first = dlg.querySelector('[autofocus], input, select, textarea, button.primary, button');
     if (first) first.focus();
   });
+}
+
+export function closePageDialogs() {
+  for (const dlg of document.querySelectorAll('dialog.dialog[open]:not(.keep)')) dlg.close();
 }
 
 export function confirmDialog(title, message, okText, danger = false) {
