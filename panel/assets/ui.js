@@ -100,6 +100,12 @@ export function table(caption, columns, rows, emptyText) {
              h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', {class: c.class}, c.cell(r))))))));
 }
 
+// Items of a list in one line: "a、b" in Japanese, "a, b" in English.
+export function joinList(items) {
+  const sep = t('common.list_sep');
+  return items.join(/^[\x20-\x7e]+$/.test(sep) ? `${sep} ` : sep);
+}
+
 export function badge(text, kind) {
   return h('span', {class: ['badge', kind && `badge-${kind}`]}, text);
 }

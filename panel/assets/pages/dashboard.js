@@ -6,7 +6,7 @@ import {t} from '../i18n.js';
 import {formatBytes, formatTime, percent} from '../format.js';
 import {barChart, usageChart} from '../charts.js';
 import {tenantHref} from '../state.js';
-import {badge, loading, pageHeader, section, table, usageMeter} from '../ui.js';
+import {badge, joinList, loading, pageHeader, section, table, usageMeter} from '../ui.js';
 
 export function resultBadge(device) {
   if (device.revoked) return badge(t('device.revoked'), 'muted');
@@ -35,8 +35,7 @@ function retentionCell(tenant, device) {
     const r = policy.retention || {};
     const parts = ['keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']
       .filter((k) => r[k] > 0).map((k) => t(`retention.${k}`, r[k]));
-    const sep = t('retention.sep');
-    cell.textContent = parts.length ? parts.join(/^[\x20-\x7e]+$/.test(sep) ? `${sep} ` : sep) : t('retention.none');
+    cell.textContent = parts.length ? joinList(parts) : t('retention.none');
     cell.className = '';
   }).catch(() => {
     cell.textContent = '—';

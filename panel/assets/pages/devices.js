@@ -138,7 +138,7 @@ export async function renderPolicy(main, tenant, deviceName) {
   kind.input.value = sched.kind;
   const day = field(t('policy.day'), {tag: 'select', ...ro, options: DAYS.map((d) => [d, t(`day.${d}`)])});
   day.input.value = sched.day;
-  const time = field(t('policy.time'), {type: 'time', value: sched.time, ...ro}, t('policy.time_hint'));
+  const time = field(t('policy.time'), {type: 'time', value: sched.time, ...ro});
   const showSchedule = () => {
     day.row.hidden = kind.input.value !== 'weekly';
     time.row.hidden = kind.input.value === 'hourly';

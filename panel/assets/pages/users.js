@@ -4,7 +4,7 @@ import {h, replace} from '../dom.js';
 import {t} from '../i18n.js';
 import {formatTime} from '../format.js';
 import {can, user as me} from '../state.js';
-import {badge, busy, button, confirmDialog, copyText, errorBox, errorText, field, form, loading, openDialog,
+import {badge, busy, joinList, button, confirmDialog, copyText, errorBox, errorText, field, form, loading, openDialog,
         pageHeader, section, submit, table, toast} from '../ui.js';
 import {policyList} from './signin.js';
 
@@ -95,7 +95,8 @@ export async function renderUsers(main, tenant) {
         {label: t('user.name'), class: 'nowrap', cell: (u) => h('span', {}, h('strong', {}, u.display_name || u.login), h('br'), h('span', {class: 'muted'}, u.login))},
         {label: t('user.role'), class: 'nowrap', cell: (u) => t(`role.${u.role}`)},
         {label: t('user.status'), cell: status},
-        {label: t('user.factors'), cell: (u) => (u.factors || []).map((f) => t(`factor.kind.${f}`)).join('、') || '—'},
+        {label: t('user.factors'), cell: (u) => ((u.factors || []).length
+          ? joinList(u.factors.map((f) => t(`factor.kind.${f}`))) : '—')},
         {label: t('user.password_changed'), class: 'nowrap', cell: (u) => formatTime(u.password_changed)},
         {label: t('common.actions'), cell: actions, class: 'actions'},
       ], users, t('users.none'))));
