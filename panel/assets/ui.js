@@ -156,7 +156,8 @@ export function openDialog(title, build, {wide = false, dismissable = true, keep
     dlg.append(h('h2', {id: titleId}, title), build(close));
     document.body.appendChild(dlg);
     dlg.showModal();
-    const first = dlg.querySelector('[autofocus], input, select, textarea, button.primary, button');
+    const first = ['[autofocus]', 'input, select, textarea', 'button.primary', 'button']
+      .map((sel) => dlg.querySelector(sel)).find(Boolean);
     if (first) first.focus();
   });
 }

@@ -82,14 +82,17 @@ function passwordStep(message) {
 
 // ---- step 2 ----
 
-function secondFactor(view, message, recovery = false) {
+function secondFactor(view, message, recoveryChosen = false) {
   const err = errorBox();
+  const factors = view.second_factors || [];
+  const totpOk = factors.length === 0 || factors.includes('totp');
+  // Without an authenticator app the code field takes recovery codes (the key is the main way).
+  const recovery = recoveryChosen || !totpOk;
   const code = recovery
     ? field(t('signin.recovery_code'), {type: 'text', autocomplete: 'off', required: true, autocapitalize: 'characters', spellcheck: 'false'},
             t('signin.recovery_hint'))
     : field(t('signin.code'), {type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', required: true,
                                pattern: '[0-9 ]{6,7}', maxlength: 7}, t('signin.code_hint'));
-  const factors = view.second_factors || [];
   const keyButton = factors.includes('webauthn') && webauthnAvailable()
     ? button(t('signin.use_key'), (e) => busy(e.currentTarget, err, async () => {
       const begin = await post('auth/webauthn/begin', {});
@@ -101,22 +104,22 @@ function secondFactor(view, message, recovery = false) {
         return;
       }
       next(await post('auth/webauthn/finish', assertion));
-    }), 'secondary wide')
+    }), totpOk ? 'secondary wide' : 'primary wide')
     : null;
-  const totpOk = factors.length === 0 || factors.includes('totp');
-  frame(t('signin.second_title'), recovery ? t('signin.recovery_lead') : totpOk ? t('signin.second_lead') : t('signin.key_lead'),
-    info(message), err,
-    form({class: 'stack'}, [code.row, submit(t('signin.verify'))], (btn) =>
-      busy(btn, err, async () => {
-        const value = recovery ? code.input.value.trim() : code.input.value.replace(/\s/g, '');
-        next(await post('auth/second-factor', {code: value}));
-      }).finally(() => {
-        code.input.value = '';
-      })),
-    keyButton ? h('div', {class: 'or'}, h('span', {}, t('signin.or'))) : null,
-    keyButton,
+  const codeForm = form({class: 'stack'}, [code.row, submit(t('signin.verify'), keyButton && !totpOk ? 'secondary' : 'primary')], (btn) =>
+    busy(btn, err, async () => {
+      const value = recovery ? code.input.value.trim() : code.input.value.replace(/\s/g, '');
+      next(await post('auth/second-factor', {code: value}));
+    }).finally(() => {
+      code.input.value = '';
+    }));
+  const or = keyButton ? h('div', {class: 'or'}, h('span', {}, t('signin.or'))) : null;
+  const lead = !totpOk && keyButton ? t('signin.key_lead') : recovery ? t('signin.recovery_lead') : t('signin.second_lead');
+  // A key-only account sees its key first, the recovery code as the fallback.
+  const body = !totpOk && keyButton ? [keyButton, or, codeForm] : [codeForm, or, keyButton];
+  frame(t('signin.second_title'), lead, info(message), err, body,
     h('div', {class: 'signin-links'},
-      button(recovery ? t('signin.use_code') : t('signin.use_recovery'), () => secondFactor(view, '', !recovery), 'link'),
+      totpOk ? button(recovery ? t('signin.use_code') : t('signin.use_recovery'), () => secondFactor(view, '', !recovery), 'link') : null,
       startOver()));
 }
 
