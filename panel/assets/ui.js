@@ -55,6 +55,11 @@ export function checkbox(label, checked) {
   return {row: h('div', {class: 'field check'}, input, h('label', {for: id}, label)), input};
 }
 
+// The account's user ID for password managers, beside a password-change form (not shown).
+export function usernameHint(login) {
+  return h('input', {type: 'text', autocomplete: 'username', value: login || '', hidden: true, readonly: true});
+}
+
 export function button(text, onClick, cls = 'secondary', attrs = {}) {
   return h('button', {type: 'button', class: ['btn', cls], on: {click: onClick}, ...attrs}, text);
 }

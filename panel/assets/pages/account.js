@@ -6,7 +6,7 @@ import {formatTime} from '../format.js';
 import {setSession, user} from '../state.js';
 import {available as webauthnAvailable} from '../webauthn.js';
 import {busy, button, confirmDialog, errorBox, errorText, field, form, loading, openDialog, pageHeader,
-        section, showError, submit, table, toast} from '../ui.js';
+        section, showError, submit, table, toast, usernameHint} from '../ui.js';
 import {policyList, recoveryCodesBlock, registerKey} from './signin.js';
 
 export async function renderAccount(main) {
@@ -19,7 +19,7 @@ export async function renderAccount(main) {
   const old = field(t('password.current'), {type: 'password', autocomplete: 'current-password', required: true});
   const fresh = field(t('password.new'), {type: 'password', autocomplete: 'new-password', required: true, minlength: 8});
   const again = field(t('password.again'), {type: 'password', autocomplete: 'new-password', required: true});
-  const pwForm = form({class: 'stack narrow'}, [pwErr, old.row, fresh.row, again.row, submit(t('password.change'))], (btn) =>
+  const pwForm = form({class: 'stack narrow'}, [pwErr, usernameHint(u.login), old.row, fresh.row, again.row, submit(t('password.change'))], (btn) =>
     busy(btn, pwErr, async () => {
       if (fresh.input.value !== again.input.value) {
         showError(pwErr, t('password.mismatch'));

@@ -5,7 +5,7 @@ import {h, importSvg, replace} from '../dom.js';
 import {currentLang, t} from '../i18n.js';
 import {available as webauthnAvailable, createCredential, getAssertion} from '../webauthn.js';
 import {setSession} from '../state.js';
-import {busy, button, checkbox, copyText, errorBox, field, form, showError, submit} from '../ui.js';
+import {busy, button, checkbox, copyText, errorBox, field, form, showError, submit, usernameHint} from '../ui.js';
 
 let ctx = null;  // {root, onReady, onLanguage}
 
@@ -138,7 +138,7 @@ function passwordChange(view, message) {
   frame(t('password.change_title'), t('password.forced_lead'), info(message),
     h('div', {class: 'policy-box'}, h('p', {}, t('pwrule.title')), policyList()),
     err,
-    form({class: 'stack'}, [old.row, fresh.row, again.row, submit(t('password.change'))], (btn) =>
+    form({class: 'stack'}, [usernameHint(view.user && view.user.login), old.row, fresh.row, again.row, submit(t('password.change'))], (btn) =>
       busy(btn, err, async () => {
         if (fresh.input.value !== again.input.value) {
           showError(err, t('password.mismatch'));
