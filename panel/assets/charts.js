@@ -3,7 +3,8 @@
 import {svg} from './dom.js';
 import {shortDay} from './format.js';
 
-const W = 520, H = 240;
+// Half-width cards use the narrow frame, full-width ones the wide one, so text keeps its size.
+const SIZES = {narrow: [520, 240], wide: [1040, 260]};
 const PAD = {left: 72, right: 14, top: 14, bottom: 34};
 
 // The smallest round number ≥ v, counted in `base` units (1024 for bytes, so the ticks read
@@ -19,7 +20,8 @@ function niceMax(v, base) {
 }
 
 // band: bars centred in equal slots; otherwise points from edge to edge.
-function frame(label, yMax, yFormat, days, band) {
+function frame(label, yMax, yFormat, days, band, size) {
+  const [W, H] = SIZES[size] || SIZES.narrow;
   const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label});
   root.append(svg('title', {}, label));
   const innerH = H - PAD.top - PAD.bottom;
@@ -42,10 +44,11 @@ function frame(label, yMax, yFormat, days, band) {
 }
 
 // points: [{day, bytes}]
-export function usageChart(points, label, yFormat) {
+export function usageChart(points, label, yFormat, size = 'narrow') {
   const days = points.map((p) => p.day);
   const yMax = niceMax(Math.max(0, ...points.map((p) => p.bytes)), 1024);
-  const {root, innerH, x} = frame(label, yMax, yFormat, days, false);
+  const short = (v) => yFormat(v).replace(/\.0+(?= )/, '');
+  const {root, innerH, x} = frame(label, yMax, short, days, false, size);
   if (!points.length) return root;
   const xy = points.map((p, i) => [x(i), PAD.top + innerH - (innerH * p.bytes) / yMax]);
   const line = xy.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
@@ -58,10 +61,10 @@ export function usageChart(points, label, yFormat) {
 }
 
 // points: [{day, count}]
-export function barChart(points, label) {
+export function barChart(points, label, size = 'narrow') {
   const days = points.map((p) => p.day);
   const yMax = Math.max(4, Math.ceil(Math.max(1, ...points.map((p) => p.count)) / 4) * 4);
-  const {root, innerH, innerW, x} = frame(label, yMax, (v) => String(Math.round(v * 10) / 10), days, true);
+  const {root, innerH, innerW, x} = frame(label, yMax, (v) => String(Math.round(v * 10) / 10), days, true, size);
   const bw = Math.max(2, Math.min(16, (innerW / Math.max(points.length, 1)) * 0.62));
   points.forEach((p, i) => {
     const hgt = (innerH * p.count) / yMax;

@@ -98,7 +98,7 @@ export async function renderUsage(main) {
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.quota_sum')), h('p', {class: 'stat-value'}, formatBytes(quotaSum))),
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.tenants')), h('p', {class: 'stat-value'}, String(tenants.length))),
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.near_quota')), h('p', {class: 'stat-value'}, String(near.length)))),
-    section(t('usage.history'), usageChart(u.history || [], t('usage.history_label'), (v) => formatBytes(v))),
+    section(t('usage.history'), usageChart(u.history || [], t('usage.history_label'), (v) => formatBytes(v), 'wide')),
     section(t('usage.by_tenant'),
       table(t('usage.by_tenant'), [
         {label: t('tenant.display_name'), cell: (x) => h('a', {href: tenantHref(x.name, 'dashboard')}, x.display_name || x.name)},
