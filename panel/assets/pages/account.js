@@ -91,6 +91,7 @@ function addKey(reload) {
         toast(t('factor.key_added'));
         if (r.recovery_codes && r.recovery_codes.length) {
           replace(body, recoveryCodesBlock(r.recovery_codes, () => close(true)));
+          body.querySelector('input[type=checkbox]').focus();
         } else {
           close(true);
         }

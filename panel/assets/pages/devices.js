@@ -37,7 +37,7 @@ async function rename(tenant, device, reload) {
   const changed = await openDialog(t('device.rename_title', device.name), (close) => {
     const err = errorBox();
     const name = field(t('device.new_name'), {type: 'text', required: true, value: device.name, maxlength: 63,
-                                             pattern: '[a-z0-9][a-z0-9-]*'}, t('device.name_hint'));
+                                             pattern: '[a-z0-9][a-z0-9\\-]*'}, t('device.name_hint'));
     return form({class: 'stack'}, [err, name.row,
       h('div', {class: 'dialog-actions'}, button(t('common.cancel'), () => close(false)), submit(t('common.save')))],
     (btn) => busy(btn, err, async () => {
@@ -73,7 +73,7 @@ async function enrollDialog(tenant) {
   await openDialog(t('enrollcode.title'), (close) => {
     const err = errorBox();
     const body = h('div', {class: 'stack'});
-    const device = field(t('device.name'), {type: 'text', required: true, maxlength: 63, pattern: '[a-z0-9][a-z0-9-]*',
+    const device = field(t('device.name'), {type: 'text', required: true, maxlength: 63, pattern: '[a-z0-9][a-z0-9\\-]*',
                                            autocapitalize: 'none', spellcheck: 'false'}, t('device.name_hint'));
     const repo = repos.length
       ? field(t('device.repo'), {tag: 'select', required: true, options: repos.map((r) => [r.name, r.name])})
@@ -96,6 +96,8 @@ async function enrollDialog(tenant) {
           h('pre', {class: 'command'}, h('code', {}, r.command || '')),
           h('div', {class: 'dialog-actions'}, copyButton(r.command || '', t('enrollcode.copy_command')),
             button(t('common.close'), () => close(), 'primary')));
+        // The form is gone; keep the focus inside the dialog.
+        body.querySelector('.dialog-actions .btn.primary').focus();
       })));
     return body;
   }, {wide: true});

@@ -57,7 +57,7 @@ async function tenantDialog(tenant, reload) {
   }
   return openDialog(tenant ? t('tenants.edit_title', tenant.display_name || tenant.name) : t('tenants.create'), (close) => {
     const err = errorBox();
-    const name = tenant ? null : field(t('tenant.name'), {type: 'text', required: true, pattern: '[a-z0-9][a-z0-9-]*', maxlength: 63,
+    const name = tenant ? null : field(t('tenant.name'), {type: 'text', required: true, pattern: '[a-z0-9][a-z0-9\\-]*', maxlength: 63,
                                                           autocapitalize: 'none', spellcheck: 'false'}, t('tenant.name_hint'));
     const display = field(t('tenant.display_name'), {type: 'text', required: true, maxlength: 100, value: tenant ? tenant.display_name : ''},
                           t('tenant.display_name_hint'));
