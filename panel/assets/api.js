@@ -25,6 +25,8 @@ export class ApiError extends Error {
     this.args = Array.isArray(body && body.args) ? body.args : [];
     this.problems = Array.isArray(body && body.problems) ? body.problems : [];
     this.problemArgs = Array.isArray(body && body.problem_args) ? body.problem_args : [];
+    // The server's own words (English, for administrators), beside the catalog text.
+    this.detail = body && typeof body.message === 'string' ? body.message : '';
   }
 }
 

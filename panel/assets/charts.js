@@ -1,7 +1,7 @@
 // Small SVG charts drawn here (no library): usage over time and backups per day. Sizes are
 // SVG attributes in a viewBox, so CSS only scales the whole chart (no inline style needed).
 import {svg} from './dom.js';
-import {shortDay} from './format.js';
+import {lastDays, shortDay} from './format.js';
 
 // Half-width cards use the narrow frame, full-width ones the wide one, so text keeps its size.
 const SIZES = {narrow: [520, 240], wide: [1040, 260]};
@@ -43,14 +43,17 @@ function frame(label, yMax, yFormat, days, band, size) {
   return {root, innerH, innerW, x};
 }
 
-// points: [{day, bytes}]
+// points: [{day, bytes}], one per JST day that has a sample (days without one are gaps in
+// the data, not in the axis): placed on the last 30 days.
 export function usageChart(points, label, yFormat, size = 'narrow') {
-  const days = points.map((p) => p.day);
+  let days = lastDays(30);
+  if (points.length && !points.some((p) => days.includes(p.day))) days = points.map((p) => p.day);
+  points = points.filter((p) => days.includes(p.day)).sort((a, b) => (a.day < b.day ? -1 : 1));
   const yMax = niceMax(Math.max(0, ...points.map((p) => p.bytes)), 1024);
   const short = (v) => yFormat(v).replace(/\.0+(?= )/, '');
   const {root, innerH, x} = frame(label, yMax, short, days, false, size);
   if (!points.length) return root;
-  const xy = points.map((p, i) => [x(i), PAD.top + innerH - (innerH * p.bytes) / yMax]);
+  const xy = points.map((p) => [x(days.indexOf(p.day)), PAD.top + innerH - (innerH * p.bytes) / yMax]);
   const line = xy.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   const base = PAD.top + innerH;
   root.append(svg('path', {d: `${line} L${xy[xy.length - 1][0].toFixed(1)},${base} L${xy[0][0].toFixed(1)},${base} Z`, class: 'area'}));

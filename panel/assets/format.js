@@ -38,6 +38,14 @@ export function shortDay(day) {
   return m ? `${m[1]}/${m[2]}` : String(day || '');
 }
 
+// The last n JST days, oldest first, as "YYYY-MM-DD" (the server's day keys).
+export function lastDays(n) {
+  const out = [];
+  const today = Date.now() + 9 * 3600 * 1000;
+  for (let i = n - 1; i >= 0; i--) out.push(new Date(today - i * 86400 * 1000).toISOString().slice(0, 10));
+  return out;
+}
+
 export function toUnix(value) {
   if (typeof value === 'number') return value > 1e11 ? Math.floor(value / 1000) : value;
   if (typeof value === 'string' && value) {

@@ -23,8 +23,11 @@ export function errorBox() {
 
 export function showError(box, err) {
   const problems = err && err.problems ? problemTexts(err) : [];
+  // Details only where they name what to fix (a refused value), not for sign-in refusals.
+  const detail = err && err.status === 400 && err.detail && !problems.length ? err.detail : '';
   replace(box, h('p', {}, typeof err === 'string' ? err : errorText(err)),
-          problems.length ? h('ul', {}, problems.map((p) => h('li', {}, p))) : null);
+          problems.length ? h('ul', {}, problems.map((p) => h('li', {}, p))) : null,
+          detail ? h('p', {class: 'detail', lang: 'en'}, detail) : null);
   box.hidden = false;
 }
 

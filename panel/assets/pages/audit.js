@@ -12,11 +12,13 @@ function jstToday(offsetDays = 0) {
   return d.toISOString().slice(0, 10);
 }
 
+// "ok", "denied: <why>", "error: <what>" → a word, with the server's words as the tooltip.
 function resultBadge(r) {
   const text = String(r.result || '');
-  const kind = text === 'ok' ? 'ok' : text === 'denied' ? 'warn' : 'error';
-  const label = text === 'ok' || text === 'denied' ? t(`audit.result_${text}`) : text || String(r.status || '');
-  return badge(label, kind);
+  const kind = text === 'ok' ? 'ok' : text.startsWith('denied') ? 'denied' : 'error';
+  const b = badge(t(`audit.result_${kind}`), kind === 'ok' ? 'ok' : kind === 'denied' ? 'warn' : 'error');
+  if (kind !== 'ok' && text) b.setAttribute('title', text);
+  return b;
 }
 
 export async function renderAudit(main, tenant) {
@@ -38,7 +40,7 @@ export async function renderAudit(main, tenant) {
       : null;
     replace(results, section(t('audit.records', records.length),
       table(t('audit.records', records.length), [
-        {label: t('audit.time'), class: 'nowrap', cell: (x) => formatTime(x.time)},
+        {label: t('audit.time'), class: 'nowrap', cell: (x) => formatTime(x.time_ms ?? x.time)},
         {label: t('audit.actor'), cell: (x) => x.actor},
         {label: t('audit.action'), cell: (x) => h('code', {}, x.action)},
         {label: t('audit.object'), cell: (x) => h('span', {class: 'wrap'}, x.object || '—')},

@@ -75,14 +75,16 @@ async function enrollDialog(tenant) {
     const body = h('div', {class: 'stack'});
     const device = field(t('device.name'), {type: 'text', required: true, maxlength: 63, pattern: '[a-z0-9][a-z0-9\\-]*',
                                            autocapitalize: 'none', spellcheck: 'false'}, t('device.name_hint'));
+    // No repository yet: the server creates the first one with the first device.
     const repo = repos.length
-      ? field(t('device.repo'), {tag: 'select', required: true, options: repos.map((r) => [r.name, r.name])})
-      : field(t('device.repo'), {type: 'text', required: true, value: 'main'}, t('enrollcode.repo_hint'));
+      ? field(t('device.repo'), {tag: 'select', required: true, options: repos.map((r) => [r.name, r.name])},
+              t('enrollcode.repo_hint'))
+      : null;
     replace(body, h('p', {}, t('enrollcode.lead')), err,
-      form({class: 'stack'}, [device.row, repo.row,
+      form({class: 'stack'}, [device.row, repo ? repo.row : h('p', {class: 'hint'}, t('enrollcode.repo_auto')),
         h('div', {class: 'dialog-actions'}, button(t('common.cancel'), () => close()), submit(t('enrollcode.create')))],
       (btn) => busy(btn, err, async () => {
-        const r = await post(`tenants/${enc(tenant)}/enroll-codes`, {device: device.input.value.trim(), repo: repo.input.value.trim()});
+        const r = await post(`tenants/${enc(tenant)}/enroll-codes`, {device: device.input.value.trim(), repo: repo ? repo.input.value : ''});
         replace(body,
           h('p', {class: 'info-box'}, t('enrollcode.once')),
           h('div', {class: 'enroll-result'},

@@ -61,8 +61,9 @@ async function tenantDialog(tenant, reload) {
                                                           autocapitalize: 'none', spellcheck: 'false'}, t('tenant.name_hint'));
     const display = field(t('tenant.display_name'), {type: 'text', required: true, maxlength: 100, value: tenant ? tenant.display_name : ''},
                           t('tenant.display_name_hint'));
-    const region = field(t('tenant.region'), {tag: 'select', options: regions.map((r) => [r, r])},
-                         tenant ? t('tenant.region_move_hint') : t('tenant.region_hint'));
+    // A tenant's region never changes (its data would have to move): shown, not editable.
+    const region = field(t('tenant.region'), {tag: 'select', disabled: !!tenant, options: regions.map((r) => [r, r])},
+                         tenant ? t('tenant.region_fixed_hint') : t('tenant.region_hint'));
     if (tenant) region.input.value = tenant.region;
     const quota = quotaFields(tenant ? tenant.quota_bytes : 0);
     return form({class: 'stack'}, [err, name && name.row, display.row, region.row, quota.rows,
@@ -72,7 +73,6 @@ async function tenantDialog(tenant, reload) {
         const body = {};
         if (display.input.value.trim() !== tenant.display_name) body.display_name = display.input.value.trim();
         if (quota.bytes() !== (tenant.quota_bytes || 0)) body.quota = quota.bytes();
-        if (region.input.value !== tenant.region) body.region = region.input.value;
         if (Object.keys(body).length) await put(`tenants/${enc(tenant.name)}`, body);
       } else {
         await post('tenants', {name: name.input.value.trim(), display_name: display.input.value.trim(),
