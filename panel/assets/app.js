@@ -50,29 +50,25 @@ function homeHash() {
 
 // ---- signing in and out ----
 
-let signInMessage = '';
-
-function showSignIn(message) {
+function showSignIn(message = '') {
   stopIdle();
   closePageDialogs();
-  if (message) signInMessage = message;
-  const msg = signInMessage;
-  signInMessage = '';
   root.className = 'app';
-  renderSignIn(root, {message: msg, session: state.session, onReady: enterPanel, onLanguage: switchLanguage});
+  renderSignIn(root, {message, session: state.session, onReady: enterPanel, onLanguage: switchLanguage});
 }
 
 function sessionLost(key) {
   if (key.startsWith('stage.')) {
     get('auth/session').then((view) => {
       setSession(view);
-      if (view.stage === 'ready') route(); else showSignIn();
+      if (view.stage === 'ready') enterPanel(view); else showSignIn();
     }).catch(() => {});
     return;
   }
   const wasSignedIn = state.session && state.session.stage === 'ready';
   setSession(null);
-  showSignIn(wasSignedIn ? t(key === 'session.expired' ? 'signin.msg_expired' : 'signin.msg_signed_out_elsewhere') : '');
+  if (key === 'session.expired') showSignIn(t('signin.msg_expired'));
+  else showSignIn(wasSignedIn ? t('signin.msg_signed_out_elsewhere') : '');
 }
 
 async function signOut() {
@@ -82,6 +78,8 @@ async function signOut() {
     // Signed out on this page whatever the server answered.
   }
   setSession(null);
+  // The next person to sign in here starts at their own home page.
+  history.replaceState(null, '', location.pathname);
   showSignIn(t('signin.msg_signed_out'));
 }
 
