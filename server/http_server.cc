@@ -23,6 +23,7 @@
 #include "crypto/sha256.h"
 #include "server/api.h"
 #include "server/panel.h"
+#include "server/panel_assets.h"
 #include "server/route.h"
 #include "server/tls.h"
 #include "server/tls_socket.h"
@@ -691,10 +692,29 @@ Task<void> HttpServer::Impl::panel_api(Conn& c, http::request_parser<http::empty
 
 Task<void> HttpServer::Impl::panel_page(Conn& c, const http::request_header<>& req,
                                         const Route& route, Outcome& o) {
-  o.status = 404;
   o.object = route.rest.substr(0, 200);
   std::vector<std::pair<std::string, std::string>> headers = panel_security_headers();
-  co_await respond(c, req.version(), o, "not found\n", "text/plain; charset=utf-8", headers);
+  const PanelAsset* asset = panel_asset(route.rest);
+  if (!asset) {
+    o.status = 404;
+    co_return co_await respond(c, req.version(), o, "not found\n", "text/plain; charset=utf-8",
+                               headers);
+  }
+  // The page itself is never cached (it names the current modules); the assets are
+  // revalidated by their ETag, so an upgraded server serves its own front end at once.
+  const bool page = route.rest.empty() || route.rest == "index.html";
+  headers.emplace_back("Cache-Control", page ? "no-store" : "no-cache");
+  headers.emplace_back("ETag", std::string(asset->etag));
+  auto inm = req.find(http::field::if_none_match);
+  if (!page && inm != req.end() &&
+      std::string_view(inm->value().data(), inm->value().size()) == asset->etag) {
+    o.status = 304;
+    co_return co_await respond(c, req.version(), o, "", "", headers);
+  }
+  o.status = 200;
+  co_await respond(c, req.version(), o,
+                   req.method() == http::verb::head ? std::string() : std::string(asset->body),
+                   asset->content_type, headers);
 }
 
 // --- The restic REST API ---------------------------------------------------------------------
