@@ -177,7 +177,8 @@ base::Status Accounts::fill_stage(SessionInfo& info) {
   const meta::User& user = info.user;
   base::StatusOr<meta::TotpFactor> totp = meta_->totp_of(user.id);
   if (!totp.ok() && totp.status().code() != base::Code::kNotFound) return totp.status();
-  ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys, meta_->webauthn_credentials(user.id));
+  ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys,
+                   meta_->webauthn_credentials(user.id));
   info.has_totp = totp.ok();
   info.has_webauthn = !keys.empty();
   const bool has_factor = info.has_totp || info.has_webauthn;
@@ -310,7 +311,9 @@ base::StatusOr<SessionInfo> Accounts::enrolling_session(std::string_view session
 
 base::StatusOr<SessionInfo> Accounts::ready_session(std::string_view session_id) {
   ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
-  if (info.stage != SessionStage::kReady) return base::failed_precondition("finish signing in first");
+  if (info.stage != SessionStage::kReady) {
+    return base::failed_precondition("finish signing in first");
+  }
   return info;
 }
 

@@ -23,8 +23,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,7 +59,7 @@ struct AccountOptions {
 
 // What a session may do next.
 enum class SessionStage {
-  kSecondFactorDue,      // the password was right; a TOTP or recovery code is due
+  kSecondFactorDue,      // the password was right; a TOTP code, key or recovery code is due
   kPasswordChangeDue,    // an initial (or reset) password must be changed first
   kEnrollmentDue,        // no second factor yet: enroll one (TOTP or WebAuthn) first
   kReady,                // signed in
@@ -69,7 +69,7 @@ struct SessionInfo {
   meta::User user;
   meta::Session session;
   SessionStage stage = SessionStage::kSecondFactorDue;
-  bool has_totp = false;      // what step 2 may use (besides a recovery code)
+  bool has_totp = false;  // what step 2 may use (besides a recovery code)
   bool has_webauthn = false;
   int64_t idle_expires_unix = 0;      // when it ends unless used (the panel warns before)
   int64_t absolute_expires_unix = 0;

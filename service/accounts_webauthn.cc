@@ -1,15 +1,13 @@
 // Accounts: WebAuthn keys, the list of a user's factors, recovery codes and factor resets
 // (the sign-in rules of accounts.cc, continued).
-#include "service/accounts.h"
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "crypto/sha256.h"
+#include "service/accounts.h"
 #include "service/totp.h"
 #include "service/webauthn.h"
 
@@ -28,7 +26,8 @@ base::Status check_key_name(std::string_view name) {
   for (size_t i = 0; i < name.size(); ++chars) {
     const auto c = static_cast<unsigned char>(name[i]);
     const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > name.size()) return base::invalid_argument("the key's name is not valid UTF-8");
+    if (n == 0 || i + n > name.size())
+      return base::invalid_argument("the key's name is not valid UTF-8");
     for (size_t k = 1; k < n; ++k) {
       if ((static_cast<unsigned char>(name[i + k]) >> 6) != 2) {
         return base::invalid_argument("the key's name is not valid UTF-8");
@@ -103,7 +102,8 @@ base::StatusOr<std::string> Accounts::issue_challenge(const std::string& hash, P
   if (challenges_.size() >= options_.max_pending_challenges && !challenges_.contains(key)) {
     std::erase_if(challenges_, [t](const auto& e) { return e.second.expires <= t; });
     if (challenges_.size() >= options_.max_pending_challenges) {
-      return base::resource_exhausted("too many security-key requests are pending; try again later");
+      return base::resource_exhausted(
+          "too many security-key requests are pending; try again later");
     }
   }
   Challenge& c = challenges_[key];  // one per session and purpose: a new one replaces it
@@ -129,7 +129,8 @@ base::StatusOr<std::string> Accounts::begin_webauthn_registration(std::string_vi
   RETURN_IF_ERROR(check_key_name(name));
   ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys,
                    meta_->webauthn_credentials(info.user.id));
-  ASSIGN_OR_RETURN(std::string challenge, issue_challenge(info.session.id_hash, Purpose::kRegister));
+  ASSIGN_OR_RETURN(std::string challenge,
+                   issue_challenge(info.session.id_hash, Purpose::kRegister));
   Json options = {
       {"rp", {{"id", options_.rp_id}, {"name", options_.rp_name}}},
       {"user",
@@ -157,8 +158,9 @@ base::StatusOr<WebAuthnRegistration> Accounts::finish_webauthn_registration(
   RETURN_IF_ERROR(check_key_name(name));  // before the challenge goes: the name can be fixed
   std::optional<std::string> challenge = take_challenge(info.session.id_hash, Purpose::kRegister);
   if (!challenge) {
-    return base::failed_precondition("no security-key registration is pending in this session "
-                                     "(or it expired); start again");
+    return base::failed_precondition(
+        "no security-key registration is pending in this session "
+        "(or it expired); start again");
   }
   ASSIGN_OR_RETURN(NewCredential cred,
                    verify_registration(WebAuthnConfig{options_.rp_id, options_.origin},
@@ -202,9 +204,11 @@ base::StatusOr<std::string> Accounts::begin_webauthn_sign_in(std::string_view se
   return dump(options);
 }
 
-base::StatusOr<SessionInfo> Accounts::finish_webauthn_sign_in(
-    std::string_view session_id, std::string_view credential_id_b64url,
-    base::ByteSpan client_data_json, base::ByteSpan authenticator_data, base::ByteSpan signature) {
+base::StatusOr<SessionInfo> Accounts::finish_webauthn_sign_in(std::string_view session_id,
+                                                              std::string_view credential_id_b64url,
+                                                              base::ByteSpan client_data_json,
+                                                              base::ByteSpan authenticator_data,
+                                                              base::ByteSpan signature) {
   ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
   if (info.stage != SessionStage::kSecondFactorDue) {
     return base::failed_precondition("no second factor is due in this session");
@@ -212,11 +216,13 @@ base::StatusOr<SessionInfo> Accounts::finish_webauthn_sign_in(
   const int64_t t = now();
   std::optional<std::string> challenge = take_challenge(info.session.id_hash, Purpose::kSignIn);
   if (!challenge) {
-    return second_factor_refused(info.user, t, key_refused("no sign-in with a key is pending in "
-                                                           "this session (or it expired)"));
+    return second_factor_refused(info.user, t,
+                                 key_refused("no sign-in with a key is pending in "
+                                             "this session (or it expired)"));
   }
   base::StatusOr<base::Bytes> raw_id = base64url_decode(credential_id_b64url, "credential id");
-  if (!raw_id.ok()) return second_factor_refused(info.user, t, key_refused(raw_id.status().message()));
+  if (!raw_id.ok())
+    return second_factor_refused(info.user, t, key_refused(raw_id.status().message()));
   base::StatusOr<meta::WebAuthnCredential> key = meta_->webauthn_credential_by_id(
       std::string_view(reinterpret_cast<const char*>(raw_id->data()), raw_id->size()));
   if (!key.ok() && key.status().code() != base::Code::kNotFound) return key.status();
@@ -265,9 +271,9 @@ base::Status Accounts::remove_factor(std::string_view session_id, std::string_vi
   const size_t count = keys.size() + (info.has_totp ? 1 : 0);
   const int64_t row = key_row_id(factor_id);
   const bool is_totp = factor_id == "totp";
-  const bool exists = is_totp ? info.has_totp
-                              : std::any_of(keys.begin(), keys.end(),
-                                            [row](const auto& k) { return k.id == row; });
+  const bool exists =
+      is_totp ? info.has_totp
+              : std::any_of(keys.begin(), keys.end(), [row](const auto& k) { return k.id == row; });
   if (!exists) return base::not_found("user " + info.user.login + " has no such second factor");
   if (count <= 1) {
     return base::failed_precondition("factor.last: the last second factor of user " +

@@ -96,8 +96,8 @@ inline Bytes client_data(std::string_view type, std::string_view challenge = kTe
 // A software authenticator: one P-256 credential and its counter.
 class FakeAuthenticator {
  public:
-  explicit FakeAuthenticator(Bytes credential_id = Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
-                                                         13, 14, 15, 16})
+  explicit FakeAuthenticator(Bytes credential_id = Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                         14, 15, 16})
       : key_(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")), id_(std::move(credential_id)) {
     uint8_t point[65];
     size_t len = 0;
