@@ -198,6 +198,9 @@ class Accounts {
 
   // The signed-in user's factors (stage kReady).
   base::StatusOr<FactorList> list_factors(std::string_view session_id);
+  // The kinds of second factor a user has, for admins' user lists: "totp" and/or "webauthn"
+  // (in that order; empty: none yet, the next sign-in enrolls one).
+  base::StatusOr<std::vector<std::string>> factor_kinds(int64_t user_id);
   // Removes a factor by its Factor::id (stage kReady). kNotFound: no such factor of this
   // user; kFailedPrecondition "factor.last: ..." for the user's last one.
   base::Status remove_factor(std::string_view session_id, std::string_view factor_id);

@@ -263,6 +263,17 @@ base::StatusOr<FactorList> Accounts::list_factors(std::string_view session_id) {
   return out;
 }
 
+base::StatusOr<std::vector<std::string>> Accounts::factor_kinds(int64_t user_id) {
+  base::StatusOr<meta::TotpFactor> totp = meta_->totp_of(user_id);
+  if (!totp.ok() && totp.status().code() != base::Code::kNotFound) return totp.status();
+  ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys,
+                   meta_->webauthn_credentials(user_id));
+  std::vector<std::string> kinds;
+  if (totp.ok()) kinds.push_back("totp");
+  if (!keys.empty()) kinds.push_back("webauthn");
+  return kinds;
+}
+
 base::Status Accounts::remove_factor(std::string_view session_id, std::string_view factor_id) {
   std::lock_guard lock(factors_mu_);
   ASSIGN_OR_RETURN(SessionInfo info, ready_session(session_id));

@@ -415,6 +415,7 @@ TEST_F(AccountsWebAuthnTest, ListAndRemoveFactorsButNeverTheLast) {
   EXPECT_TRUE(codes->empty());
   EXPECT_EQ(accounts_->session(sid)->stage, SessionStage::kReady);
   EXPECT_EQ(accounts_->begin_totp(sid).status().code(), base::Code::kFailedPrecondition);
+  EXPECT_EQ(*accounts_->factor_kinds(user_.id), (std::vector<std::string>{"totp", "webauthn"}));
   auto list = accounts_->list_factors(sid);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->factors.size(), 2u);
@@ -436,6 +437,7 @@ TEST_F(AccountsWebAuthnTest, ListAndRemoveFactorsButNeverTheLast) {
   ASSERT_TRUE(reg.ok()) << reg.status().to_string();
   EXPECT_TRUE(reg->recovery_codes.empty());
   ASSERT_TRUE(accounts_->remove_factor(sid, "totp").ok());
+  EXPECT_EQ(*accounts_->factor_kinds(user_.id), std::vector<std::string>{"webauthn"});
   list = accounts_->list_factors(sid);
   ASSERT_EQ(list->factors.size(), 1u);
   EXPECT_EQ(list->factors[0].name, "spare");
@@ -505,6 +507,7 @@ TEST_F(AccountsWebAuthnTest, FactorResetNeedsTwoOtherAdminsAndSendsTheUserBackTo
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->stage, SessionStage::kEnrollmentDue);
   EXPECT_FALSE(info->has_webauthn);
+  EXPECT_TRUE(accounts_->factor_kinds(user_.id)->empty());
   EXPECT_EQ(accounts_->sign_in_second_factor(next, recovery_.at(1)).status().code(),
             base::Code::kFailedPrecondition);
   FakeAuthenticator new_key(Bytes{5, 5, 5, 5, 5, 5, 5, 5});
