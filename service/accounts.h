@@ -10,9 +10,9 @@
 //      IDs are "locked" the same way, in memory).
 //   2. A TOTP code or a recovery code (sign_in_second_factor), or a WebAuthn assertion
 //      (begin_webauthn_sign_in / finish_webauthn_sign_in). A user without a second factor
-//      yet (first sign-in, or after an approved factor reset) must first change the initial
-//      password and enroll one (TOTP or a WebAuthn key); until then the session's stage says
-//      what is due and nothing else is reachable. Failures of step 2, whichever factor, count
+//      enrolls one (TOTP or a WebAuthn key) instead: at the first sign-in after changing the
+//      initial password, after an approved factor reset straight after the password. Until
+//      then the session's stage says what is due and nothing else is reachable. Failures of step 2, whichever factor, count
 //      towards the same lock as wrong passwords.
 // Factors: a user has a TOTP authenticator, WebAuthn keys, or both, and 10 single-use recovery
 // codes. The last factor cannot be removed by its user; only a factor reset (requested by one
