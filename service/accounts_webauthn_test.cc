@@ -387,6 +387,28 @@ TEST_F(AccountsWebAuthnTest, ChallengesAreUsedOnceExpireAndBelongToTheirSession)
   EXPECT_TRUE(finish(other, answer(other, key_, 2, theirs)).ok());
 }
 
+TEST_F(AccountsWebAuthnTest, GarbageFromTheBrowserIsRefused) {
+  enroll_key_only();
+  const std::vector<Bytes> junk = {Bytes{}, Bytes{0xff}, as_vec("{}"), Bytes(5000, 0x81),
+                                   as_vec("\xff\xfe{\"type\":")};
+  for (size_t i = 0; i < junk.size(); ++i) {
+    const std::string sid = password_step("hanako");
+    for (int part = 0; part < 3; ++part) {
+      Assertion a = answer(sid, key_, 2);
+      (part == 0 ? a.client_data_json : part == 1 ? a.authenticator_data : a.signature) = junk[i];
+      EXPECT_EQ(finish(sid, a).status().code(), base::Code::kUnauthenticated) << i << " " << part;
+    }
+    ASSERT_TRUE(accounts_->unlock(user_.id).ok());  // three refusals locked it
+    const std::string enrolled = signed_in_with_key(static_cast<uint32_t>(10 + i));
+    ASSERT_TRUE(accounts_->begin_webauthn_registration(enrolled, "k").ok());
+    EXPECT_EQ(
+        accounts_->finish_webauthn_registration(enrolled, "k", junk[i], junk[i]).status().code(),
+        base::Code::kInvalidArgument)
+        << i;
+  }
+  EXPECT_EQ(meta_->webauthn_credentials(user_.id)->size(), 1u);
+}
+
 TEST_F(AccountsWebAuthnTest, PendingChallengesAreBounded) {
   enroll_key_only();
   accounts_ = make_accounts(2);
