@@ -167,18 +167,32 @@ base::StatusOr<PasswordStep> Accounts::sign_in_password(std::string_view login,
   step.session_id = id;
   step.info.user = *user;
   step.info.session = s;
-  step.info.stage = stage_of(*user, s);
+  RETURN_IF_ERROR(fill_stage(step.info));
   step.info.idle_expires_unix = t + options_.session_idle_seconds;
   step.info.absolute_expires_unix = s.expires_unix;
   return step;
 }
 
-SessionStage Accounts::stage_of(const meta::User& user, const meta::Session& session) {
-  const bool has_factor = meta_->totp_of(user.id).ok();
-  if (!session.second_factor_done && has_factor) return SessionStage::kSecondFactorDue;
-  if (user.must_change_password) return SessionStage::kPasswordChangeDue;
-  if (!has_factor || !session.second_factor_done) return SessionStage::kEnrollmentDue;
-  return SessionStage::kReady;
+base::Status Accounts::fill_stage(SessionInfo& info) {
+  const meta::User& user = info.user;
+  base::StatusOr<meta::TotpFactor> totp = meta_->totp_of(user.id);
+  if (!totp.ok() && totp.status().code() != base::Code::kNotFound) return totp.status();
+  ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys,
+                   meta_->webauthn_credentials(user.id));
+  info.has_totp = totp.ok();
+  info.has_webauthn = !keys.empty();
+  const bool has_factor = info.has_totp || info.has_webauthn;
+  const bool done = info.session.second_factor_done;
+  if (!done && has_factor) {
+    info.stage = SessionStage::kSecondFactorDue;
+  } else if (user.must_change_password) {
+    info.stage = SessionStage::kPasswordChangeDue;
+  } else if (!has_factor || !done) {
+    info.stage = SessionStage::kEnrollmentDue;
+  } else {
+    info.stage = SessionStage::kReady;
+  }
+  return base::ok_status();
 }
 
 base::StatusOr<SessionInfo> Accounts::live_session(std::string_view session_id, bool touch) {
@@ -203,7 +217,7 @@ base::StatusOr<SessionInfo> Accounts::live_session(std::string_view session_id, 
   SessionInfo info;
   info.user = std::move(*user);
   info.session = std::move(*s);
-  info.stage = stage_of(info.user, info.session);
+  RETURN_IF_ERROR(fill_stage(info));
   info.idle_expires_unix = info.session.last_seen_unix + options_.session_idle_seconds;
   info.absolute_expires_unix = info.session.expires_unix;
   return info;
@@ -228,32 +242,43 @@ base::StatusOr<SessionInfo> Accounts::sign_in_second_factor(std::string_view ses
   const int64_t t = now();
   const int64_t uid = info.user.id;
   bool ok = false;
-  ASSIGN_OR_RETURN(meta::TotpFactor factor, meta_->totp_of(uid));
-  ASSIGN_OR_RETURN(TotpSecret secret, parse_base32_secret(factor.secret));
-  base::StatusOr<int64_t> step = verify_totp(secret, code, t, factor.last_step);
+  base::StatusOr<meta::TotpFactor> factor = meta_->totp_of(uid);
+  if (!factor.ok() && factor.status().code() != base::Code::kNotFound) return factor.status();
+  base::StatusOr<int64_t> step = base::invalid_argument("no TOTP authenticator");
+  if (factor.ok()) {
+    ASSIGN_OR_RETURN(TotpSecret secret, parse_base32_secret(factor->secret));
+    step = verify_totp(secret, code, t, factor->last_step);
+  }
   if (step.ok()) {
     ASSIGN_OR_RETURN(ok, meta_->advance_totp_step(uid, *step));  // false: used meanwhile
   } else if (step.status().code() == base::Code::kInvalidArgument) {
-    // Not 6 digits: perhaps a recovery code.
+    // Not 6 digits (or no TOTP, a key user): perhaps a recovery code.
     ASSIGN_OR_RETURN(std::vector<std::string> stored, meta_->recovery_codes(uid));
     if (std::optional<size_t> i = match_recovery_code(stored, code)) {
       ASSIGN_OR_RETURN(ok, meta_->use_recovery_code(uid, stored[*i]));
     }
   }
-  const std::string key = lower_ascii(info.user.login);
-  if (!ok) {
-    ASSIGN_OR_RETURN(meta::User after, meta_->record_signin_failure(
-                                           uid, t, options_.lock_after, options_.lock_seconds));
-    note_failure(key, t);
-    if (after.locked_until > t) {
-      RETURN_IF_ERROR(meta_->delete_user_sessions(uid).status());
-      return base::unauthenticated("the account is locked");
-    }
-    return base::unauthenticated("the code is not valid");
+  if (!ok) return second_factor_refused(info.user, t, "the code is not valid");
+  return second_factor_done(info, session_id, t);
+}
+
+base::Status Accounts::second_factor_refused(const meta::User& user, int64_t t,
+                                             std::string message) {
+  ASSIGN_OR_RETURN(meta::User after, meta_->record_signin_failure(user.id, t, options_.lock_after,
+                                                                  options_.lock_seconds));
+  note_failure(lower_ascii(user.login), t);
+  if (after.locked_until > t) {
+    RETURN_IF_ERROR(meta_->delete_user_sessions(user.id).status());
+    return base::unauthenticated("the account is locked");
   }
+  return base::unauthenticated(std::move(message));
+}
+
+base::StatusOr<SessionInfo> Accounts::second_factor_done(const SessionInfo& info,
+                                                         std::string_view session_id, int64_t t) {
   RETURN_IF_ERROR(meta_->set_session_second_factor(info.session.id_hash));
-  RETURN_IF_ERROR(meta_->clear_signin_failures(uid));
-  forget_attempts(key);
+  RETURN_IF_ERROR(meta_->record_signin(info.user.id, t));
+  forget_attempts(lower_ascii(info.user.login));
   return live_session(session_id, false);
 }
 
@@ -276,10 +301,42 @@ base::Status Accounts::change_password(std::string_view session_id,
                              now());
 }
 
-base::StatusOr<TotpEnrollment> Accounts::begin_totp(std::string_view session_id) {
+base::StatusOr<SessionInfo> Accounts::enrolling_session(std::string_view session_id) {
   ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
-  if (info.stage != SessionStage::kEnrollmentDue) {
-    return base::failed_precondition("no second-factor enrollment is due in this session");
+  if (info.stage != SessionStage::kEnrollmentDue && info.stage != SessionStage::kReady) {
+    return base::failed_precondition("no second-factor enrollment is possible in this session");
+  }
+  return info;
+}
+
+base::StatusOr<SessionInfo> Accounts::ready_session(std::string_view session_id) {
+  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
+  if (info.stage != SessionStage::kReady) {
+    return base::failed_precondition("finish signing in first");
+  }
+  return info;
+}
+
+base::StatusOr<std::vector<std::string>> Accounts::finish_enrollment(const SessionInfo& info) {
+  const int64_t uid = info.user.id;
+  if (info.stage == SessionStage::kReady) {
+    ASSIGN_OR_RETURN(std::vector<std::string> left, meta_->recovery_codes(uid));
+    if (!left.empty()) return std::vector<std::string>{};
+  }
+  RecoveryCodes codes = new_recovery_codes(10);
+  RETURN_IF_ERROR(meta_->set_recovery_codes(uid, codes.stored));
+  if (info.stage == SessionStage::kEnrollmentDue) {
+    RETURN_IF_ERROR(meta_->set_session_second_factor(info.session.id_hash));
+    RETURN_IF_ERROR(meta_->record_signin(uid, now()));
+  }
+  return codes.shown;
+}
+
+base::StatusOr<TotpEnrollment> Accounts::begin_totp(std::string_view session_id) {
+  ASSIGN_OR_RETURN(SessionInfo info, enrolling_session(session_id));
+  if (info.has_totp) {
+    return base::failed_precondition("user " + info.user.login +
+                                     " has a TOTP authenticator already; remove it first");
   }
   TotpSecret secret = new_totp_secret();
   TotpEnrollment e;
@@ -292,9 +349,11 @@ base::StatusOr<TotpEnrollment> Accounts::begin_totp(std::string_view session_id)
 base::StatusOr<std::vector<std::string>> Accounts::confirm_totp(std::string_view session_id,
                                                                 std::string_view secret_text,
                                                                 std::string_view code) {
-  ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, true));
-  if (info.stage != SessionStage::kEnrollmentDue) {
-    return base::failed_precondition("no second-factor enrollment is due in this session");
+  std::lock_guard lock(factors_mu_);
+  ASSIGN_OR_RETURN(SessionInfo info, enrolling_session(session_id));
+  if (info.has_totp) {
+    return base::failed_precondition("user " + info.user.login +
+                                     " has a TOTP authenticator already; remove it first");
   }
   ASSIGN_OR_RETURN(TotpSecret secret, parse_base32_secret(secret_text));
   ASSIGN_OR_RETURN(int64_t step, verify_totp(secret, code, now(), 0));
@@ -304,10 +363,7 @@ base::StatusOr<std::vector<std::string>> Accounts::confirm_totp(std::string_view
   f.last_step = step;  // this code is used now
   f.created_unix = now();
   RETURN_IF_ERROR(meta_->set_totp(f));
-  RecoveryCodes codes = new_recovery_codes(10);
-  RETURN_IF_ERROR(meta_->set_recovery_codes(info.user.id, codes.stored));
-  RETURN_IF_ERROR(meta_->set_session_second_factor(info.session.id_hash));
-  return codes.shown;
+  return finish_enrollment(info);
 }
 
 base::Status Accounts::sign_out(std::string_view session_id) {

@@ -438,6 +438,37 @@ std::string base64url_encode(ByteSpan data) {
   return out;
 }
 
+StatusOr<base::Bytes> base64url_decode(std::string_view text, std::string_view what) {
+  if (text.size() % 4 == 0) {
+    for (int i = 0; i < 2 && !text.empty() && text.back() == '='; ++i) text.remove_suffix(1);
+  }
+  if (text.size() % 4 == 1) {
+    return base::invalid_argument(std::string(what) + ": not base64url (impossible length)");
+  }
+  base::Bytes out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : text) {
+    int v = ch >= 'A' && ch <= 'Z'   ? ch - 'A'
+            : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+            : ch >= '0' && ch <= '9' ? ch - '0' + 52
+            : ch == '-'              ? 62
+            : ch == '_'              ? 63
+                                     : -1;
+    if (v < 0) return base::invalid_argument(std::string(what) + ": not base64url");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<uint8_t>(acc >> bits));
+      acc &= (1u << bits) - 1;
+    }
+  }
+  if (acc != 0) return base::invalid_argument(std::string(what) + ": not base64url (stray bits)");
+  return out;
+}
+
 std::string new_challenge_b64url() {
   std::array<uint8_t, 32> bytes;
   crypto::system_random()->fill(bytes);

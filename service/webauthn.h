@@ -56,5 +56,9 @@ std::string new_challenge_b64url();
 
 // RFC 4648 §5 base64url without padding, as WebAuthn's JSON carries bytes.
 std::string base64url_encode(base::ByteSpan data);
+// Its inverse. Padding ('=' up to a multiple of 4) is tolerated; any other character, an
+// impossible length or non-zero unused bits are kInvalidArgument naming `what`.
+base::StatusOr<base::Bytes> base64url_decode(std::string_view text,
+                                             std::string_view what = "base64url value");
 
 }  // namespace kura::service
