@@ -31,8 +31,8 @@ function alertItem(a) {
 // "7 daily · 4 weekly · 12 monthly", filled in when the device's policy arrives.
 function retentionCell(tenant, device) {
   const cell = h('span', {class: 'muted'}, '…');
-  get(`tenants/${enc(tenant)}/devices/${enc(device)}/policy`).then(({policy = {}}) => {
-    const r = policy.retention || {};
+  get(`tenants/${enc(tenant)}/devices/${enc(device)}/policy`).then(({policy}) => {
+    const r = (policy && policy.retention) || {};
     const parts = ['keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']
       .filter((k) => r[k] > 0).map((k) => t(`retention.${k}`, r[k]));
     cell.textContent = parts.length ? joinList(parts) : t('retention.none');

@@ -127,7 +127,8 @@ function lines(text) {
 
 export async function renderPolicy(main, tenant, deviceName) {
   replace(main, loading());
-  const {policy = {}} = await get(`tenants/${enc(tenant)}/devices/${enc(deviceName)}/policy`);
+  // A device with no stored policy yet answers {"policy": null}.
+  const policy = (await get(`tenants/${enc(tenant)}/devices/${enc(deviceName)}/policy`)).policy || {};
   const editable = can('panel.policy.edit');
   const ro = editable ? {} : {disabled: true};
   const err = errorBox();

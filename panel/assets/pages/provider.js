@@ -39,7 +39,7 @@ export async function renderTenants(main) {
       table(t('tenants.list'), [
         {label: t('tenant.display_name'), cell: (x) => h('span', {}, h('a', {href: tenantHref(x.name, 'dashboard')}, h('strong', {}, x.display_name || x.name)),
                                                         h('br'), h('span', {class: 'muted'}, x.name))},
-        {label: t('tenant.region'), cell: (x) => x.region},
+        {label: t('tenant.region'), cell: (x) => x.region, class: 'nowrap'},
         {label: t('tenant.usage'), cell: usageCell, class: 'wide-cell'},
         {label: t('tenant.devices'), cell: (x) => String(x.devices ?? 0), class: 'num'},
         {label: t('common.actions'), class: 'actions', cell: (x) => h('div', {class: 'row-actions'},
@@ -102,7 +102,7 @@ export async function renderUsage(main) {
     section(t('usage.by_tenant'),
       table(t('usage.by_tenant'), [
         {label: t('tenant.display_name'), cell: (x) => h('a', {href: tenantHref(x.name, 'dashboard')}, x.display_name || x.name)},
-        {label: t('tenant.region'), cell: (x) => x.region},
+        {label: t('tenant.region'), cell: (x) => x.region, class: 'nowrap'},
         {label: t('tenant.usage'), cell: usageCell, class: 'wide-cell'},
         {label: t('tenant.repos'), cell: (x) => String(x.repos ?? 0), class: 'num'},
         {label: t('tenant.devices'), cell: (x) => String(x.devices ?? 0), class: 'num'},

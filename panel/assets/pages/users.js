@@ -95,7 +95,7 @@ export async function renderUsers(main, tenant) {
         {label: t('user.name'), class: 'nowrap', cell: (u) => h('span', {}, h('strong', {}, u.display_name || u.login), h('br'), h('span', {class: 'muted'}, u.login))},
         {label: t('user.role'), class: 'nowrap', cell: (u) => t(`role.${u.role}`)},
         {label: t('user.status'), cell: status},
-        {label: t('user.factors'), cell: (u) => ((u.factors || []).length
+        {label: t('user.factors'), class: 'keep-words', cell: (u) => ((u.factors || []).length
           ? joinList(u.factors.map((f) => t(`factor.kind.${f}`))) : '—')},
         {label: t('user.password_changed'), class: 'nowrap', cell: (u) => formatTime(u.password_changed)},
         {label: t('common.actions'), cell: actions, class: 'actions'},
