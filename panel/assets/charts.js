@@ -3,9 +3,25 @@
 import {svg} from './dom.js';
 import {lastDays, shortDay} from './format.js';
 
-// Half-width cards use the narrow frame, full-width ones the wide one, so text keeps its size.
-const SIZES = {narrow: [520, 240], wide: [1040, 260]};
+// The frame is about as wide as the chart is drawn (half or full width of the content; one
+// column on a tablet), so that its text keeps its size whatever the screen.
+const HEIGHTS = {narrow: 240, wide: 260};
 const PAD = {left: 72, right: 14, top: 14, bottom: 34};
+
+function frameWidth(size) {
+  const vw = window.innerWidth || 1280;
+  if (vw <= 1100) return Math.max(320, vw - 80);
+  const content = vw - 260;  // the menu and the page's padding
+  return Math.round(size === 'wide' ? content : Math.max(320, content / 2 - 40));
+}
+
+// The usage history with today's value as its last point: the server samples once an hour, so
+// a new institution would otherwise show an empty chart beside its used bytes.
+export function withToday(points, bytes) {
+  const today = lastDays(1)[0];
+  if (points.some((p) => p.day === today)) return points;
+  return [...points, {day: today, bytes: bytes || 0}];
+}
 
 // The smallest round number ≥ v, counted in `base` units (1024 for bytes, so the ticks read
 // 150 GiB, 300 GiB, … rather than 161 GB), whose quarters are round too.
@@ -21,7 +37,8 @@ function niceMax(v, base) {
 
 // band: bars centred in equal slots; otherwise points from edge to edge.
 function frame(label, yMax, yFormat, days, band, size) {
-  const [W, H] = SIZES[size] || SIZES.narrow;
+  const W = frameWidth(size);
+  const H = HEIGHTS[size] || HEIGHTS.narrow;
   const root = svg('svg', {viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': label});
   root.append(svg('title', {}, label));
   const innerH = H - PAD.top - PAD.bottom;

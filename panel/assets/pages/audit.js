@@ -41,7 +41,7 @@ export async function renderAudit(main, tenant) {
     replace(results, section(t('audit.records', records.length),
       table(t('audit.records', records.length), [
         {label: t('audit.time'), class: 'nowrap', cell: (x) => formatTime(x.time_ms ?? x.time)},
-        {label: t('audit.actor'), cell: (x) => x.actor},
+        {label: t('audit.actor'), cell: (x) => h('span', {class: 'wrap'}, x.actor)},
         {label: t('audit.action'), cell: (x) => h('code', {}, x.action)},
         {label: t('audit.object'), cell: (x) => h('span', {class: 'wrap'}, x.object || '—')},
         {label: t('audit.source'), cell: (x) => x.source_ip || '—'},

@@ -4,9 +4,12 @@ import {enc, get} from '../api.js';
 import {h, replace} from '../dom.js';
 import {t} from '../i18n.js';
 import {formatBytes, formatTime, percent} from '../format.js';
-import {barChart, usageChart} from '../charts.js';
+import {barChart, usageChart, withToday} from '../charts.js';
 import {tenantHref} from '../state.js';
 import {badge, joinList, loading, pageHeader, section, table, usageMeter} from '../ui.js';
+
+// What a device without a stored policy gets: the defaults service/backup_policy.cc fills in.
+export const POLICY_DEFAULTS = {schedule: 'daily 02:00', retention: {keep_daily: 7, keep_weekly: 4, keep_monthly: 12}};
 
 export function resultBadge(device) {
   if (device.revoked) return badge(t('device.revoked'), 'muted');
@@ -32,7 +35,7 @@ function alertItem(a) {
 function retentionCell(tenant, device) {
   const cell = h('span', {class: 'muted'}, '…');
   get(`tenants/${enc(tenant)}/devices/${enc(device)}/policy`).then(({policy}) => {
-    const r = (policy && policy.retention) || {};
+    const r = (policy || POLICY_DEFAULTS).retention || {};
     const parts = ['keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly']
       .filter((k) => r[k] > 0).map((k) => t(`retention.${k}`, r[k]));
     cell.textContent = parts.length ? joinList(parts) : t('retention.none');
@@ -71,7 +74,7 @@ export async function renderDashboard(main, tenantName) {
         : h('p', {class: 'all-clear'}, h('span', {class: 'ok-icon', 'aria-hidden': 'true'}, '✓'), t('dash.no_alerts'))),
     h('div', {class: 'grid-2'},
       section(t('dash.usage_chart'),
-        usageChart(d.usage_history || [], t('dash.usage_chart_label'), (v) => formatBytes(v))),
+        usageChart(withToday(d.usage_history || [], used), t('dash.usage_chart_label'), (v) => formatBytes(v))),
       section(t('dash.backups_chart'),
         barChart(d.backups_per_day || [], t('dash.backups_chart_label')))),
     section(t('dash.devices'),

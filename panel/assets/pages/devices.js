@@ -6,7 +6,7 @@ import {formatTime} from '../format.js';
 import {can, tenantHref} from '../state.js';
 import {busy, button, confirmDialog, copyButton, errorBox, field, form, loading, openDialog,
         pageHeader, section, showError, submit, table, toast} from '../ui.js';
-import {resultBadge} from './dashboard.js';
+import {POLICY_DEFAULTS, resultBadge} from './dashboard.js';
 
 export async function renderDevices(main, tenant) {
   replace(main, loading());
@@ -127,8 +127,8 @@ function lines(text) {
 
 export async function renderPolicy(main, tenant, deviceName) {
   replace(main, loading());
-  // A device with no stored policy yet answers {"policy": null}.
-  const policy = (await get(`tenants/${enc(tenant)}/devices/${enc(deviceName)}/policy`)).policy || {};
+  // A device with no stored policy yet answers {"policy": null}: the form shows the defaults.
+  const policy = (await get(`tenants/${enc(tenant)}/devices/${enc(deviceName)}/policy`)).policy || POLICY_DEFAULTS;
   const editable = can('panel.policy.edit');
   const ro = editable ? {} : {disabled: true};
   const err = errorBox();

@@ -3,7 +3,7 @@ import {del, enc, get, post, put} from '../api.js';
 import {h, replace} from '../dom.js';
 import {currentLang, t} from '../i18n.js';
 import {formatBytes, formatDate, formatTime, jstInputToUnix, percent} from '../format.js';
-import {usageChart} from '../charts.js';
+import {usageChart, withToday} from '../charts.js';
 import {can, tenantHref} from '../state.js';
 import {badge, busy, button, confirmDialog, errorBox, errorText, field, form, loading, openDialog, pageHeader,
         section, submit, table, toast, usageMeter} from '../ui.js';
@@ -98,7 +98,7 @@ export async function renderUsage(main) {
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.quota_sum')), h('p', {class: 'stat-value'}, formatBytes(quotaSum))),
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.tenants')), h('p', {class: 'stat-value'}, String(tenants.length))),
       h('div', {class: 'stat'}, h('p', {class: 'stat-label'}, t('usage.near_quota')), h('p', {class: 'stat-value'}, String(near.length)))),
-    section(t('usage.history'), usageChart(u.history || [], t('usage.history_label'), (v) => formatBytes(v), 'wide')),
+    section(t('usage.history'), usageChart(withToday(u.history || [], u.total_bytes), t('usage.history_label'), (v) => formatBytes(v), 'wide')),
     section(t('usage.by_tenant'),
       table(t('usage.by_tenant'), [
         {label: t('tenant.display_name'), cell: (x) => h('a', {href: tenantHref(x.name, 'dashboard')}, x.display_name || x.name)},
