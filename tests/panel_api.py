@@ -157,6 +157,35 @@ check("sign out everywhere ends both sessions", st == 200 and j["ended"] == 2, (
 st, _, _, _ = b.api("GET", "/auth/session")
 check("the other browser is signed out too", st == 401, st)
 
+# --- No enumeration: an unknown ID and a wrong password take the same time ---------------------
+# Users made through the API (a tenant first); each gets one wrong password, interleaved with
+# one attempt on an unknown ID, so that both see their first failure's delay.
+b2 = Browser()
+st, j, _, _ = b2.api("POST", "/auth/password", {"login": "admin", "password": NEW})
+st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": recovery[1]})
+check("signed in again with a recovery code", st == 200, (st, j))
+st, j, _, _ = b2.api("POST", "/tenants", {"name": "clinic-t", "display_name": "時間計測クリニック", "region": "jp-east", "quota": "1GiB"})
+check("a tenant created in the panel", st == 200 and j["tenant"]["name"] == "clinic-t", (st, j))
+N = 12
+for i in range(N):
+    st, j, _, _ = b2.api("POST", "/users", {"tenant": "clinic-t", "login": f"staff{i}", "display_name": f"職員 {i}",
+                                            "role": "viewer", "initial_password": "Shokuin#2026-Pass"})
+    if st != 200:
+        check(f"user staff{i} created", False, (st, j))
+known, unknown = [], []
+for i in range(N):
+    st1, j1, _, t1 = Browser().api("POST", "/auth/password", {"login": f"staff{i}", "password": "Wrong#Pass-%d" % i})
+    st2, j2, _, t2 = Browser().api("POST", "/auth/password", {"login": f"ghost{i}", "password": "Wrong#Pass-%d" % i})
+    check(f"attempt {i}: the same answer", (st1, j1) == (st2, j2) == (401, {"error": "signin.failed"}), ((st1, j1), (st2, j2)))
+    known.append(t1)
+    unknown.append(t2)
+known.sort(); unknown.sort()
+med_k, med_u = known[N // 2], unknown[N // 2]
+print("timing wrong password: min %.3f median %.3f max %.3f s" % (known[0], med_k, known[-1]))
+print("timing unknown ID:     min %.3f median %.3f max %.3f s" % (unknown[0], med_u, unknown[-1]))
+check("the two timing distributions overlap", known[0] <= unknown[-1] and unknown[0] <= known[-1], (known, unknown))
+check("their medians are within 15 %", abs(med_k - med_u) <= 0.15 * max(med_k, med_u), (med_k, med_u))
+
 # --- Lockout: 3 wrong passwords; then even the right one is refused the same way -------------
 answers = []
 for i in range(3):
