@@ -8,7 +8,6 @@
 #include <functional>
 #include <optional>
 
-#include "server/api.h"
 #include "server/json_body.h"
 #include "service/password_policy.h"
 
@@ -484,7 +483,7 @@ namespace panel_detail {
 PanelResponse json_response(int status, const json& j) {
   PanelResponse r;
   r.status = status;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 

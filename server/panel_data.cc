@@ -587,7 +587,7 @@ PanelResponse Panel::policy_put(Call& call) {
   json in = call.body;
   in.erase("updated");
   in.erase("updated_by");
-  auto policy = d.ok() ? service::normalize_backup_policy(in.dump())
+  auto policy = d.ok() ? service::normalize_backup_policy(in.dump(-1, ' ', false, json::error_handler_t::replace))
                        : base::StatusOr<std::string>(d.status());
   base::Status st = policy.ok() ? svc_->meta()->set_device_policy(d->id, *policy, svc_->now(),
                                                                   call.who.user)

@@ -279,6 +279,21 @@ TEST_F(PanelTest, GarbageIsRefusedPolitely) {
   EXPECT_EQ(error_of(call(forged, "GET", "/auth/session")), "session.none");
   Browser odd{"kura_session=../../etc; x", ""};
   EXPECT_EQ(call(odd, "GET", "/auth/session").status, 401);
+  // Bytes that are not UTF-8, echoed in an error message, still make a JSON answer (the fuzz
+  // target found that nlohmann's dump() threw on them, which ended the server's pool thread).
+  Browser admin;
+  first_sign_in(admin);
+  PanelResponse bad_tenant = call(admin, "GET", "/tenants/clinic-a\xff\xfe/dashboard");
+  EXPECT_GE(bad_tenant.status, 400);
+  EXPECT_TRUE(json::parse(bad_tenant.body, nullptr, false).is_object()) << bad_tenant.body;
+  PanelRequest q;
+  q.method = "GET";
+  q.path = "/users";
+  q.query = "tenant=%ff%fe";
+  q.cookie = admin.cookie;
+  PanelResponse bad_query = panel_->handle(q);
+  EXPECT_GE(bad_query.status, 400);
+  EXPECT_TRUE(json::parse(bad_query.body, nullptr, false).is_object()) << bad_query.body;
 }
 
 // Every role × every endpoint that has an Action, through the API: allowed on its own

@@ -4,7 +4,10 @@ the first provider admin (init's one-time password) signs in, is forced to chang
 and enroll TOTP (codes computed here, RFC 6238), signs out and in again with a code; the
 refusals (CSRF, form posts, stage gating, lockout answering like a wrong password); the
 security headers; the access records of each step. Run by panel_test.sh api."""
-import argparse, base64, hashlib, hmac, http.client, json, os, re, ssl, struct, subprocess, sys, time
+import argparse, http.client, json, os, re, ssl, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import kura_panel  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--url"); ap.add_argument("--data"); ap.add_argument("--server"); ap.add_argument("--init-log")
@@ -20,54 +23,11 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def totp(secret_b32, t=None, step_offset=0):
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    counter = int((time.time() if t is None else t) // 30) + step_offset
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    o = mac[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+def Browser():
+    return kura_panel.Browser(args.url, os.path.join(args.data, "ca", "ca.pem"))
 
 
-class Browser:
-    def __init__(self):
-        self.cookie = ""
-        self.csrf = ""
-
-    def call(self, method, path, body=None, content_type="application/json", csrf=True, raw=None):
-        c = http.client.HTTPSConnection(host, int(port), context=CTX, timeout=30)
-        h = {}
-        if self.cookie:
-            h["Cookie"] = self.cookie
-        if method not in ("GET", "HEAD"):
-            h["Content-Type"] = content_type
-            if csrf and self.csrf:
-                h["X-CSRF-Token"] = self.csrf
-        data = raw if raw is not None else (json.dumps(body if body is not None else {}) if method not in ("GET", "HEAD") else None)
-        t0 = time.monotonic()
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        elapsed = time.monotonic() - t0
-        headers = {k.lower(): v for k, v in r.getheaders()}
-        for k, v in r.getheaders():
-            if k.lower() == "set-cookie":
-                self.cookie = v.split(";")[0]
-                self.last_set_cookie = v
-        try:
-            j = json.loads(text)
-        except ValueError:
-            j = None
-        if isinstance(j, dict):
-            if "csrf_token" in j:
-                self.csrf = j["csrf_token"]
-            if isinstance(j.get("session"), dict):
-                self.csrf = j["session"]["csrf_token"]
-        c.close()
-        return r.status, j, headers, elapsed
-
-    def api(self, method, path, body=None, **kw):
-        return self.call(method, "/panel/api" + path, body, **kw)
-
+totp = kura_panel.totp
 
 log = open(args.init_log, encoding="utf-8").read()
 m = re.search(r"one-time password[^:]*: (\S+)", log)
