@@ -15,7 +15,7 @@ using nlohmann::json;
 
 ApiResponse ok_json(const json& j) {
   ApiResponse r;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -291,7 +291,7 @@ ApiResponse error_response(const base::Status& st) {
   r.status = http_status(st);
   // Internal failures say what failed on the server's log, not to the client.
   std::string msg = r.status == 500 ? "internal server error" : st.message();
-  r.body = json{{"error", msg}}.dump();
+  r.body = json{{"error", msg}}.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -346,7 +346,7 @@ ApiResponse handle_device_policy(service::Service& svc, const service::Identity&
   if (!j.is_object()) j = json::object();
   j["updated"] = rfc3339(p->updated_unix);
   j["updated_by"] = p->updated_by;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 

@@ -208,6 +208,7 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
   accounts.integer("lock_minutes", &c.lock_minutes, 1, 24 * 60);
   accounts.integer("session_idle_minutes", &c.session_idle_minutes, 1, 60);
   accounts.integer("session_absolute_hours", &c.session_absolute_hours, 1, 24);
+  accounts.string("panel_origin", &c.panel_origin);
   for (Section* s : {&server, &tls, &ca, &storage, &regions, &limits, &metrics, &access,
                      &accounts}) {
     RETURN_IF_ERROR(s->finish());
@@ -219,6 +220,12 @@ base::StatusOr<ServerConfig> parse_config(std::string_view text, const std::stri
   while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
   if (!c.public_url.starts_with("https://")) {
     return base::invalid_argument(path + ": [server] public_url must start with https://");
+  }
+  if (c.panel_origin.empty()) c.panel_origin = c.public_url;
+  while (!c.panel_origin.empty() && c.panel_origin.back() == '/') c.panel_origin.pop_back();
+  if (!c.panel_origin.starts_with("https://") ||
+      c.panel_origin.find_first_of("/?#@ ", 8) != std::string::npos) {
+    return base::invalid_argument(path + ": [accounts] panel_origin must be https://host[:port]");
   }
   auto require = [&](const std::string& v, const char* key) -> base::Status {
     if (v.empty()) return base::invalid_argument(path + ": " + key + " is required");
@@ -300,7 +307,9 @@ std::string render_config(const ServerConfig& c) {
     << "lock_after = " << c.lock_after << "             # failed sign-ins in a row\n"
     << "lock_minutes = " << c.lock_minutes << "\n"
     << "session_idle_minutes = " << c.session_idle_minutes << "\n"
-    << "session_absolute_hours = " << c.session_absolute_hours << "\n";
+    << "session_absolute_hours = " << c.session_absolute_hours << "\n"
+    << "panel_origin = " << quote(c.panel_origin)
+    << "   # the address browsers use for the panel (WebAuthn keys are bound to its host)\n";
   return o.str();
 }
 
@@ -316,6 +325,15 @@ service::AccountOptions account_options(const ServerConfig& c) {
   o.lock_seconds = int64_t{c.lock_minutes} * 60;
   o.session_idle_seconds = int64_t{c.session_idle_minutes} * 60;
   o.session_absolute_seconds = int64_t{c.session_absolute_hours} * 3600;
+  // WebAuthn: the origin exactly as browsers send it, the relying party its host name.
+  o.origin = c.panel_origin;
+  std::string_view host = std::string_view(c.panel_origin).substr(std::string_view("https://").size());
+  if (host.starts_with("[")) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  o.rp_id = std::string(host);
   return o;
 }
 

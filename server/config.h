@@ -57,6 +57,9 @@ struct ServerConfig {
   int lock_minutes = 30;
   int session_idle_minutes = 15;
   int session_absolute_hours = 8;
+  // https://host[:port] as browsers reach the panel ("" in the file: public_url). WebAuthn
+  // keys are bound to its host name, so it must be a name browsers accept (not an IP address).
+  std::string panel_origin;
 };
 
 // Reads and checks a configuration file. Unknown keys are errors (a typo must not silently

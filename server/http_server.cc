@@ -668,7 +668,18 @@ Task<void> HttpServer::Impl::panel_api(Conn& c, http::request_parser<http::empty
   Timer done(co_await asio::this_coro::executor);
   done.expires_at(Timer::time_point::max());
   asio::post(*panel_pool, [&] {
-    r = panel->handle(pr);
+    // A handler that throws (a library's exception) answers 500 for this request only: an
+    // exception escaping a pool thread would end the whole server.
+    try {
+      r = panel->handle(pr);
+    } catch (const std::exception& e) {
+      spdlog::error("panel {} {}: {}", pr.method, pr.path, e.what());
+      r = PanelResponse{};
+      r.status = 500;
+      r.body = R"({"error":"error.internal"})";
+      r.action = "panel.request";
+      r.result = "error: internal";
+    }
     asio::post(done.get_executor(), [&done] { done.cancel(); });
   });
   error_code ec;

@@ -8,7 +8,6 @@
 #include <functional>
 #include <optional>
 
-#include "server/api.h"
 #include "server/json_body.h"
 #include "service/password_policy.h"
 
@@ -70,6 +69,7 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
   constexpr unsigned kSecondFactor = bit(SessionStage::kSecondFactorDue);
   constexpr unsigned kEnrollment = bit(SessionStage::kEnrollmentDue);
   constexpr unsigned kChange = bit(SessionStage::kPasswordChangeDue) | kReadyOnly;
+  constexpr unsigned kAddFactor = kEnrollment | kReadyOnly;
   static const std::vector<Endpoint> kEndpoints = {
       // Sign-in and one's own account: reachable in the stages that need them.
       {"POST", "auth/password", false, 0, {}, S::kNone, &Panel::sign_in_password},
@@ -79,8 +79,20 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
       {"POST", "auth/sign-out-everywhere", true, kReadyOnly, Action::kPanelSelf, S::kOwn,
        &Panel::sign_out_everywhere},
       {"POST", "me/password", true, kChange, {}, S::kNone, &Panel::change_password},
-      {"POST", "me/totp/begin", true, kEnrollment, {}, S::kNone, &Panel::totp_begin},
-      {"POST", "me/totp/confirm", true, kEnrollment, {}, S::kNone, &Panel::totp_confirm},
+      {"POST", "auth/webauthn/begin", true, kSecondFactor, {}, S::kNone,
+       &Panel::webauthn_sign_in_begin},
+      {"POST", "auth/webauthn/finish", true, kSecondFactor, {}, S::kNone,
+       &Panel::webauthn_sign_in_finish},
+      // A first factor at enrollment, or another one later.
+      {"POST", "me/totp/begin", true, kAddFactor, {}, S::kNone, &Panel::totp_begin},
+      {"POST", "me/totp/confirm", true, kAddFactor, {}, S::kNone, &Panel::totp_confirm},
+      {"POST", "me/webauthn/begin", true, kAddFactor, {}, S::kNone, &Panel::webauthn_add_begin},
+      {"POST", "me/webauthn/finish", true, kAddFactor, {}, S::kNone, &Panel::webauthn_add_finish},
+      {"GET", "me/factors", true, kReadyOnly, Action::kPanelSelf, S::kOwn, &Panel::factors_list},
+      {"DELETE", "me/factors/*", true, kReadyOnly, Action::kPanelSelf, S::kOwn,
+       &Panel::factor_remove},
+      {"POST", "me/recovery-codes", true, kReadyOnly, Action::kPanelSelf, S::kOwn,
+       &Panel::recovery_codes_new},
       // Institutions.
       {"GET", "tenants", true, kReadyOnly, Action::kPanelTenantView, S::kOwn, &Panel::tenants_list},
       {"POST", "tenants", true, kReadyOnly, Action::kPanelTenantManage, S::kProvider,
@@ -117,6 +129,13 @@ const std::vector<Panel::Endpoint>& Panel::endpoints() {
        &Panel::user_unlock},
       {"POST", "users/*/end-sessions", true, kReadyOnly, Action::kPanelUserManage, S::kPathUser,
        &Panel::user_end_sessions},
+      // A lost second factor: one admin asks, another approves.
+      {"POST", "users/*/factor-reset", true, kReadyOnly, Action::kPanelFactorReset, S::kPathUser,
+       &Panel::factor_reset_request},
+      {"GET", "factor-resets", true, kReadyOnly, Action::kPanelFactorReset, S::kOwn,
+       &Panel::factor_resets_list},
+      {"POST", "factor-resets/*/approve", true, kReadyOnly, Action::kPanelFactorReset,
+       S::kPathReset, &Panel::factor_reset_approve},
       // Maintenance notices: everyone reads them, provider staff publish them.
       {"GET", "notices", true, kReadyOnly, Action::kPanelNoticeView, S::kNone, &Panel::notices_list},
       {"POST", "notices", true, kReadyOnly, Action::kPanelNoticeManage, S::kProvider,
@@ -243,13 +262,19 @@ service::Target Panel::target_of(const Endpoint& ep, Call& call) {
       tenant_or_provider(q.empty() ? own : q);
       break;
     }
-    case Scope::kPathUser: {
+    case Scope::kPathUser:
+    case Scope::kPathReset: {
       int64_t id = 0;
       const std::string& p = call.params.at(0);
       auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
-      auto u = ec == std::errc() && end == p.data() + p.size() && id > 0
-                   ? svc_->meta()->user_by_id(id)
-                   : base::StatusOr<meta::User>(base::not_found("user"));
+      const bool number = ec == std::errc() && end == p.data() + p.size() && id > 0;
+      if (number && ep.scope == Scope::kPathReset) {
+        auto reset = svc_->meta()->factor_reset_by_id(id);
+        id = reset.ok() ? reset->user_id : 0;
+        if (reset.ok()) call.reset = *reset;
+      }
+      auto u = number && id > 0 ? svc_->meta()->user_by_id(id)
+                                : base::StatusOr<meta::User>(base::not_found("user"));
       if (!u.ok()) {
         // Unknown: institution staff get the answer another tenant's user gets.
         t.tenant = "?";
@@ -297,7 +322,8 @@ PanelResponse Panel::session_json(const service::SessionInfo& info, int status) 
     }
   }
   json factors = json::array();
-  if (svc_->meta()->totp_of(info.user.id).ok()) factors.push_back("totp");
+  if (info.has_totp) factors.push_back("totp");
+  if (info.has_webauthn) factors.push_back("webauthn");
   json j{{"stage", stage_name(info.stage)},
          {"csrf_token", info.session.csrf_token},
          {"user",
@@ -457,7 +483,7 @@ namespace panel_detail {
 PanelResponse json_response(int status, const json& j) {
   PanelResponse r;
   r.status = status;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 

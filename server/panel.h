@@ -74,6 +74,16 @@ class Panel {
   PanelResponse change_password(Call& call);
   PanelResponse totp_begin(Call& call);
   PanelResponse totp_confirm(Call& call);
+  PanelResponse webauthn_sign_in_begin(Call& call);
+  PanelResponse webauthn_sign_in_finish(Call& call);
+  PanelResponse webauthn_add_begin(Call& call);
+  PanelResponse webauthn_add_finish(Call& call);
+  PanelResponse factors_list(Call& call);
+  PanelResponse factor_remove(Call& call);
+  PanelResponse recovery_codes_new(Call& call);
+  PanelResponse factor_reset_request(Call& call);
+  PanelResponse factor_resets_list(Call& call);
+  PanelResponse factor_reset_approve(Call& call);
 
   // Institution data, users and the provider's screens (panel_data.cc).
   PanelResponse tenants_list(Call& call);

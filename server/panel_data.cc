@@ -31,9 +31,8 @@ json tenant_json(const service::TenantSummary& s) {
               {"devices", s.devices},          {"created", s.tenant.created_unix}};
 }
 
-json user_json(const meta::User& u, const std::string& tenant, bool has_totp, int64_t now) {
-  json factors = json::array();
-  if (has_totp) factors.push_back("totp");
+json user_json(const meta::User& u, const std::string& tenant,
+               const std::vector<std::string>& factors, int64_t now) {
   return json{{"id", u.id},
               {"tenant", tenant},
               {"login", u.login},
@@ -46,6 +45,12 @@ json user_json(const meta::User& u, const std::string& tenant, bool has_totp, in
               {"factors", factors},
               {"created", u.created_unix},
               {"password_changed", u.password_changed_unix}};
+}
+
+// "totp", "webauthn": what a user's next sign-in may use (empty: enrollment is due).
+std::vector<std::string> kinds_of(service::Accounts& accounts, int64_t user_id) {
+  auto k = accounts.factor_kinds(user_id);
+  return k.ok() ? *k : std::vector<std::string>{};
 }
 
 // A bounded integer query parameter (absent: `fallback`).
@@ -422,7 +427,7 @@ PanelResponse Panel::users_list(Call& call) {
   if (!users.ok()) return status_error(users.status());
   json out = json::array();
   for (const auto& u : *users) {
-    out.push_back(user_json(u, call.target.tenant, svc_->meta()->totp_of(u.id).ok(), svc_->now()));
+    out.push_back(user_json(u, call.target.tenant, kinds_of(*accounts_, u.id), svc_->now()));
   }
   return json_response(200, json{{"users", out}});
 }
@@ -442,7 +447,7 @@ PanelResponse Panel::user_create(Call& call) {
   } else {
     auto u = accounts_->create_user(tenant_id, login, str_member(call.body, "display_name"), *role,
                                     str_member(call.body, "initial_password"));
-    r = u.ok() ? json_response(200, json{{"user", user_json(*u, call.target.tenant, false,
+    r = u.ok() ? json_response(200, json{{"user", user_json(*u, call.target.tenant, {},
                                                                svc_->now())}})
                : policy_error(u.status(), accounts_->options());
   }
@@ -506,7 +511,7 @@ PanelResponse Panel::user_update(Call& call) {
   auto now = svc_->meta()->user_by_id(u.id);
   if (!now.ok()) return status_error(now.status());
   r = json_response(200, json{{"user", user_json(*now, call.target.tenant,
-                                                 svc_->meta()->totp_of(u.id).ok(), svc_->now())}});
+                                                 kinds_of(*accounts_, u.id), svc_->now())}});
   r.action = "panel.user.update";
   r.object = "user:" + u.login + changes;
   r.tenant = call.target.tenant;
@@ -521,7 +526,7 @@ PanelResponse Panel::user_unlock(Call& call) {
     auto u = svc_->meta()->user_by_id(call.subject->id);
     if (u.ok()) {
       r = json_response(200, json{{"user", user_json(*u, call.target.tenant,
-                                                     svc_->meta()->totp_of(u->id).ok(), svc_->now())}});
+                                                     kinds_of(*accounts_, u->id), svc_->now())}});
     }
   }
   r.action = "panel.user.unlock";
@@ -582,7 +587,7 @@ PanelResponse Panel::policy_put(Call& call) {
   json in = call.body;
   in.erase("updated");
   in.erase("updated_by");
-  auto policy = d.ok() ? service::normalize_backup_policy(in.dump())
+  auto policy = d.ok() ? service::normalize_backup_policy(in.dump(-1, ' ', false, json::error_handler_t::replace))
                        : base::StatusOr<std::string>(d.status());
   base::Status st = policy.ok() ? svc_->meta()->set_device_policy(d->id, *policy, svc_->now(),
                                                                   call.who.user)

@@ -22,6 +22,7 @@ enum class Scope {
   kPathUser,     // the first "*" is a user id: that user's tenant (or the provider's staff)
   kBodyTenant,   // the body's "tenant" ("" = the provider's staff)
   kQueryTenant,  // ?tenant= ("" = one's own: the provider's staff for provider staff)
+  kPathReset,    // the first "*" is a factor-reset request: its user's tenant
 };
 
 struct Panel::Call {
@@ -33,7 +34,8 @@ struct Panel::Call {
   service::SessionInfo info;           // when the endpoint needs a session
   service::Identity who;               // a ready session's user
   service::Target target;              // what the endpoint's Action was allowed on
-  std::optional<meta::User> subject;   // kPathUser: the user addressed, if it exists
+  std::optional<meta::User> subject;   // kPathUser, kPathReset: the user addressed
+  std::optional<meta::FactorReset> reset;  // kPathReset: the request addressed
 };
 
 struct Panel::Endpoint {

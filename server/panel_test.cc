@@ -9,6 +9,7 @@
 
 #include "meta/sqlite_store.h"
 #include "service/totp.h"
+#include "service/webauthn_testing.h"
 
 namespace kura::server {
 namespace {
@@ -37,6 +38,8 @@ class PanelTest : public ::testing::Test {
                                               &clock_, service::ServiceOptions{});
     service::AccountOptions o;
     o.argon2 = {1, 8, 1};  // fast in tests
+    o.rp_id = service::webauthn_testing::kTestConfig.rp_id;
+    o.origin = service::webauthn_testing::kTestConfig.origin;
     accounts_ = std::make_unique<service::Accounts>(meta_.get(), &clock_, o);
     panel_ = std::make_unique<Panel>(svc_.get(), accounts_.get());
     meta::Tenant t;
@@ -276,6 +279,21 @@ TEST_F(PanelTest, GarbageIsRefusedPolitely) {
   EXPECT_EQ(error_of(call(forged, "GET", "/auth/session")), "session.none");
   Browser odd{"kura_session=../../etc; x", ""};
   EXPECT_EQ(call(odd, "GET", "/auth/session").status, 401);
+  // Bytes that are not UTF-8, echoed in an error message, still make a JSON answer (the fuzz
+  // target found that nlohmann's dump() threw on them, which ended the server's pool thread).
+  Browser admin;
+  first_sign_in(admin);
+  PanelResponse bad_tenant = call(admin, "GET", "/tenants/clinic-a\xff\xfe/dashboard");
+  EXPECT_GE(bad_tenant.status, 400);
+  EXPECT_TRUE(json::parse(bad_tenant.body, nullptr, false).is_object()) << bad_tenant.body;
+  PanelRequest q;
+  q.method = "GET";
+  q.path = "/users";
+  q.query = "tenant=%ff%fe";
+  q.cookie = admin.cookie;
+  PanelResponse bad_query = panel_->handle(q);
+  EXPECT_GE(bad_query.status, 400);
+  EXPECT_TRUE(json::parse(bad_query.body, nullptr, false).is_object()) << bad_query.body;
 }
 
 // Every role × every endpoint that has an Action, through the API: allowed on its own
@@ -478,6 +496,99 @@ TEST_F(PanelTest, DataScreensAnswerWhatTheServerKnows) {
   r = call(b, "GET", "/notices");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(body_of(r)["notices"][0]["title_ja"], "定期保守");
+}
+
+// A security key as the first factor, sign-in with it, the factor list (never the last one),
+// TOTP added later, and the two-admin reset — through the API, with a software authenticator.
+TEST_F(PanelTest, SecurityKeysAndFactors) {
+  namespace wt = service::webauthn_testing;
+  using base::Bytes;
+  auto b64 = [](const Bytes& b) { return service::base64url_encode(b); };
+  wt::FakeAuthenticator key(Bytes{9, 8, 7, 6, 5, 4, 3, 2});
+  Browser b;
+  call(b, "POST", "/auth/password", {{"login", "hanako"}, {"password", kInitial}});
+  ASSERT_EQ(call(b, "POST", "/me/password", {{"old", kInitial}, {"new", kNew}}).status, 200);
+  PanelResponse r = call(b, "POST", "/me/webauthn/begin", {{"name", "YubiKey"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::string challenge = body_of(r)["publicKey"]["challenge"];
+  Bytes cdj = wt::client_data("webauthn.create", challenge);
+  Bytes att = key.attestation("none", key.auth_data(wt::kUp | wt::kUv | wt::kAt, 1), cdj);
+  const json cred{{"id", key.credential_id_b64url()}, {"rawId", key.credential_id_b64url()},
+                  {"type", "public-key"}, {"name", "YubiKey"},
+                  {"response", {{"clientDataJSON", b64(cdj)}, {"attestationObject", b64(att)}}}};
+  r = call(b, "POST", "/me/webauthn/finish", cred);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["recovery_codes"].size(), 10u);
+  EXPECT_EQ(body_of(r)["session"]["stage"], "ready");
+  EXPECT_EQ(r.action, "panel.factor.webauthn.add");
+  // The last factor cannot go.
+  r = call(b, "GET", "/me/factors");
+  ASSERT_EQ(r.status, 200);
+  const std::string key_id = body_of(r)["factors"][0]["id"];
+  EXPECT_EQ(error_of(call(b, "DELETE", "/me/factors/" + key_id)), "factor.last");
+  ASSERT_EQ(call(b, "POST", "/auth/sign-out").status, 200);
+
+  // Sign-in: password, then the key.
+  Browser c;
+  r = call(c, "POST", "/auth/password", {{"login", "hanako"}, {"password", kNew}});
+  EXPECT_EQ(body_of(r)["second_factors"], json::array({"webauthn"}));
+  auto assertion = [&](uint32_t count) {
+    PanelResponse begin = call(c, "POST", "/auth/webauthn/begin");
+    EXPECT_EQ(begin.status, 200) << begin.body;
+    Bytes cd = wt::client_data("webauthn.get", body_of(begin)["publicKey"]["challenge"].get<std::string>());
+    Bytes ad = key.auth_data(wt::kUp, count);
+    return json{{"id", key.credential_id_b64url()}, {"type", "public-key"},
+                {"response", {{"clientDataJSON", b64(cd)}, {"authenticatorData", b64(ad)},
+                              {"signature", b64(key.assertion_sig(ad, cd))}}}};
+  };
+  r = call(c, "POST", "/auth/webauthn/finish", assertion(1));  // the count did not grow: a clone
+  EXPECT_EQ(error_of(r), "signin.key_wrong");
+  EXPECT_GT(r.delay_ms, 0);
+  EXPECT_EQ(call(c, "POST", "/auth/webauthn/finish", json{{"id", "x"}, {"response", "no"}}).status, 401);
+  r = call(c, "POST", "/auth/webauthn/finish", assertion(2));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["stage"], "ready");
+
+  // Add TOTP from "my account"; now the key may go.
+  r = call(c, "POST", "/me/totp/begin");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string secret_text = body_of(r)["secret"];
+  service::TotpSecret secret = *service::parse_base32_secret(secret_text);
+  r = call(c, "POST", "/me/totp/confirm", {{"secret", secret_text}, {"code", service::totp_code(secret, now())}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(call(c, "GET", "/me/factors"))["factors"].size(), 2u);
+  EXPECT_EQ(call(c, "DELETE", "/me/factors/" + key_id).status, 200);
+  EXPECT_EQ(error_of(call(c, "DELETE", "/me/factors/totp")), "factor.last");
+  EXPECT_EQ(body_of(call(c, "POST", "/me/recovery-codes"))["recovery_codes"].size(), 10u);
+
+  // Reset by two admins: hanako's factors go; the requester cannot approve.
+  auto make_admin = [&](const std::string& login) {
+    auto u = accounts_->create_user(tenant_, login, "Admin " + login, meta::UserRole::kInstitutionAdmin, kInitial);
+    EXPECT_TRUE(u.ok());
+    EXPECT_TRUE(meta_->set_password(u->id, u->password_hash, false, 5, now()).ok());
+    service::TotpSecret s = service::new_totp_secret();
+    EXPECT_TRUE(meta_->set_totp(meta::TotpFactor{u->id, service::base32_secret(s), 0, 0}).ok());
+    Browser x;
+    call(x, "POST", "/auth/password", {{"login", login}, {"password", kInitial}});
+    EXPECT_EQ(call(x, "POST", "/auth/second-factor", {{"code", service::totp_code(s, now())}}).status, 200);
+    return x;
+  };
+  Browser admin1 = make_admin("admin1"), admin2 = make_admin("admin2");
+  const std::string hanako = std::to_string(meta_->user_by_login("hanako")->id);
+  r = call(admin1, "POST", "/users/" + hanako + "/factor-reset");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string rid = std::to_string(body_of(r)["request"]["id"].get<int64_t>());
+  EXPECT_EQ(body_of(call(admin2, "GET", "/factor-resets"))["requests"].size(), 1u);
+  EXPECT_EQ(error_of(call(admin1, "POST", "/factor-resets/" + rid + "/approve")), "reset.same_admin");
+  r = call(admin2, "POST", "/factor-resets/" + rid + "/approve");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r)["request"]["state"], "done");
+  EXPECT_EQ(call(c, "GET", "/auth/session").status, 401);  // her sessions ended
+  Browser d;
+  r = call(d, "POST", "/auth/password", {{"login", "hanako"}, {"password", kNew}});
+  EXPECT_EQ(body_of(r)["stage"], "enrollment");
+  // Another tenant's admin cannot see or approve it.
+  EXPECT_EQ(error_of(call(b, "POST", "/factor-resets/" + rid + "/approve")), "session.none");
 }
 
 TEST(PanelCookie, FindsTheSessionCookie) {

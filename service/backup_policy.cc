@@ -124,7 +124,7 @@ base::StatusOr<std::string> normalize_backup_policy(std::string_view text) {
     if (key != "limit_kbps" && key != "window") return bad("bandwidth." + key.substr(0, 40), "is not a bandwidth setting");
   }
   out["bandwidth"] = bw;
-  return out.dump();
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 int64_t schedule_grace_seconds(std::string_view policy) {

@@ -4,7 +4,10 @@ the first provider admin (init's one-time password) signs in, is forced to chang
 and enroll TOTP (codes computed here, RFC 6238), signs out and in again with a code; the
 refusals (CSRF, form posts, stage gating, lockout answering like a wrong password); the
 security headers; the access records of each step. Run by panel_test.sh api."""
-import argparse, base64, hashlib, hmac, http.client, json, os, re, ssl, struct, subprocess, sys, time
+import argparse, http.client, json, os, re, ssl, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import kura_panel  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--url"); ap.add_argument("--data"); ap.add_argument("--server"); ap.add_argument("--init-log")
@@ -20,54 +23,11 @@ def check(name, ok, detail=""):
         failures.append(name)
 
 
-def totp(secret_b32, t=None, step_offset=0):
-    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
-    counter = int((time.time() if t is None else t) // 30) + step_offset
-    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
-    o = mac[-1] & 0x0F
-    return "%06d" % ((struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+def Browser():
+    return kura_panel.Browser(args.url, os.path.join(args.data, "ca", "ca.pem"))
 
 
-class Browser:
-    def __init__(self):
-        self.cookie = ""
-        self.csrf = ""
-
-    def call(self, method, path, body=None, content_type="application/json", csrf=True, raw=None):
-        c = http.client.HTTPSConnection(host, int(port), context=CTX, timeout=30)
-        h = {}
-        if self.cookie:
-            h["Cookie"] = self.cookie
-        if method not in ("GET", "HEAD"):
-            h["Content-Type"] = content_type
-            if csrf and self.csrf:
-                h["X-CSRF-Token"] = self.csrf
-        data = raw if raw is not None else (json.dumps(body if body is not None else {}) if method not in ("GET", "HEAD") else None)
-        t0 = time.monotonic()
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        elapsed = time.monotonic() - t0
-        headers = {k.lower(): v for k, v in r.getheaders()}
-        for k, v in r.getheaders():
-            if k.lower() == "set-cookie":
-                self.cookie = v.split(";")[0]
-                self.last_set_cookie = v
-        try:
-            j = json.loads(text)
-        except ValueError:
-            j = None
-        if isinstance(j, dict):
-            if "csrf_token" in j:
-                self.csrf = j["csrf_token"]
-            if isinstance(j.get("session"), dict):
-                self.csrf = j["session"]["csrf_token"]
-        c.close()
-        return r.status, j, headers, elapsed
-
-    def api(self, method, path, body=None, **kw):
-        return self.call(method, "/panel/api" + path, body, **kw)
-
+totp = kura_panel.totp
 
 log = open(args.init_log, encoding="utf-8").read()
 m = re.search(r"one-time password[^:]*: (\S+)", log)
@@ -156,6 +116,35 @@ st, j, _, _ = b2.api("POST", "/auth/sign-out-everywhere")
 check("sign out everywhere ends both sessions", st == 200 and j["ended"] == 2, (st, j))
 st, _, _, _ = b.api("GET", "/auth/session")
 check("the other browser is signed out too", st == 401, st)
+
+# --- No enumeration: an unknown ID and a wrong password take the same time ---------------------
+# Users made through the API (a tenant first); each gets one wrong password, interleaved with
+# one attempt on an unknown ID, so that both see their first failure's delay.
+b2 = Browser()
+st, j, _, _ = b2.api("POST", "/auth/password", {"login": "admin", "password": NEW})
+st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": recovery[1]})
+check("signed in again with a recovery code", st == 200, (st, j))
+st, j, _, _ = b2.api("POST", "/tenants", {"name": "clinic-t", "display_name": "時間計測クリニック", "region": "jp-east", "quota": "1GiB"})
+check("a tenant created in the panel", st == 200 and j["tenant"]["name"] == "clinic-t", (st, j))
+N = 12
+for i in range(N):
+    st, j, _, _ = b2.api("POST", "/users", {"tenant": "clinic-t", "login": f"staff{i}", "display_name": f"職員 {i}",
+                                            "role": "viewer", "initial_password": "Shokuin#2026-Pass"})
+    if st != 200:
+        check(f"user staff{i} created", False, (st, j))
+known, unknown = [], []
+for i in range(N):
+    st1, j1, _, t1 = Browser().api("POST", "/auth/password", {"login": f"staff{i}", "password": "Wrong#Pass-%d" % i})
+    st2, j2, _, t2 = Browser().api("POST", "/auth/password", {"login": f"ghost{i}", "password": "Wrong#Pass-%d" % i})
+    check(f"attempt {i}: the same answer", (st1, j1) == (st2, j2) == (401, {"error": "signin.failed"}), ((st1, j1), (st2, j2)))
+    known.append(t1)
+    unknown.append(t2)
+known.sort(); unknown.sort()
+med_k, med_u = known[N // 2], unknown[N // 2]
+print("timing wrong password: min %.3f median %.3f max %.3f s" % (known[0], med_k, known[-1]))
+print("timing unknown ID:     min %.3f median %.3f max %.3f s" % (unknown[0], med_u, unknown[-1]))
+check("the two timing distributions overlap", known[0] <= unknown[-1] and unknown[0] <= known[-1], (known, unknown))
+check("their medians are within 15 %", abs(med_k - med_u) <= 0.15 * max(med_k, med_u), (med_k, med_u))
 
 # --- Lockout: 3 wrong passwords; then even the right one is refused the same way -------------
 answers = []
