@@ -30,7 +30,8 @@ case_browser() {
   # party (the server's certificate names localhost too).
   kill "$SERVER_PID"
   wait "$SERVER_PID" || true
-  sed -i "s|^public_url = .*|public_url = \"https://localhost:$PORT\"|" "$DATA/kura-server.toml"
+  sed -i "s|^panel_origin = .*|panel_origin = \"https://localhost:$PORT\"|" "$DATA/kura-server.toml"
+  grep -q "^panel_origin = \"https://localhost:$PORT\"" "$DATA/kura-server.toml" || fail "no panel_origin setting"
   run_server
   URL="https://localhost:$PORT"
   # A second institution with a repository, made the way the provider does it without the panel.

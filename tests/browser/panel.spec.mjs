@@ -321,6 +321,7 @@ const axeFindings = [];
 async function axeScan(page, name) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
   const res = await page.evaluate(() => window.axe.run(document, {resultTypes: ['violations']}));
+  check(res.passes.length + res.violations.length > 10, `axe checked only ${res.passes.length} rules`);
   const bad = [];
   for (const v of res.violations) {
     const where = v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ');
