@@ -337,16 +337,17 @@ async function axeScan(page, name) {
 async function capture(page, name, ready) {
   const errors = [];
   for (const l of ['ja', 'en']) {
-    await setLanguage(page, l);
-    for (const [w, h] of SIZES) {
+    // Each size loaded afresh, as a tablet would (charts are drawn for the width they get);
+    // the laptop size last, for axe.
+    for (const [w, h] of [...SIZES].reverse()) {
       await page.setViewportSize({width: w, height: h});
+      await setLanguage(page, l);
       await ready(l);
       // The whole page, up to three screens (the access records run on).
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       await page.screenshot({path: path.join(SHOTS, `${name}-${l}-${w}x${h}.png`), fullPage: true,
                              clip: {x: 0, y: 0, width: w, height: Math.min(height, 3 * h)}});
     }
-    await page.setViewportSize({width: 1280, height: 800});
     try {
       await axeScan(page, `${name} (${l})`);
     } catch (e) {

@@ -79,12 +79,12 @@ export async function renderDashboard(main, tenantName) {
         barChart(d.backups_per_day || [], t('dash.backups_chart_label')))),
     section(t('dash.devices'),
       table(t('dash.devices'), [
-        {label: t('device.name'), cell: (x) => h('a', {href: tenantHref(tenantName, `devices/${enc(x.name)}/policy`)}, x.name)},
+        {label: t('device.name'), class: 'nowrap', cell: (x) => h('a', {href: tenantHref(tenantName, `devices/${enc(x.name)}/policy`)}, x.name)},
         {label: t('device.repo'), cell: (x) => x.repo},
-        {label: t('device.last_backup'), cell: (x) => formatTime(x.last_backup)},
+        {label: t('device.last_backup'), class: 'nowrap', cell: (x) => formatTime(x.last_backup)},
         {label: t('device.result'), cell: resultBadge},
         {label: t('device.retention'), cell: (x) => retentionCell(tenantName, x.name)},
-        {label: t('device.last_seen'), cell: (x) => formatTime(x.last_seen)},
+        {label: t('device.last_seen'), class: 'nowrap', cell: (x) => formatTime(x.last_seen)},
       ], active, t('dash.no_devices')),
       h('p', {class: 'more'}, h('a', {href: tenantHref(tenantName, 'devices')}, t('dash.manage_devices')))));
 }
