@@ -26,9 +26,9 @@ export async function renderDevices(main, tenant) {
       table(t('devices.list'), [
         {label: t('device.name'), class: 'nowrap', cell: (d) => h('strong', {}, d.name)},
         {label: t('device.repo'), cell: (d) => d.repo},
-        {label: t('device.last_backup'), class: 'nowrap', cell: (d) => formatTime(d.last_backup)},
+        {label: t('device.last_backup'), cell: (d) => formatTime(d.last_backup)},
         {label: t('device.result'), cell: resultBadge},
-        {label: t('device.cert_until'), class: 'nowrap', cell: (d) => formatTime(d.not_after)},
+        {label: t('device.cert_until'), cell: (d) => formatTime(d.not_after)},
         {label: t('common.actions'), cell: actions, class: 'actions'},
       ], devices, t('dash.no_devices'))));
 }
