@@ -199,7 +199,7 @@ async function signIn(actor) {
   await page.goto(PANEL);
   await passwordStep(page, actor.login, actor.password);
   await heading(page, await tp(page, 'signin.second_title'));
-  if (actor.totpSecret) {
+  if (!actor.useKey) {
     await (await labelled(page, 'signin.code')).fill(await nextTotp(actor));
     await (await button(page, 'signin.verify')).click();
   } else {
@@ -529,7 +529,25 @@ await step('3. institution admin: a security key as first factor, then password 
   const after = await cdp.send('WebAuthn.getCredentials', {authenticatorId});
   check(after.credentials[0].signCount >= 2, `sign count ${after.credentials[0].signCount}`);
   webauthnReady = true;
+  sato.useKey = true;
 }, {needed: false});
+
+await step('3. the key-first institution admin adds an authenticator app from My account', async () => {
+  if (!webauthnReady) throw new Skip('no security key first');
+  const {page} = sato;
+  await visit(sato, '#/account');
+  await (await button(page, 'factor.add_app')).click();
+  const dlg = page.getByRole('dialog');
+  await dlg.locator('summary', {hasText: await tp(page, 'enroll.manual')}).click();
+  sato.totpSecret = (await dlg.locator('.secret code').innerText()).replace(/\s/g, '');
+  await dlg.getByLabel(await tp(page, 'enroll.code'), {exact: true}).fill(await nextTotp(sato));
+  await dlg.getByRole('button', {name: await tp(page, 'factor.register'), exact: true}).click();
+  await dlg.waitFor({state: 'detached'});
+  const kinds = await page.locator('main table tbody tr td:first-child').allInnerTexts();
+  check(kinds.includes(await tp(page, 'factor.kind.totp')) && kinds.includes(await tp(page, 'factor.kind.webauthn')),
+        `factors listed: ${kinds}`);
+  check(await (await button(page, 'factor.add_app')).count() === 0, 'a second app offered');
+});
 
 if (!webauthnReady && !sato.totpSecret && !(await sato.page.locator('.app.shell').count())) {
   finish('stopped: the institution admin could not sign in');

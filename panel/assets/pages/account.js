@@ -1,11 +1,11 @@
 // One's own account: password, second factors, recovery codes, sign out everywhere.
 import {del, get, post} from '../api.js';
-import {h, replace} from '../dom.js';
+import {h, importSvg, replace} from '../dom.js';
 import {t} from '../i18n.js';
 import {formatTime} from '../format.js';
 import {setSession, user} from '../state.js';
 import {available as webauthnAvailable} from '../webauthn.js';
-import {busy, button, confirmDialog, errorBox, errorText, field, form, loading, openDialog, pageHeader,
+import {busy, button, confirmDialog, copyText, errorBox, errorText, field, form, loading, openDialog, pageHeader,
         section, showError, submit, table, toast, usernameHint} from '../ui.js';
 import {policyList, recoveryCodesBlock, registerKey} from './signin.js';
 
@@ -58,7 +58,10 @@ export async function renderAccount(main) {
           }, 'danger small')
           : h('span', {class: 'muted'}, t('factor.last_hint'))},
       ], factors),
-      webauthnAvailable() ? h('div', {class: 'row-actions'}, button(t('factor.add_key'), () => addKey(reload), 'secondary')) : null),
+      h('div', {class: 'row-actions'},
+        // One authenticator app per account (the server refuses a second): a key-first account adds one here.
+        factors.some((f) => f.kind === 'totp') ? null : button(t('factor.add_app'), () => addApp(reload), 'secondary'),
+        webauthnAvailable() ? button(t('factor.add_key'), () => addKey(reload), 'secondary') : null)),
     section(t('recovery.title'),
       h('p', {}, t('recovery.left', left)),
       button(t('recovery.regenerate'), () => regenerate(reload), 'secondary')),
@@ -98,6 +101,46 @@ function addKey(reload) {
       })));
     return body;
   }).then(reload);
+}
+
+// me/totp/begin → the QR code (and the key to type) → a code from the app → me/totp/confirm.
+function addApp(reload) {
+  return openDialog(t('factor.add_app'), (close) => {
+    const err = errorBox();
+    const body = h('div', {class: 'stack'}, h('p', {class: 'loading', role: 'status'}, t('common.loading')));
+    post('me/totp/begin', {}).then((begin) => {
+      const code = field(t('enroll.code'), {type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+                                           required: true, pattern: '[0-9 ]{6,7}', maxlength: 7}, t('signin.code_hint'));
+      replace(body, err,
+        h('ol', {class: 'steps'},
+          h('li', {}, t('enroll.step_app')),
+          h('li', {}, t('enroll.step_scan'),
+            h('div', {class: 'qr-wrap'}, importSvg(begin.qr_svg || '', t('enroll.qr_label'))),
+            h('details', {class: 'manual'},
+              h('summary', {}, t('enroll.manual')),
+              h('p', {}, t('enroll.manual_lead')),
+              h('p', {class: 'secret'}, h('code', {}, String(begin.secret).replace(/(.{4})/g, '$1 ').trim())),
+              button(t('common.copy'), () => copyText(begin.secret), 'secondary small'))),
+          h('li', {}, t('enroll.step_code'))),
+        form({class: 'stack'}, [code.row,
+          h('div', {class: 'dialog-actions'}, button(t('common.cancel'), () => close()), submit(t('factor.register')))],
+        (btn) => busy(btn, err, async () => {
+          const r = await post('me/totp/confirm', {secret: begin.secret, code: code.input.value.replace(/\s/g, '')});
+          toast(t('factor.app_added'));
+          if (r.recovery_codes && r.recovery_codes.length) {
+            replace(body, recoveryCodesBlock(r.recovery_codes, () => close(true)));
+            body.querySelector('input[type=checkbox]').focus();
+          } else {
+            close(true);
+          }
+        })));
+      code.input.focus();
+    }).catch((e) => {
+      replace(body, err);
+      showError(err, e);
+    });
+    return body;
+  }, {wide: true}).then(reload);
 }
 
 async function regenerate(reload) {
