@@ -543,6 +543,8 @@ await step('3. the key-first institution admin adds an authenticator app from My
   await dlg.getByLabel(await tp(page, 'enroll.code'), {exact: true}).fill(await nextTotp(sato));
   await dlg.getByRole('button', {name: await tp(page, 'factor.register'), exact: true}).click();
   await dlg.waitFor({state: 'detached'});
+  // The page reloads its list: wait for the second row.
+  await page.locator('main table tbody tr').nth(1).waitFor();
   const kinds = await page.locator('main table tbody tr td:first-child').allInnerTexts();
   check(kinds.includes(await tp(page, 'factor.kind.totp')) && kinds.includes(await tp(page, 'factor.kind.webauthn')),
         `factors listed: ${kinds}`);
