@@ -126,6 +126,11 @@ st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": recovery[1]})
 check("signed in again with a recovery code", st == 200, (st, j))
 st, j, _, _ = b2.api("POST", "/tenants", {"name": "clinic-t", "display_name": "時間計測クリニック", "region": "jp-east", "quota": "1GiB"})
 check("a tenant created in the panel", st == 200 and j["tenant"]["name"] == "clinic-t", (st, j))
+st, j, _, _ = b2.api("PUT", "/tenants/clinic-t", {"display_name": "時間計測クリニック 本院", "quota": "2GiB"})
+check("its name and quota changed", st == 200 and j["tenant"]["display_name"] == "時間計測クリニック 本院" and
+      j["tenant"]["quota_bytes"] == 2 << 30, (st, j))
+st, j, _, _ = b2.api("PUT", "/tenants/clinic-t", {"region": "elsewhere"})
+check("its region cannot move", st == 409 and j["error"] == "tenant.region_fixed", (st, j))
 N = 12
 for i in range(N):
     st, j, _, _ = b2.api("POST", "/users", {"tenant": "clinic-t", "login": f"staff{i}", "display_name": f"職員 {i}",
