@@ -234,6 +234,9 @@ class MetaStore {
   virtual base::StatusOr<Tenant> tenant_by_id(int64_t id) = 0;
   virtual base::StatusOr<std::vector<Tenant>> list_tenants() = 0;  // by name
   virtual base::Status set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) = 0;
+  // kNotFound; kInvalidArgument for an empty name or one over 200 bytes (the service checks
+  // the text itself).
+  virtual base::Status set_tenant_display_name(int64_t tenant_id, std::string_view name) = 0;
 
   // Repositories. create_repo: kNotFound when the tenant does not exist.
   virtual base::StatusOr<Repo> create_repo(const Repo& r) = 0;

@@ -451,6 +451,11 @@ TEST_P(MetaStoreTest, SetTenantQuota) {
   EXPECT_EQ(store_->tenant_by_id(a.id)->quota_bytes, 0);
   expect_code(store_->set_tenant_quota(a.id + 1000, 1), Code::kNotFound);
   expect_code(store_->set_tenant_quota(a.id, -5), Code::kInvalidArgument);
+  ASSERT_TRUE(store_->set_tenant_display_name(a.id, "さくら内科クリニック 本院").ok());
+  EXPECT_EQ(store_->tenant_by_id(a.id)->display_name, "さくら内科クリニック 本院");
+  expect_code(store_->set_tenant_display_name(a.id + 1000, "x"), Code::kNotFound);
+  expect_code(store_->set_tenant_display_name(a.id, ""), Code::kInvalidArgument);
+  expect_code(store_->set_tenant_display_name(a.id, std::string(201, 'x')), Code::kInvalidArgument);
   EXPECT_EQ(store_->tenant_by_id(a.id)->quota_bytes, 0);
 }
 

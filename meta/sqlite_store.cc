@@ -787,6 +787,7 @@ class SqliteStore final : public MetaStore {
   StatusOr<Tenant> tenant_by_id(int64_t id) override;
   StatusOr<std::vector<Tenant>> list_tenants() override;
   Status set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) override;
+  Status set_tenant_display_name(int64_t tenant_id, std::string_view name) override;
 
   StatusOr<Repo> create_repo(const Repo& r) override;
   StatusOr<Repo> repo_by_name(int64_t tenant_id, std::string_view name) override;
@@ -1041,6 +1042,19 @@ Status SqliteStore::set_tenant_quota(int64_t tenant_id, int64_t quota_bytes) {
   std::lock_guard lock(mu_);
   ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE tenants SET quota_bytes = ? WHERE id = ?", what,
                                          {quota_bytes, tenant_id}));
+  if (changed == 0) return error(Code::kNotFound, what, name + " not found");
+  return base::ok_status();
+}
+
+Status SqliteStore::set_tenant_display_name(int64_t tenant_id, std::string_view display) {
+  const std::string name = "tenant " + std::to_string(tenant_id);
+  const std::string what = "renaming " + name;
+  if (display.empty() || display.size() > 200) {
+    return error(Code::kInvalidArgument, what, "the display name must have 1 to 200 bytes");
+  }
+  std::lock_guard lock(mu_);
+  ASSIGN_OR_RETURN(int64_t changed, exec("UPDATE tenants SET display_name = ? WHERE id = ?", what,
+                                         {std::string(display), tenant_id}));
   if (changed == 0) return error(Code::kNotFound, what, name + " not found");
   return base::ok_status();
 }

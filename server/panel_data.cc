@@ -179,9 +179,17 @@ PanelResponse Panel::tenant_update(Call& call) {
   if (!region.empty() && region != current->region) {
     r = error_json(409, "tenant.region_fixed",
                    "a tenant's region cannot change: its data would have to move");
-  } else if (call.body.contains("quota")) {
-    auto quota = quota_member(call.body);
-    base::Status st = quota.ok() ? svc_->set_quota(name, *quota) : quota.status();
+  } else {
+    base::Status st;
+    if (call.body.contains("quota")) {
+      auto quota = quota_member(call.body);
+      st = quota.ok() ? svc_->set_quota(name, *quota) : quota.status();
+    }
+    if (st.ok() && call.body.contains("display_name")) {
+      const std::string display = str_member(call.body, "display_name");
+      st = service::check_display_name(display);
+      if (st.ok()) st = svc_->meta()->set_tenant_display_name(current->id, display);
+    }
     if (!st.ok()) r = status_error(st);
   }
   if (r.body.empty()) {

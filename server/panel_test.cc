@@ -440,6 +440,8 @@ TEST_F(PanelTest, DataScreensAnswerWhatTheServerKnows) {
   EXPECT_EQ(d["backups_per_day"].size(), 30u);
   ASSERT_EQ(d["usage_history"].size(), 1u);
   EXPECT_EQ(d["usage_history"][0]["day"], service::jst_day(now()));
+  // Provider-level edits are refused to an institution admin; the provider admin renames.
+  EXPECT_EQ(error_of(call(b, "PUT", "/tenants/clinic-a", {{"display_name", "さくら内科 本院"}})), "error.denied");
   // Users: create with an initial password, the policy applies; role change; own role fixed.
   r = call(b, "POST", "/users", {{"tenant", "clinic-a"}, {"login", "taro"}, {"display_name", "田中 太郎"},
                                  {"role", "viewer"}, {"initial_password", "weak"}});

@@ -8,6 +8,7 @@
 #include "base/bytes.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "service/codes.h"
 #include "service/names.h"
 #include "service/qr_svg.h"
 #include "service/totp.h"
@@ -119,11 +120,11 @@ void Accounts::forget_attempts(const std::string& key) {
   attempts_.erase(key);
 }
 
-base::StatusOr<PasswordStep> Accounts::refuse(const std::string& key, int64_t t,
+base::StatusOr<PasswordStep> Accounts::refuse(const std::string& key, int64_t t, bool known,
                                               bool locked_in_store) {
-  Attempt a = note_failure(key, t);
+  Attempt a = note_failure(key, t);  // the delay grows alike for known and unknown IDs
   PasswordStep step;
-  step.locked = locked_in_store || a.locked_until > t;
+  step.locked = known ? locked_in_store : a.locked_until > t;
   step.delay_ms = delay_for(a.failures);
   return step;
 }
@@ -140,7 +141,9 @@ base::StatusOr<PasswordStep> Accounts::sign_in_password(std::string_view login,
   // The same Argon2 work whether or not the ID exists, and whatever the account's state.
   const bool password_ok =
       verify_password(known ? std::string_view(user->password_hash) : dummy_hash_, password);
-  const bool locked = before.locked_until > t || (known && user->locked_until > t);
+  // A known account's lock is the store's (so that an unlock from the server's shell or
+  // another server counts); unknown IDs are locked the same way, in memory.
+  const bool locked = known ? user->locked_until > t : before.locked_until > t;
   if (!known || !password_ok || user->disabled || locked) {
     bool locked_now = locked;
     if (known && !user->disabled && !locked) {
@@ -149,7 +152,7 @@ base::StatusOr<PasswordStep> Accounts::sign_in_password(std::string_view login,
                                                     options_.lock_seconds));
       locked_now = after.locked_until > t;
     }
-    return refuse(key, t, locked_now);
+    return refuse(key, t, known, locked_now);
   }
   if (user->failed_signins != 0) RETURN_IF_ERROR(meta_->clear_signin_failures(user->id));
   forget_attempts(key);
@@ -373,6 +376,31 @@ base::Status Accounts::sign_out(std::string_view session_id) {
 base::Status Accounts::sign_out_everywhere(std::string_view session_id) {
   ASSIGN_OR_RETURN(SessionInfo info, live_session(session_id, false));
   return meta_->delete_user_sessions(info.user.id).status();
+}
+
+base::Status Accounts::remove_all_factors(int64_t user_id) {
+  RETURN_IF_ERROR(meta_->user_by_id(user_id).status());
+  RETURN_IF_ERROR(meta_->delete_user_sessions(user_id).status());
+  RETURN_IF_ERROR(meta_->remove_totp(user_id));
+  ASSIGN_OR_RETURN(std::vector<meta::WebAuthnCredential> keys, meta_->webauthn_credentials(user_id));
+  for (const auto& k : keys) RETURN_IF_ERROR(meta_->remove_webauthn_credential(user_id, k.id));
+  return meta_->set_recovery_codes(user_id, {});
+}
+
+std::string Accounts::new_initial_password() {
+  // "Kq7m-R2xp-9Wdz-h4Tc": 16 random characters from the unambiguous Crockford set in mixed
+  // case, and a digit and '-' for sure: four classes, ~88 bits, readable aloud.
+  uint8_t raw[17];
+  crypto::system_random()->fill(raw);
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i > 0 && i % 4 == 0) out += '-';
+    char c = kCrockford[raw[i] & 31];
+    if (c >= 'A' && c <= 'Z' && (raw[i] & 32)) c = static_cast<char>(c - 'A' + 'a');
+    out += c;
+  }
+  out += static_cast<char>('2' + raw[16] % 8);
+  return out;
 }
 
 base::Status Accounts::unlock(int64_t user_id) {

@@ -220,6 +220,13 @@ class Accounts {
 
   base::Status sign_out(std::string_view session_id);
   base::Status sign_out_everywhere(std::string_view session_id);
+  // The server operator's break-glass (`kura-server user reset-factors`, run on the server by
+  // someone who could read its database anyway): the user's TOTP, keys, recovery codes and
+  // sessions go at once, without a second admin; the next sign-in enrolls again.
+  base::Status remove_all_factors(int64_t user_id);
+  // A random initial password that passes the policy (shown once, changed at first sign-in).
+  static std::string new_initial_password();
+
   // An admin's actions on another user (authorisation is the caller's).
   base::Status unlock(int64_t user_id);
   base::StatusOr<int64_t> end_sessions(int64_t user_id);
@@ -264,7 +271,8 @@ class Accounts {
   base::StatusOr<std::string> issue_challenge(const std::string& session_hash, Purpose p);
   // The pending challenge, removed (each once); nullopt when there is none or it expired.
   std::optional<std::string> take_challenge(const std::string& session_hash, Purpose p);
-  base::StatusOr<PasswordStep> refuse(const std::string& key, int64_t now, bool locked_in_store);
+  base::StatusOr<PasswordStep> refuse(const std::string& key, int64_t now, bool known,
+                                      bool locked_in_store);
 
   meta::MetaStore* meta_;
   base::Clock* clock_;

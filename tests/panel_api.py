@@ -126,6 +126,11 @@ st, j, _, _ = b2.api("POST", "/auth/second-factor", {"code": recovery[1]})
 check("signed in again with a recovery code", st == 200, (st, j))
 st, j, _, _ = b2.api("POST", "/tenants", {"name": "clinic-t", "display_name": "時間計測クリニック", "region": "jp-east", "quota": "1GiB"})
 check("a tenant created in the panel", st == 200 and j["tenant"]["name"] == "clinic-t", (st, j))
+st, j, _, _ = b2.api("PUT", "/tenants/clinic-t", {"display_name": "時間計測クリニック 本院", "quota": "2GiB"})
+check("its name and quota changed", st == 200 and j["tenant"]["display_name"] == "時間計測クリニック 本院" and
+      j["tenant"]["quota_bytes"] == 2 << 30, (st, j))
+st, j, _, _ = b2.api("PUT", "/tenants/clinic-t", {"region": "elsewhere"})
+check("its region cannot move", st == 409 and j["error"] == "tenant.region_fixed", (st, j))
 N = 12
 for i in range(N):
     st, j, _, _ = b2.api("POST", "/users", {"tenant": "clinic-t", "login": f"staff{i}", "display_name": f"職員 {i}",
@@ -158,6 +163,27 @@ check("locked: the right password gets the same answer", st == 401 and j == {"er
 st, j, _, _ = Browser().api("POST", "/auth/password", {"login": "no-such-user", "password": NEW})
 check("an unknown ID: the same answer", st == 401 and j == {"error": "signin.failed"}, (st, j))
 
+# --- The operator's shell: unlock, a new user, the break-glass factor reset --------------------
+def ks(*a):
+    return subprocess.run([args.server, "--data", args.data, *a], capture_output=True, text=True)
+
+out = ks("user", "unlock", "admin")
+check("kura-server user unlock", out.returncode == 0, out.stderr)
+b = Browser()
+st, j, _, _ = b.api("POST", "/auth/password", {"login": "admin", "password": NEW})
+check("unlocked: the password step passes again", st == 200 and j["stage"] == "second_factor", (st, j))
+out = ks("user", "create", "ops1", "--role", "provider_operator", "--name", "運用 一郎")
+m = re.search(r": (\S+)\s*$", out.stderr)
+check("kura-server user create prints an initial password", out.returncode == 0 and m, out.stderr)
+st, j, _, _ = Browser().api("POST", "/auth/password", {"login": "ops1", "password": m.group(1) if m else ""})
+check("the initial password signs in to the forced change", st == 200 and j["stage"] == "password_change", (st, j))
+out = ks("user", "reset-factors", "admin")
+check("kura-server user reset-factors", out.returncode == 0, out.stderr)
+st, j, _, _ = Browser().api("POST", "/auth/password", {"login": "admin", "password": NEW})
+check("after the break-glass reset the next sign-in enrolls again", st == 200 and j["stage"] == "enrollment", (st, j))
+out = ks("--json", "user", "list")
+check("kura-server user list", out.returncode == 0 and {"admin", "ops1"} <= {u["login"] for u in json.loads(out.stdout)}, out.stdout)
+
 # --- The records --------------------------------------------------------------------------------
 time.sleep(0.5)  # the access log's writer batches records (GETs are not waited for)
 out = subprocess.run([args.server, "--data", args.data, "--json", "audit", "export"], capture_output=True, text=True)
@@ -167,7 +193,8 @@ actions = [(r["actor"], r["action"], r["status"]) for r in recs]
 for want in [("user:admin", "panel.signin.password", 200), ("user:admin", "panel.password.change", 200),
              ("user:admin", "panel.factor.totp.add", 200), ("user:admin", "panel.signin.second_factor", 200),
              ("user:admin", "panel.signout", 200), ("anonymous", "panel.signin", 401),
-             ("anonymous", "panel.signin.locked", 401), ("user:admin", "panel.signout.everywhere", 200)]:
+             ("anonymous", "panel.signin.locked", 401), ("user:admin", "panel.signout.everywhere", 200),
+             ("user:admin", "panel.tenant.create", 200), ("user:admin", "panel.user.create", 200)]:
     check(f"recorded {want}", want in actions, [a for a in actions if a[1].startswith("panel.")])
 check("no password in any record", all(p not in out.stdout for p in (initial, NEW)))
 check("session sign-ins are recorded as such", any(r.get("auth_method") == "session" for r in recs))

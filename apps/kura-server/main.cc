@@ -571,6 +571,101 @@ int main_impl(int argc, char** argv) {
     std::fputs(m.format("srv.admin.cert_written", admin, out_file).c_str(), stderr);
   });
 
+  // user: control-panel accounts from the server's shell (the first admin exists from init;
+  // the rest is usually done in the panel). reset-factors is the break-glass for an account
+  // whose only admin lost its phone: it needs no second admin, and is recorded.
+  auto* c_user = app.add_subcommand("user", m.get("srv.cmd.user"));
+  c_user->require_subcommand(1);
+  std::string login, role_text;
+  auto user_of = [&](DataDir& d) { return d.meta().user_by_login(login); };
+  auto* u_list = c_user->add_subcommand("list", m.get("srv.cmd.user_list"));
+  u_list->add_option("--tenant", tenant, m.get("srv.flag.user_tenant"));
+  u_list->callback([&] {
+    auto d = open_data(g);
+    if (!d.ok()) return void(rc = fail(d.status()));
+    int64_t tid = 0;
+    if (!tenant.empty()) {
+      auto t = (*d)->service().tenant(tenant);
+      if (!t.ok()) return void(rc = fail(t.status()));
+      tid = t->id;
+    }
+    auto users = (*d)->meta().list_users(tid);
+    if (!users.ok()) return void(rc = fail(users.status()));
+    const int64_t now = base::system_clock()->now().sec;
+    json arr = json::array();
+    std::vector<std::vector<std::string>> rows = {{m.get("srv.col.login"), m.get("srv.col.name"),
+                                                   m.get("srv.col.role"), m.get("srv.col.state"),
+                                                   m.get("srv.col.factors")}};
+    for (const auto& u : *users) {
+      auto kinds = (*d)->accounts().factor_kinds(u.id);
+      std::string factors;
+      for (const auto& k : kinds.ok() ? *kinds : std::vector<std::string>{}) {
+        factors += (factors.empty() ? "" : ",") + k;
+      }
+      const std::string state = u.disabled              ? m.get("srv.state.disabled")
+                                : u.locked_until > now ? m.get("srv.state.locked")
+                                                       : m.get("srv.state.active");
+      arr.push_back(json{{"login", u.login}, {"display_name", u.display_name},
+                         {"role", meta::user_role_name(u.role)}, {"disabled", u.disabled},
+                         {"locked", u.locked_until > now}, {"factors", factors}});
+      rows.push_back({u.login, u.display_name, std::string(meta::user_role_name(u.role)), state,
+                      factors.empty() ? "-" : factors});
+    }
+    if (g.json) return void(std::puts(arr.dump(-1, ' ', false, json::error_handler_t::replace).c_str()));
+    print_table(rows);
+  });
+  auto* u_create = c_user->add_subcommand("create", m.get("srv.cmd.user_create"));
+  u_create->add_option("login", login, m.get("srv.arg.login"))->required();
+  u_create->add_option("--role", role_text, m.get("srv.flag.user_role"))->required();
+  u_create->add_option("--tenant", tenant, m.get("srv.flag.user_tenant"));
+  u_create->add_option("--name", display, m.get("srv.flag.user_name"));
+  u_create->callback([&] {
+    auto d = open_data(g);
+    if (!d.ok()) return void(rc = fail(d.status()));
+    auto role = meta::parse_user_role(role_text);
+    if (!role.ok()) return void(rc = fail(role.status()));
+    int64_t tid = 0;
+    if (!tenant.empty()) {
+      auto t = (*d)->service().tenant(tenant);
+      if (!t.ok()) return void(rc = fail(t.status()));
+      tid = t->id;
+    }
+    base::StatusOr<meta::User> u = base::internal_error("no user created");
+    std::string password;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      password = service::Accounts::new_initial_password();
+      u = (*d)->accounts().create_user(tid, login, display.empty() ? login : display, *role, password);
+      // Only a random password that the policy refused (e.g. it held the ID) is worth another.
+      if (u.ok() || u.status().message().rfind("password:", 0) != 0) break;
+    }
+    record_local(**d, tenant, "user.create",
+                 "user:" + login + " role:" + std::string(meta::user_role_name(*role)), u.status());
+    if (!u.ok()) return void(rc = fail(u.status()));
+    std::fputs(m.format("srv.user.created", login, password).c_str(), stderr);
+  });
+  auto* u_unlock = c_user->add_subcommand("unlock", m.get("srv.cmd.user_unlock"));
+  u_unlock->add_option("login", login, m.get("srv.arg.login"))->required();
+  u_unlock->callback([&] {
+    auto d = open_data(g);
+    if (!d.ok()) return void(rc = fail(d.status()));
+    auto u = user_of(**d);
+    base::Status st = u.ok() ? (*d)->accounts().unlock(u->id) : u.status();
+    record_local(**d, "", "user.unlock", "user:" + login, st);
+    if (!st.ok()) return void(rc = fail(st));
+    std::fputs(m.format("srv.user.unlocked", login).c_str(), stderr);
+  });
+  auto* u_reset = c_user->add_subcommand("reset-factors", m.get("srv.cmd.user_reset"));
+  u_reset->add_option("login", login, m.get("srv.arg.login"))->required();
+  u_reset->callback([&] {
+    auto d = open_data(g);
+    if (!d.ok()) return void(rc = fail(d.status()));
+    auto u = user_of(**d);
+    base::Status st = u.ok() ? (*d)->accounts().remove_all_factors(u->id) : u.status();
+    record_local(**d, "", "user.reset_factors", "user:" + login, st);
+    if (!st.ok()) return void(rc = fail(st));
+    std::fputs(m.format("srv.user.factors_reset", login).c_str(), stderr);
+  });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
