@@ -347,6 +347,16 @@ async function capture(page, name, ready) {
       const height = await page.evaluate(() => document.documentElement.scrollHeight);
       await page.screenshot({path: path.join(SHOTS, `${name}-${l}-${w}x${h}.png`), fullPage: true,
                              clip: {x: 0, y: 0, width: w, height: Math.min(height, 3 * h)}});
+      // Nothing wider than the screen: no sideways scrolling of the page or of a table.
+      const wide = await page.evaluate(() => {
+        const out = [];
+        if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('the page');
+        for (const t of document.querySelectorAll('.table-wrap')) {
+          if (t.scrollWidth > t.clientWidth + 1) out.push(`table "${t.querySelector('caption')?.textContent}"`);
+        }
+        return out;
+      });
+      if (wide.length) errors.push(`${name} (${l}, ${w}×${h}): wider than the screen: ${wide.join(', ')}`);
     }
     try {
       await axeScan(page, `${name} (${l})`);
