@@ -681,6 +681,22 @@ await step('4. lockout after 3 wrong passwords, and the same answer as an unknow
   pages.delete(page);
 });
 
+const NOTICE = {ja: 'サーバー保守のお知らせ', en: 'Server maintenance'};
+await step('notices: the provider publishes a maintenance notice, the institution sees it in its language', async () => {
+  const {page} = admin;
+  await visit(admin, '#/notices');
+  await page.getByLabel(await tp(page, 'notice.title_ja'), {exact: true}).fill(NOTICE.ja);
+  await page.getByLabel(await tp(page, 'notice.title_en'), {exact: true}).fill(NOTICE.en);
+  await page.getByLabel(await tp(page, 'notice.body_ja'), {exact: true}).fill('バックアップの受付を一時停止します。');
+  await page.getByLabel(await tp(page, 'notice.body_en'), {exact: true}).fill('Backups are paused meanwhile.');
+  await (await button(page, 'notices.publish')).click();
+  await page.getByRole('cell', {name: NOTICE[await lang(page)], exact: true}).waitFor();
+  await visit(sato, `#/t/${TENANT}/dashboard`);
+  const banner = sato.page.getByRole('region', {name: await tp(sato.page, 'notice.region')});
+  await banner.getByText(NOTICE[await lang(sato.page)]).waitFor();
+  check((await banner.innerText()).includes(await tp(sato.page, 'notice.upcoming')), 'the notice is not marked upcoming');
+});
+
 // 10 and 11: every main page, both languages, both sizes; axe on each.
 const tenantPages = [
   ['dashboard', `#/t/${TENANT}/dashboard`, 'dash.title', TENANT_NAME],
