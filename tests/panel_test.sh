@@ -41,7 +41,10 @@ case_browser() {
   mkdir -p "$shots"
   rm -f "$shots"/*.png
   CHROMIUM="$chromium" node "$HERE/browser/panel.spec.mjs" --url "$URL" --data "$DATA" \
-    --init-log "$WORK/init.log" --kura "$KURA" --fp "$FP" --shots "$shots" || fail "panel in the browser"
+    --init-log "$WORK/init.log" --kura "$KURA" --fp "$FP" --shots "$shots" || {
+    kill -0 "$SERVER_PID" 2>/dev/null || echo "kura-server died: $(tail -3 "$WORK/server.log")" >&2
+    fail "panel in the browser (screenshots: $shots)"
+  }
   echo "screenshots: $shots"
   kill -0 "$SERVER_PID" || fail "server died"
 }

@@ -401,11 +401,16 @@ if (!m) {
 browser = await chromium.launch({executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true});
 
 const admin = await newActor('admin', {login: 'admin', initial: m[1], password: 'Kura#Provider-Ops-2026'});
-// The catalogs, through the browser (it accepts the server's certificate for this test).
-for (const l of ['ja', 'en']) {
-  const resp = await admin.page.goto(`${PANEL}assets/i18n/${l}.json`);
-  catalogs[l] = await resp.json();
-}
+await step('the panel serves its page and catalogs', async () => {
+  // Through the browser, which accepts the server's certificate for this test.
+  for (const l of ['ja', 'en']) {
+    const resp = await admin.page.goto(`${PANEL}assets/i18n/${l}.json`);
+    check(resp.ok(), `catalog ${l}: HTTP ${resp.status()}`);
+    catalogs[l] = await resp.json();
+  }
+  const page = await admin.page.goto(PANEL);
+  check(page.ok(), `the page: HTTP ${page.status()}`);
+}, {needed: true});
 const sato = await newActor('sato', {login: 'sato', password: 'Sakura-Clinic#Admin-2026'});
 const suzuki = await newActor('suzuki', {login: 'suzuki', password: 'Viewer#Reception-2026'});
 const tanakaLogin = 'tanaka';
