@@ -723,9 +723,11 @@ Task<void> HttpServer::Impl::panel_page(Conn& c, const http::request_header<>& r
     co_return co_await respond(c, req.version(), o, "", "", headers);
   }
   o.status = 200;
-  co_await respond(c, req.version(), o,
-                   req.method() == http::verb::head ? std::string() : std::string(asset->body),
-                   asset->content_type, headers);
+  // Not a `cond ? std::string() : std::string(...)` argument: g++ 12 destroys such a temporary
+  // twice inside a co_await (a double free on the first page load).
+  std::string body;
+  if (req.method() != http::verb::head) body = std::string(asset->body);
+  co_await respond(c, req.version(), o, std::move(body), asset->content_type, headers);
 }
 
 // --- The restic REST API ---------------------------------------------------------------------

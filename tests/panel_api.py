@@ -47,6 +47,24 @@ for k, want in [("content-security-policy", "frame-ancestors 'none'"), ("strict-
     check(f"header {k}", want in h.get(k, ""), h.get(k))
 check("CSP has no unsafe-inline", "unsafe-inline" not in h.get("content-security-policy", "x"))
 
+# --- The page and its assets (embedded), revalidated by ETag -----------------------------------
+st, _, h, _ = b.call("GET", "/panel/")
+check("the panel's page", st == 200 and h.get("content-type", "").startswith("text/html") and
+      "frame-ancestors 'none'" in h.get("content-security-policy", "") and h.get("cache-control") == "no-store", (st, h))
+st, _, h, _ = b.call("GET", "/panel/assets/app.js")
+check("a module", st == 200 and h.get("content-type", "").startswith("text/javascript") and "etag" in h, (st, h))
+etag = h.get("etag", "")
+c = http.client.HTTPSConnection(b.host, b.port, context=b.ctx, timeout=30)
+c.request("GET", "/panel/assets/app.js", headers={"If-None-Match": etag})
+r = c.getresponse(); r.read(); c.close()
+check("an unchanged asset: 304", r.status == 304, r.status)
+st, _, _, _ = b.call("HEAD", "/panel/assets/i18n/ja.json")
+check("HEAD of a catalog", st == 200, st)
+st, _, _, _ = b.call("GET", "/panel/assets/nosuch.js")
+check("an unknown asset: 404", st == 404, st)
+st, _, _, _ = b.call("GET", "/healthz")
+check("the server is still up after the pages", st == 200, st)
+
 # --- A form post cannot sign in (CSRF), garbage is refused ------------------------------------
 st, j, _, _ = b.api("POST", "/auth/password", {"login": "admin", "password": initial},
                     content_type="application/x-www-form-urlencoded")
