@@ -30,8 +30,6 @@ bool parse_object(std::string_view body, json* out, ApiResponse* err) {
   return true;
 }
 
-std::string str(const json& j, const char* key) { return str_member(j, key); }
-
 json tenant_json(const service::TenantSummary& s) {
   return json{{"name", s.tenant.name},           {"display_name", s.tenant.display_name},
               {"region", s.tenant.region},       {"quota_bytes", s.tenant.quota_bytes},
@@ -166,7 +164,7 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
       json j;
       ApiResponse err;
       if (!parse_object(body, &j, &err)) return err;
-      auto r = svc.create_repo(tenant, str(j, "name"));
+      auto r = svc.create_repo(tenant, str_member(j, "name"));
       return r.ok() ? ok_json(repo_json(*r)) : error_response(r.status());
     }
   }
@@ -193,14 +191,14 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
     auto maint = bool_member(j, "maintenance");
     if (!maint.ok()) return error_response(maint.status());
     const bool maintenance = *maint;
-    auto code = svc.make_enroll_code(tenant, str(j, "repo"), str(j, "device"),
+    auto code = svc.make_enroll_code(tenant, str_member(j, "repo"), str_member(j, "device"),
                                      maintenance ? meta::DeviceRole::kMaintenance
                                                  : meta::DeviceRole::kBackup);
     if (!code.ok()) return error_response(code.status());
     return ok_json(json{{"code", *code},
                         {"tenant", tenant},
-                        {"repo", str(j, "repo")},
-                        {"device", str(j, "device")},
+                        {"repo", str_member(j, "repo")},
+                        {"device", str_member(j, "device")},
                         {"maintenance", maintenance},
                         {"expires", rfc3339(svc.now() + int64_t{svc.options().enroll_code_hours} * 3600)}});
   }
@@ -213,7 +211,7 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
     json j;
     ApiResponse err;
     if (!parse_object(body, &j, &err)) return err;
-    auto e = svc.renew_device(tenant, p[3], str(j, "csr"));
+    auto e = svc.renew_device(tenant, p[3], str_member(j, "csr"));
     return e.ok() ? enrollment_response(*e) : error_response(e.status());
   }
   // A certificate for a machine that made its key and CSR itself, without a one-time code.
@@ -223,9 +221,9 @@ ApiResponse tenant_routes(service::Service& svc, std::string_view method,
     if (!parse_object(body, &j, &err)) return err;
     auto maintenance = bool_member(j, "maintenance");
     if (!maintenance.ok()) return error_response(maintenance.status());
-    auto e = svc.sign_csr(tenant, str(j, "repo"), str(j, "device"),
+    auto e = svc.sign_csr(tenant, str_member(j, "repo"), str_member(j, "device"),
                           *maintenance ? meta::DeviceRole::kMaintenance : meta::DeviceRole::kBackup,
-                          str(j, "csr"));
+                          str_member(j, "csr"));
     return e.ok() ? enrollment_response(*e) : error_response(e.status());
   }
   ApiResponse r = error_response(base::not_found("no such API endpoint"));
@@ -360,7 +358,7 @@ static ApiResponse handle_enroll_unguarded(service::Service& svc, std::string_vi
   json j;
   ApiResponse err;
   if (!parse_object(body, &j, &err)) return err;
-  auto e = svc.enroll(str(j, "code"), str(j, "csr"));
+  auto e = svc.enroll(str_member(j, "code"), str_member(j, "csr"));
   if (!e.ok()) {
     ApiResponse r = error_response(e.status());
     r.action = "enroll";
@@ -377,7 +375,7 @@ static ApiResponse handle_enroll_renew_unguarded(service::Service& svc,
   json j;
   ApiResponse err;
   if (!parse_object(body, &j, &err)) return err;
-  auto e = svc.renew(who, str(j, "csr"));
+  auto e = svc.renew(who, str_member(j, "csr"));
   if (!e.ok()) return error_response(e.status());
   return enrollment_response(*e);
 }
@@ -413,7 +411,8 @@ static ApiResponse handle_admin_unguarded(service::Service& svc, const service::
         if (!q.ok()) {
           r = error_response(q.status());
         } else {
-          auto t = svc.create_tenant(str(j, "name"), str(j, "display_name"), str(j, "region"), *q);
+          auto t = svc.create_tenant(str_member(j, "name"), str_member(j, "display_name"),
+                                     str_member(j, "region"), *q);
           r = t.ok() ? ok_json(tenant_json(service::TenantSummary{*t, 0, 0, 0}))
                      : error_response(t.status());
         }

@@ -102,6 +102,37 @@ std::vector<std::string> last_days(int64_t now, int days) {
   return out;
 }
 
+// The panel's device rows (devices page and dashboard): each device with its repository, last
+// backup and whether it missed its schedule.
+json device_rows(service::Service& svc, const std::vector<meta::Device>& devices,
+                 const std::vector<meta::Repo>& repos, const BackupFacts& facts) {
+  std::map<int64_t, std::string> repo_names;
+  for (const auto& r : repos) repo_names[r.id] = r.name;
+  const int64_t now = svc.now();
+  json out = json::array();
+  for (const auto& d : devices) {
+    auto last = facts.last_backup.find(d.name);
+    const int64_t last_backup = last == facts.last_backup.end() ? 0 : last->second;
+    // Missed: longer than the schedule allows since the last backup (or since enrollment).
+    bool missed = false;
+    if (auto policy = svc.meta()->device_policy(d.id); policy.ok() && !d.revoked) {
+      const int64_t grace = service::schedule_grace_seconds(policy->json);
+      missed = grace > 0 && now - std::max(last_backup, d.created_unix) > grace;
+    }
+    out.push_back(json{{"name", d.name},
+                       {"repo", repo_names[d.repo_id]},
+                       {"role", meta::role_name(d.role)},
+                       {"created", d.created_unix},
+                       {"last_seen", d.last_seen_unix},
+                       {"not_after", d.not_after},
+                       {"revoked", d.revoked},
+                       {"last_backup", last_backup},
+                       {"last_backup_result", last_backup ? "ok" : "none"},
+                       {"schedule_missed", missed}});
+  }
+  return out;
+}
+
 json policy_json(const meta::DevicePolicy& p) {
   json j = json::parse(p.json, nullptr, false);
   if (!j.is_object()) j = json::object();
@@ -206,8 +237,13 @@ PanelResponse Panel::dashboard(Call& call) {
   const std::string& name = call.params[0];
   auto summary = svc_->tenant_summary(name);
   if (!summary.ok()) return status_error(summary.status());
-  auto devices = devices_list(call);
-  if (devices.status != 200) return devices;
+  auto devices = svc_->list_devices(name);
+  if (!devices.ok()) return status_error(devices.status());
+  auto repos = svc_->list_repos(name);
+  if (!repos.ok()) return status_error(repos.status());
+  auto facts = backup_facts(*svc_, name, *devices);
+  if (!facts.ok()) return status_error(facts.status());
+  const json devs = device_rows(*svc_, *devices, *repos, *facts);
   json alerts = json::array();
   const auto& t = summary->tenant;
   if (t.quota_bytes > 0) {
@@ -218,7 +254,6 @@ PanelResponse Panel::dashboard(Call& call) {
       alerts.push_back({{"kind", "quota_80"}});
     }
   }
-  json devs = json::parse(devices.body)["devices"];
   for (const auto& d : devs) {
     if (d["revoked"].get<bool>()) continue;
     if (d["not_after"].get<int64_t>() - svc_->now() < kCertWarningSeconds) {
@@ -229,8 +264,6 @@ PanelResponse Panel::dashboard(Call& call) {
     }
   }
   int64_t generations = 0;
-  auto repos = svc_->list_repos(name);
-  if (!repos.ok()) return status_error(repos.status());
   for (const auto& repo : *repos) {
     auto access = svc_->repo(name, repo.name);
     if (!access.ok()) continue;
@@ -248,10 +281,6 @@ PanelResponse Panel::dashboard(Call& call) {
   if (!samples.ok()) return status_error(samples.status());
   json usage = json::array();
   for (const auto& u : *samples) usage.push_back({{"day", u.day}, {"bytes", u.bytes}});
-  auto devices_all = svc_->list_devices(name);
-  if (!devices_all.ok()) return status_error(devices_all.status());
-  auto facts = backup_facts(*svc_, name, *devices_all);
-  if (!facts.ok()) return status_error(facts.status());
   json per_day = json::array();
   for (const std::string& d : days) {
     auto it = facts->per_day.find(d);
@@ -269,35 +298,12 @@ PanelResponse Panel::devices_list(Call& call) {
   const std::string& name = call.params[0];
   auto devices = svc_->list_devices(name);
   if (!devices.ok()) return status_error(devices.status());
-  std::map<int64_t, std::string> repo_names;
-  if (auto repos = svc_->list_repos(name); repos.ok()) {
-    for (const auto& r : *repos) repo_names[r.id] = r.name;
-  }
+  auto repos = svc_->list_repos(name);  // without names the rows still list the devices
   auto facts = backup_facts(*svc_, name, *devices);
   if (!facts.ok()) return status_error(facts.status());
-  const int64_t now = svc_->now();
-  json out = json::array();
-  for (const auto& d : *devices) {
-    auto last = facts->last_backup.find(d.name);
-    const int64_t last_backup = last == facts->last_backup.end() ? 0 : last->second;
-    // Missed: longer than the schedule allows since the last backup (or since enrollment).
-    bool missed = false;
-    if (auto policy = svc_->meta()->device_policy(d.id); policy.ok() && !d.revoked) {
-      const int64_t grace = service::schedule_grace_seconds(policy->json);
-      missed = grace > 0 && now - std::max(last_backup, d.created_unix) > grace;
-    }
-    out.push_back(json{{"name", d.name},
-                       {"repo", repo_names[d.repo_id]},
-                       {"role", meta::role_name(d.role)},
-                       {"created", d.created_unix},
-                       {"last_seen", d.last_seen_unix},
-                       {"not_after", d.not_after},
-                       {"revoked", d.revoked},
-                       {"last_backup", last_backup},
-                       {"last_backup_result", last_backup ? "ok" : "none"},
-                       {"schedule_missed", missed}});
-  }
-  return json_response(200, json{{"devices", out}});
+  const std::vector<meta::Repo> no_repos;
+  return json_response(
+      200, json{{"devices", device_rows(*svc_, *devices, repos.ok() ? *repos : no_repos, *facts)}});
 }
 
 PanelResponse Panel::enroll_code(Call& call) {
