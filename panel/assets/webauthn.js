@@ -39,36 +39,24 @@ function decodeRequest(pk) {
   return o;
 }
 
+// A credential as the server takes it: its ids, and the named members of its response as
+// base64url.
+function credentialJson(cred, members) {
+  const response = {};
+  for (const m of members) response[m] = toB64url(cred.response[m]);
+  return {id: cred.id, rawId: toB64url(cred.rawId), type: cred.type, response};
+}
+
 // navigator.credentials.get with the options of auth/webauthn/begin → the body of
 // auth/webauthn/finish.
 export async function getAssertion(publicKey) {
   const cred = await navigator.credentials.get({publicKey: decodeRequest(publicKey)});
-  const r = cred.response;
-  return {
-    id: cred.id,
-    rawId: toB64url(cred.rawId),
-    type: cred.type,
-    response: {
-      clientDataJSON: toB64url(r.clientDataJSON),
-      authenticatorData: toB64url(r.authenticatorData),
-      signature: toB64url(r.signature),
-      userHandle: toB64url(r.userHandle),
-    },
-  };
+  return credentialJson(cred, ['clientDataJSON', 'authenticatorData', 'signature', 'userHandle']);
 }
 
 // navigator.credentials.create with the options of me/webauthn/begin → the credential part of
 // the body of me/webauthn/finish.
 export async function createCredential(publicKey) {
   const cred = await navigator.credentials.create({publicKey: decodeCreation(publicKey)});
-  const r = cred.response;
-  return {
-    id: cred.id,
-    rawId: toB64url(cred.rawId),
-    type: cred.type,
-    response: {
-      clientDataJSON: toB64url(r.clientDataJSON),
-      attestationObject: toB64url(r.attestationObject),
-    },
-  };
+  return credentialJson(cred, ['clientDataJSON', 'attestationObject']);
 }

@@ -1,13 +1,13 @@
 // One's own account: password, second factors, recovery codes, sign out everywhere.
 import {del, get, post} from '../api.js';
-import {h, importSvg, replace} from '../dom.js';
+import {h, replace} from '../dom.js';
 import {t} from '../i18n.js';
 import {formatTime} from '../format.js';
 import {setSession, user} from '../state.js';
 import {available as webauthnAvailable} from '../webauthn.js';
-import {busy, button, confirmDialog, copyText, errorBox, errorText, field, form, loading, openDialog, pageHeader,
+import {busy, button, confirmDialog, errorBox, errorText, field, form, loading, openDialog, pageHeader,
         section, showError, submit, table, toast, usernameHint} from '../ui.js';
-import {policyList, recoveryCodesBlock, registerKey} from './signin.js';
+import {policyList, recoveryCodesBlock, registerKey, totpSetup} from './signin.js';
 
 export async function renderAccount(main) {
   replace(main, loading());
@@ -109,19 +109,8 @@ function addApp(reload) {
     const err = errorBox();
     const body = h('div', {class: 'stack'}, h('p', {class: 'loading', role: 'status'}, t('common.loading')));
     post('me/totp/begin', {}).then((begin) => {
-      const code = field(t('enroll.code'), {type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
-                                           required: true, pattern: '[0-9 ]{6,7}', maxlength: 7}, t('signin.code_hint'));
-      replace(body, err,
-        h('ol', {class: 'steps'},
-          h('li', {}, t('enroll.step_app')),
-          h('li', {}, t('enroll.step_scan'),
-            h('div', {class: 'qr-wrap'}, importSvg(begin.qr_svg || '', t('enroll.qr_label'))),
-            h('details', {class: 'manual'},
-              h('summary', {}, t('enroll.manual')),
-              h('p', {}, t('enroll.manual_lead')),
-              h('p', {class: 'secret'}, h('code', {}, String(begin.secret).replace(/(.{4})/g, '$1 ').trim())),
-              button(t('common.copy'), () => copyText(begin.secret), 'secondary small'))),
-          h('li', {}, t('enroll.step_code'))),
+      const {steps, code} = totpSetup(begin);
+      replace(body, err, steps,
         form({class: 'stack'}, [code.row,
           h('div', {class: 'dialog-actions'}, button(t('common.cancel'), () => close()), submit(t('factor.register')))],
         (btn) => busy(btn, err, async () => {

@@ -152,8 +152,22 @@ function passwordChange(view, message) {
 
 // ---- first sign-in: second factor enrollment ----
 
-function groups(secret) {
-  return String(secret).replace(/(.{4})/g, '$1 ').trim();
+// The authenticator-app steps of me/totp/begin's answer (install, scan the QR code or type the
+// key, enter the code) and the code field; shared by the first sign-in and My account.
+export function totpSetup(begin) {
+  const code = field(t('enroll.code'), {type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
+                                       required: true, pattern: '[0-9 ]{6,7}', maxlength: 7}, t('signin.code_hint'));
+  const steps = h('ol', {class: 'steps'},
+    h('li', {}, t('enroll.step_app')),
+    h('li', {}, t('enroll.step_scan'),
+      h('div', {class: 'qr-wrap'}, importSvg(begin.qr_svg || '', t('enroll.qr_label'))),
+      h('details', {class: 'manual'},
+        h('summary', {}, t('enroll.manual')),
+        h('p', {}, t('enroll.manual_lead')),
+        h('p', {class: 'secret'}, h('code', {}, String(begin.secret).replace(/(.{4})/g, '$1 ').trim())),
+        button(t('common.copy'), () => copyText(begin.secret), 'secondary small'))),
+    h('li', {}, t('enroll.step_code')));
+  return {steps, code};
 }
 
 function enrollment(view, message) {
@@ -164,19 +178,8 @@ function enrollment(view, message) {
       ? h('div', {class: 'signin-links'}, button(t('enroll.use_key_instead'), () => enrollKey(view), 'link'), startOver())
       : h('div', {class: 'signin-links'}, startOver()));
   post('me/totp/begin', {}).then((begin) => {
-    const code = field(t('enroll.code'), {type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code',
-                                         required: true, pattern: '[0-9 ]{6,7}', maxlength: 7}, t('signin.code_hint'));
-    replace(body,
-      h('ol', {class: 'steps'},
-        h('li', {}, t('enroll.step_app')),
-        h('li', {}, t('enroll.step_scan'),
-          h('div', {class: 'qr-wrap'}, importSvg(begin.qr_svg || '', t('enroll.qr_label'))),
-          h('details', {class: 'manual'},
-            h('summary', {}, t('enroll.manual')),
-            h('p', {}, t('enroll.manual_lead')),
-            h('p', {class: 'secret'}, h('code', {}, groups(begin.secret))),
-            button(t('common.copy'), () => copyText(begin.secret), 'secondary small'))),
-        h('li', {}, t('enroll.step_code'))),
+    const {steps, code} = totpSetup(begin);
+    replace(body, steps,
       form({class: 'stack'}, [code.row, submit(t('enroll.confirm'))], (btn) =>
         busy(btn, err, async () => {
           const r = await post('me/totp/confirm', {secret: begin.secret, code: code.input.value.replace(/\s/g, '')});
