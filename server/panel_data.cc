@@ -310,10 +310,13 @@ PanelResponse Panel::enroll_code(Call& call) {
   const std::string& tenant = call.params[0];
   const std::string device = str_member(call.body, "device");
   std::string repo = str_member(call.body, "repo");
-  PanelResponse r;
-  r.action = "panel.device.enroll";
-  r.object = tenant + "/" + device.substr(0, 64);
-  r.tenant = tenant;
+  // Every answer, refusals included, is recorded against the device asked for.
+  auto recorded = [&](PanelResponse r) {
+    r.action = "panel.device.enroll";
+    r.object = tenant + "/" + device.substr(0, 64);
+    r.tenant = tenant;
+    return r;
+  };
   if (repo.empty()) {
     // The usual clinic has one repository; the first device creates it.
     auto repos = svc_->list_repos(tenant);
@@ -324,13 +327,7 @@ PanelResponse Panel::enroll_code(Call& call) {
     }
   }
   auto code = svc_->make_enroll_code(tenant, repo, device, meta::DeviceRole::kBackup);
-  if (!code.ok()) {
-    PanelResponse e = status_error(code.status());
-    e.action = r.action;
-    e.object = r.object;
-    e.tenant = tenant;
-    return e;
-  }
+  if (!code.ok()) return recorded(status_error(code.status()));
   auto fp = crypto::cert_fingerprint(svc_->options().ca.cert);
   const std::string command = "kura enroll " + svc_->options().public_url + " --code " + *code +
                               " --ca-fingerprint " + (fp.ok() ? *fp : std::string("?")) +
@@ -343,11 +340,7 @@ PanelResponse Panel::enroll_code(Call& call) {
          {"expires", svc_->now() + int64_t{svc_->options().enroll_code_hours} * 3600},
          {"command", command},
          {"qr_svg", qr.ok() ? *qr : std::string()}};
-  PanelResponse ok = json_response(200, j);
-  ok.action = r.action;
-  ok.object = r.object;
-  ok.tenant = tenant;
-  return ok;
+  return recorded(json_response(200, j));
 }
 
 PanelResponse Panel::device_revoke(Call& call) {
@@ -475,11 +468,13 @@ PanelResponse Panel::user_create(Call& call) {
 PanelResponse Panel::user_update(Call& call) {
   if (!call.subject) return error_json(404, "error.not_found", "no such user");
   meta::User& u = *call.subject;
-  PanelResponse r;
-  r.action = "panel.user.update";
-  r.object = "user:" + u.login;
-  r.tenant = call.target.tenant;
-  std::string changes;
+  std::string changes;  // what changed, for the record of a success
+  auto recorded = [&](PanelResponse r) {
+    r.action = "panel.user.update";
+    r.object = "user:" + u.login + (r.status == 200 ? changes : std::string());
+    r.tenant = call.target.tenant;
+    return r;
+  };
   const bool self = u.id == call.who.user_id;
   if (call.body.contains("role")) {
     auto role = meta::parse_user_role(str_member(call.body, "role"));
@@ -491,11 +486,7 @@ PanelResponse Panel::user_update(Call& call) {
                       : provider_role != (u.tenant_id == 0)
                           ? base::invalid_argument("that role does not fit this user's institution")
                           : svc_->meta()->set_user_role(u.id, *role);
-    if (!st.ok()) {
-      PanelResponse e = status_error(st);
-      e.action = r.action, e.object = r.object, e.tenant = r.tenant;
-      return e;
-    }
+    if (!st.ok()) return recorded(status_error(st));
     changes += " role:" + std::string(meta::user_role_name(*role));
   }
   if (call.body.contains("disabled")) {
@@ -504,32 +495,21 @@ PanelResponse Panel::user_update(Call& call) {
                       : self && *disabled ? base::failed_precondition("you cannot disable yourself")
                                           : svc_->meta()->set_user_disabled(u.id, *disabled);
     if (st.ok() && *disabled) st = accounts_->end_sessions(u.id).status();
-    if (!st.ok()) {
-      PanelResponse e = status_error(st);
-      e.action = r.action, e.object = r.object, e.tenant = r.tenant;
-      return e;
-    }
+    if (!st.ok()) return recorded(status_error(st));
     changes += *disabled ? " disabled" : " enabled";
   }
   if (call.body.contains("display_name")) {
     const std::string name = str_member(call.body, "display_name");
     base::Status st = service::check_display_name(name);
     if (st.ok()) st = svc_->meta()->set_user_display_name(u.id, name);
-    if (!st.ok()) {
-      PanelResponse e = status_error(st);
-      e.action = r.action, e.object = r.object, e.tenant = r.tenant;
-      return e;
-    }
+    if (!st.ok()) return recorded(status_error(st));
     changes += " display_name";
   }
   auto now = svc_->meta()->user_by_id(u.id);
   if (!now.ok()) return status_error(now.status());
-  r = json_response(200, json{{"user", user_json(*now, call.target.tenant,
-                                                 kinds_of(*accounts_, u.id), svc_->now())}});
-  r.action = "panel.user.update";
-  r.object = "user:" + u.login + changes;
-  r.tenant = call.target.tenant;
-  return r;
+  return recorded(json_response(200, json{{"user", user_json(*now, call.target.tenant,
+                                                             kinds_of(*accounts_, u.id),
+                                                             svc_->now())}}));
 }
 
 PanelResponse Panel::user_unlock(Call& call) {
