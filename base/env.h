@@ -130,6 +130,11 @@ class Env {
   virtual StatusOr<Bytes> get_xattr(const std::string& path, const std::string& name) = 0;
   virtual Status set_xattr(const std::string& path, const std::string& name, ByteSpan value) = 0;
 
+  // A file the user named (a password file, --files-from, --exclude-file ...), read as Go's
+  // os.ReadFile reads it: symlinks followed, so /dev/stdin and a shell's <(command) work, and
+  // a pipe read to its end. The default is read_file (test Envs have no pipes).
+  virtual StatusOr<Bytes> read_named_file(const std::string& path) { return read_file(path); }
+
   // Helpers built on the primitives above.
   StatusOr<Bytes> read_file(const std::string& path);
   // Writes to "<path>.tmp-<random>", syncs, renames over path, syncs the directory.

@@ -347,6 +347,26 @@ class PosixEnv : public Env {
     return open_read_at(AT_FDCWD, path.c_str(), path);
   }
 
+  StatusOr<Bytes> read_named_file(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return err("open", path);
+    Bytes out;
+    uint8_t buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Status st = err("read", path);
+        ::close(fd);
+        return st;
+      }
+      if (n == 0) break;
+      out.insert(out.end(), buf, buf + n);
+    }
+    ::close(fd);
+    return out;
+  }
+
   StatusOr<std::unique_ptr<WritableFile>> open_write(const std::string& path,
                                                      const WriteOptions& opts) override {
     return open_write_at(AT_FDCWD, path.c_str(), path, opts);

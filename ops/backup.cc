@@ -138,14 +138,12 @@ bool same_time(const repo::NodeTime& a, const repo::NodeTime& b) {
 
 class Archiver {
  public:
-  Archiver(repo::Repository& repo, base::Env& env, const BackupOptions& opts,
-           BackupProgress* progress, BackupObserver* observer)
-      : repo_(repo),
-        env_(env),
+  // The repository comes later (attach): the targets may be scanned while it opens.
+  Archiver(base::Env& env, const BackupOptions& opts, BackupProgress* progress, BackupObserver* observer)
+      : env_(env),
         opts_(opts),
         progress_(progress ? progress : &own_progress_),
         observer_(observer),
-        tables_(chunker::Tables::get(repo.config().chunker_polynomial)),
         pool_(opts.threads > 0 ? opts.threads
                                : std::max(2, static_cast<int>(std::thread::hardware_concurrency()))),
         group_(&pool_),
@@ -168,6 +166,11 @@ class Archiver {
     chunk_group_.wait().ignore();
   }
 
+  void attach(repo::Repository& repo) {
+    repo_ = &repo;
+    tables_ = chunker::Tables::get(repo.config().chunker_polynomial);
+  }
+  // After attach.
   base::StatusOr<BackupResult> run();
 
   // Scans the target directories, depth first in the walk's order, on a thread of its own
@@ -188,7 +191,7 @@ class Archiver {
 
   // Sorted by name for find_by_name (trees written by other tools need not be).
   base::StatusOr<std::vector<Node>> load_tree(const Id& id) {
-    ASSIGN_OR_RETURN(auto nodes, ops::load_tree(repo_, id));
+    ASSIGN_OR_RETURN(auto nodes, ops::load_tree(*repo_, id));
     std::sort(nodes.begin(), nodes.end(),
               [](const Node& a, const Node& b) { return a.name < b.name; });
     return nodes;
@@ -310,7 +313,7 @@ class Archiver {
   void start_virtual(Dir& d);
   bool target_excluded(const std::string& path, const Node& n);
 
-  repo::Repository& repo_;
+  repo::Repository* repo_ = nullptr;  // set by attach, before run
   base::Env& env_;
   const BackupOptions& opts_;
   BackupProgress own_progress_;
@@ -647,7 +650,7 @@ void Archiver::schedule_file(Dir& d, size_t i, const std::string& path, bool xat
       (opts_.ignore_inode || old->inode == n.inode)) {
     bool all_known = true;
     for (const Id& id : old->content) {
-      if (!repo_.has_blob(BlobType::kData, id)) {
+      if (!repo_->has_blob(BlobType::kData, id)) {
         all_known = false;
         break;
       }
@@ -768,7 +771,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
   node.content.push_back(id);
   progress_->bytes_done += chunk.size();
   if (opts_.dry_run) {
-    if (repo_.has_blob(BlobType::kData, id)) return base::ok_status();
+    if (repo_->has_blob(BlobType::kData, id)) return base::ok_status();
     std::lock_guard<std::mutex> l(dry_mu_);
     if (dry_seen_.insert(id).second) {
       data_blobs_++;
@@ -777,7 +780,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
     }
     return base::ok_status();
   }
-  if (owner && !tally && !repo_.has_blob(BlobType::kData, id)) {
+  if (owner && !tally && !repo_->has_blob(BlobType::kData, id)) {
     bool hand_off = false;
     {
       std::lock_guard<std::mutex> l(chunk_mu_);
@@ -790,7 +793,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
     // deadlock between readers and compressors.
     if (hand_off) {
       chunk_group_.run([this, id, chunk, buffer = owner]() mutable -> base::Status {
-        auto added = repo_.save_blob(BlobType::kData, id, chunk);
+        auto added = repo_->save_blob(BlobType::kData, id, chunk);
         // The buffer goes back to the pool now, while the pool surely exists (the task
         // object itself may be destroyed after the Archiver stopped waiting for it).
         buffer.reset();
@@ -811,7 +814,7 @@ base::Status Archiver::emit_chunk(base::ByteSpan chunk, Node& node,
   repo::SaveBlobOptions save;
   uint64_t stored = 0;
   if (tally) save.stored_size = &stored;
-  ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kData, id, chunk, save));
+  ASSIGN_OR_RETURN(bool added, repo_->save_blob(BlobType::kData, id, chunk, save));
   if (added) {
     data_blobs_++;
     data_added_ += chunk.size();
@@ -980,7 +983,7 @@ base::Status Archiver::finish_one(Dir& d) {
   // restic's "added" counts tree blobs with the data blobs (plaintext size of both).
   if (opts_.dry_run) {
     bool added = false;
-    if (!repo_.has_blob(BlobType::kTree, id)) {
+    if (!repo_->has_blob(BlobType::kTree, id)) {
       std::lock_guard<std::mutex> l(dry_mu_);
       added = dry_trees_seen_.insert(id).second;
     }
@@ -992,7 +995,7 @@ base::Status Archiver::finish_one(Dir& d) {
   } else {
     repo::SaveBlobOptions save;
     save.stored_size = &item.metadata_stored;
-    ASSIGN_OR_RETURN(bool added, repo_.save_blob(BlobType::kTree, id, json, save));
+    ASSIGN_OR_RETURN(bool added, repo_->save_blob(BlobType::kTree, id, json, save));
     if (added) {
       tree_blobs_++;
       data_added_ += json.size();
@@ -1113,8 +1116,8 @@ base::Status Archiver::backup_stdin(Dir& root, const std::string& snapshot_path,
   }
   // restic makes each directory of the name a node of its own: mode 0755, owned by us, with
   // the time it was made.
-  base::Timespec now = repo_.deps().clock->now();
-  repo::NodeTime dir_time{now.sec, static_cast<int32_t>(now.nsec), repo_.deps().clock->utc_offset(now.sec)};
+  base::Timespec now = repo_->deps().clock->now();
+  repo::NodeTime dir_time{now.sec, static_cast<int32_t>(now.nsec), repo_->deps().clock->utc_offset(now.sec)};
   Dir* d = &root;
   for (size_t k = 0; k + 1 < parts.size(); ++k) {
     Node dir;
@@ -1213,10 +1216,10 @@ void Archiver::start_virtual(Dir& d) {
 
 base::StatusOr<BackupResult> Archiver::run() {
   BackupResult result;
-  base::Timespec start = opts_.time ? base::Timespec{*opts_.time, 0} : repo_.deps().clock->now();
+  base::Timespec start = opts_.time ? base::Timespec{*opts_.time, 0} : repo_->deps().clock->now();
 
   repo::Snapshot& sn = result.snapshot;
-  sn.time = {start.sec, start.nsec, repo_.deps().clock->utc_offset(start.sec)};
+  sn.time = {start.sec, start.nsec, repo_->deps().clock->utc_offset(start.sec)};
   sn.hostname = opts_.hostname;
   sn.username = opts_.username;
   sn.uid = opts_.uid;
@@ -1242,7 +1245,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   } else if (opts_.parent) {
     result.parent = opts_.parent;
   } else {
-    ASSIGN_OR_RETURN(auto all, load_snapshots(repo_));
+    ASSIGN_OR_RETURN(auto all, load_snapshots(*repo_));
     std::vector<std::string> want = sn.paths;
     std::sort(want.begin(), want.end());
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
@@ -1261,7 +1264,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   root_ = &root;
   if (result.parent) {
     sn.parent = result.parent;
-    ASSIGN_OR_RETURN(base::Bytes pjson, repo_.load_unpacked(backend::FileKind::kSnapshot, *result.parent));
+    ASSIGN_OR_RETURN(base::Bytes pjson, repo_->load_unpacked(backend::FileKind::kSnapshot, *result.parent));
     auto psn = repo::decode_snapshot(pjson);
     if (!psn.ok()) return psn.status().with_context("parent snapshot " + result.parent->hex());
     Node fake;
@@ -1289,9 +1292,9 @@ base::StatusOr<BackupResult> Archiver::run() {
   if (scanner_.joinable()) scanner_.join();
   ASSIGN_OR_RETURN(sn.tree, finish(root));
   if (!opts_.dry_run) {
-    RETURN_IF_ERROR(repo_.flush());
+    RETURN_IF_ERROR(repo_->flush());
     ASSIGN_OR_RETURN(result.snapshot_id,
-                     repo_.save_unpacked(backend::FileKind::kSnapshot, repo::encode_snapshot(sn)));
+                     repo_->save_unpacked(backend::FileKind::kSnapshot, repo::encode_snapshot(sn)));
   }
   BackupStats& s = result.stats;
   s.files_new = files_new_;
@@ -1303,7 +1306,7 @@ base::StatusOr<BackupResult> Archiver::run() {
   s.data_blobs = data_blobs_;
   s.tree_blobs = tree_blobs_;
   s.data_added = data_added_;
-  s.data_added_packed = repo_.added_packed_bytes();
+  s.data_added_packed = repo_->added_packed_bytes();
   s.total_files_processed = s.files_new + s.files_changed + s.files_unmodified;  // as restic
   s.total_bytes_processed = progress_->bytes_done;
   result.errors = std::move(errors_);
@@ -1335,18 +1338,43 @@ ExcludeIfPresent cachedir_tag_rule() {
   return {"CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55"};
 }
 
+struct BackupRun::Impl {
+  Impl(base::Env& env, const BackupOptions& opts, BackupProgress* progress, BackupObserver* observer)
+      : archiver(env, opts, progress, observer) {}
+  Archiver archiver;
+};
+
+BackupRun::BackupRun(base::Env& env, const BackupOptions& opts, BackupProgress* progress,
+                     BackupObserver* observer)
+    : impl_(std::make_unique<Impl>(env, opts, progress, observer)), opts_(opts) {}
+
+BackupRun::~BackupRun() = default;
+
+void BackupRun::start_prescan() {
+  if (prescan_started_) return;
+  prescan_started_ = true;
+  impl_->archiver.start_prescan();
+}
+
+base::StatusOr<BackupResult> BackupRun::run(repo::Repository& repo) {
+  impl_->archiver.attach(repo);
+  if (opts_.load_index) {
+    // The file system is scanned while the index loads: both cores busy from the start.
+    start_prescan();
+    base::Status loaded = repo.load_index();
+    impl_->archiver.stop_prescan();
+    RETURN_IF_ERROR(loaded);
+  } else {
+    impl_->archiver.stop_prescan();
+  }
+  return impl_->archiver.run();
+}
+
 base::StatusOr<BackupResult> run_backup(repo::Repository& repo, base::Env& env,
                                         const BackupOptions& opts, BackupProgress* progress,
                                         BackupObserver* observer) {
-  Archiver a(repo, env, opts, progress, observer);
-  if (opts.load_index) {
-    // The file system is scanned while the index loads: both cores busy from the start.
-    a.start_prescan();
-    base::Status loaded = repo.load_index();
-    a.stop_prescan();
-    RETURN_IF_ERROR(loaded);
-  }
-  return a.run();
+  BackupRun b(env, opts, progress, observer);
+  return b.run(repo);
 }
 
 }  // namespace kura::ops

@@ -63,6 +63,7 @@ base::Status copy_blobs(repo::Repository& src, repo::Repository& dst, const std:
                            unindexed.front().id.hex() + " is not in the source repository's index");
   }
   std::mutex mu;
+  if (prog) prog->packs_total = by_pack.size();
   base::ThreadPool pool(threads);
   base::TaskGroup group(&pool);
   for (auto& [pack_id, pack_blobs] : by_pack) {
@@ -84,8 +85,8 @@ base::Status copy_blobs(repo::Repository& src, repo::Repository& dst, const std:
         ASSIGN_OR_RETURN(bool stored, dst.save_blob(b.type, b.id, *plain));
         std::lock_guard<std::mutex> l(mu);
         if (stored) ++copied;
-        if (prog) ++prog->blobs_done;
       }
+      if (prog) ++prog->packs_done;
       return base::ok_status();
     });
   }
@@ -147,8 +148,8 @@ base::StatusOr<CopyResult> copy_snapshots(repo::Repository& src, repo::Repositor
     if (obs) obs->on_copy_started(e);
     ASSIGN_OR_RETURN(auto blobs, blobs_to_copy(src, dst, e.sn.tree, visited, n));
     if (prog) {
-      prog->blobs_done = 0;
-      prog->blobs_total = blobs.size();
+      prog->packs_done = 0;
+      prog->packs_total = 0;
     }
     RETURN_IF_ERROR(copy_blobs(src, dst, blobs, n, prog, res.blobs_copied));
     RETURN_IF_ERROR(dst.flush());

@@ -29,8 +29,9 @@ class CopyObserver {
   virtual void on_saved(const SnapshotEntry& /*source*/, const repo::Id& /*copy*/) {}
 };
 
+// Per snapshot: the source packs read for its blobs (restic's "packs copied").
 struct CopyProgress {
-  std::atomic<uint64_t> blobs_done{0}, blobs_total{0};
+  std::atomic<uint64_t> packs_done{0}, packs_total{0};
 };
 
 struct CopyResult {

@@ -145,7 +145,7 @@ base::Status Filter::add(const std::string& pattern, bool case_insensitive) {
 
 base::StatusOr<base::Bytes> read_flag_file(base::Env& env, std::string_view flag,
                                            const std::string& path) {
-  auto data = env.read_file(path);
+  auto data = env.read_named_file(path);
   if (data.ok()) return data;
   // The Env says "<syscall> <path>: <reason>"; the user wants to know which of their flags.
   const std::string& m = data.status().message();

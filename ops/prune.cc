@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 
@@ -36,6 +37,7 @@ int thread_count(repo::Repository& repo, int threads) {
 }
 
 void start_phase(PruneObserver* obs, PruneProgress* prog, PrunePhase phase, uint64_t total) {
+  if (obs) obs->on_phase_end();
   if (prog) {
     prog->done = 0;
     prog->total = total;
@@ -268,13 +270,19 @@ uint64_t PruneStats::unused_after() const {
 // --- finding used blobs ---
 
 base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vector<Id>& trees,
-                                        int threads, std::atomic<uint64_t>* trees_done) {
+                                        int threads, std::atomic<uint64_t>* trees_done,
+                                        std::atomic<uint64_t>* roots_done) {
   BlobSet used;
   std::mutex mu;
   base::ThreadPool pool(thread_count(repo, threads));
   base::TaskGroup group(&pool);
-  std::function<void(const Id&)> visit = [&](const Id& tree) {
-    group.run([&, tree]() -> base::Status {
+  // Per root: the trees of its walk still queued or loading; the root is done at zero.
+  using Pending = std::shared_ptr<std::atomic<uint64_t>>;
+  auto finished = [roots_done](const Pending& pending) {
+    if (pending->fetch_sub(1) == 1 && roots_done) ++*roots_done;
+  };
+  std::function<void(const Id&, Pending)> visit = [&](const Id& tree, Pending pending) {
+    group.run([&, tree, pending]() -> base::Status {
       if (group.failed()) return base::ok_status();
       ASSIGN_OR_RETURN(auto nodes, load_tree(repo, tree));
       std::vector<Id> children;
@@ -292,7 +300,9 @@ base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vecto
         }
       }
       if (trees_done) ++*trees_done;
-      for (const Id& c : children) visit(c);
+      pending->fetch_add(children.size());
+      for (const Id& c : children) visit(c, pending);
+      finished(pending);
       return base::ok_status();
     });
   };
@@ -302,7 +312,11 @@ base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vecto
       std::lock_guard<std::mutex> l(mu);
       fresh = used.insert({t, BlobType::kTree}).second;
     }
-    if (fresh) visit(t);
+    if (fresh) {
+      visit(t, std::make_shared<std::atomic<uint64_t>>(1));
+    } else if (roots_done) {
+      ++*roots_done;  // walked already, for an earlier root
+    }
   }
   RETURN_IF_ERROR(group.wait());
   return used;
@@ -342,7 +356,7 @@ base::StatusOr<std::vector<Id>> snapshot_trees(repo::Repository& repo, const Pru
 // Step 2: every blob the trees use.
 base::StatusOr<BlobSet> used_blobs(repo::Repository& repo, const std::vector<Id>& trees, int threads,
                                    PruneProgress* prog) {
-  auto used = find_used_blobs(repo, trees, threads, prog ? &prog->done : nullptr);
+  auto used = find_used_blobs(repo, trees, threads, nullptr, prog ? &prog->done : nullptr);
   if (used.ok()) return used;
   // A tree the snapshots need cannot be read: the repository is damaged, not the request.
   base::Status st = used.status();

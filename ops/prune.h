@@ -134,6 +134,8 @@ enum class PrunePhase {
 class PruneObserver {
  public:
   virtual ~PruneObserver() = default;
+  // The phase before ends (its progress still holds its last counts), then the next starts.
+  virtual void on_phase_end() {}
   virtual void on_phase(PrunePhase phase, uint64_t total) {
     (void)phase;
     (void)total;
@@ -171,8 +173,11 @@ base::StatusOr<PruneResult> execute_prune(repo::Repository& repo, PrunePlan plan
                                           PruneProgress* progress = nullptr);
 
 // Every blob the trees below `trees` reference (the trees themselves included), each tree
-// loaded once, in parallel.
+// loaded once, in parallel. `roots_done` counts the entries of `trees` whose walk ended (a
+// subtree shared with another root counts for the root that reached it first, as restic's
+// "snapshots" counter goes).
 base::StatusOr<BlobSet> find_used_blobs(repo::Repository& repo, const std::vector<repo::Id>& trees,
-                                        int threads, std::atomic<uint64_t>* trees_done = nullptr);
+                                        int threads, std::atomic<uint64_t>* trees_done = nullptr,
+                                        std::atomic<uint64_t>* roots_done = nullptr);
 
 }  // namespace kura::ops

@@ -698,9 +698,10 @@ TEST_F(PruneTest, FindUsedBlobsVisitsEveryTreeOnce) {
   std::vector<repo::Id> trees;
   for (const auto& e : *snaps) trees.push_back(e.sn.tree);
   trees.push_back(trees[0]);
-  std::atomic<uint64_t> loaded{0};
-  auto used = find_used_blobs(*repo, trees, 4, &loaded);
+  std::atomic<uint64_t> loaded{0}, roots{0};
+  auto used = find_used_blobs(*repo, trees, 4, &loaded, &roots);
   ASSERT_TRUE(used.ok());
+  EXPECT_EQ(roots.load(), trees.size());  // every root counted once, the repeated one too
   uint64_t tree_blobs = 0;
   for (const auto& h : *used) tree_blobs += h.type == repo::BlobType::kTree;
   EXPECT_EQ(loaded.load(), tree_blobs);

@@ -20,6 +20,7 @@ size_t index_max_blobs(int version) { return version >= 2 ? 150000 : 50000; }
 
 void start_phase(RebuildIndexObserver* obs, RebuildIndexProgress* prog, RebuildIndexPhase phase,
                  uint64_t total) {
+  if (obs) obs->on_phase_end();
   if (prog) {
     prog->done = 0;
     prog->total = total;

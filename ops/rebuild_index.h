@@ -32,6 +32,8 @@ enum class RebuildIndexPhase {
 class RebuildIndexObserver {
  public:
   virtual ~RebuildIndexObserver() = default;
+  // The phase before ends (its progress still holds its last counts), then the next starts.
+  virtual void on_phase_end() {}
   virtual void on_phase(RebuildIndexPhase, uint64_t /*total*/) {}
   virtual void on_invalid_index(const repo::Id& /*index*/, const base::Status&) {}
   virtual void on_pack_added(const repo::Id& /*pack*/) {}

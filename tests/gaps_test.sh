@@ -329,6 +329,137 @@ mount_allow_other)
   [ "$got" = hello ] || fail "read $got"
   stop "$WORK/m2"
   ;;
+named_files)
+  # Files the user names are read as restic (Go's os.ReadFile) reads them: through symlinks,
+  # from a shell's <(command), from /dev/stdin. restic is run the same way as the oracle.
+  unset RESTIC_PASSWORD KURA_PASSWORD
+  echo "pw pw" > "$WORK/pw"
+  ln -s "$WORK/pw" "$WORK/pw.link"
+  echo "$WORK/repo" > "$WORK/repo.txt"
+  ln -s "$WORK/repo.txt" "$WORK/repo.link"
+  mkdir -p "$WORK/src/keep" "$WORK/src/skip"
+  echo a > "$WORK/src/keep/a" && echo b > "$WORK/src/skip/b"
+  echo "skip" > "$WORK/excl" && ln -s "$WORK/excl" "$WORK/excl.link"
+  kura -r "$WORK/repo" --password-file "$WORK/pw" init >/dev/null
+  for tool in rst kura; do
+    step "$tool: --password-file through a symlink, <(command) and /dev/stdin"
+    $tool -r "$WORK/repo" --password-file "$WORK/pw.link" snapshots >/dev/null || fail "$tool: symlinked password file"
+    $tool -r "$WORK/repo" --password-file <(echo "pw pw") snapshots >/dev/null || fail "$tool: --password-file <(echo)"
+    echo "pw pw" | $tool -r "$WORK/repo" --password-file /dev/stdin snapshots >/dev/null ||
+      fail "$tool: --password-file /dev/stdin"
+    step "$tool: --repository-file, --files-from and --exclude-file through symlinks and pipes"
+    $tool --repository-file "$WORK/repo.link" --password-file "$WORK/pw" snapshots >/dev/null ||
+      fail "$tool: symlinked repository file"
+    $tool --repository-file <(echo "$WORK/repo") --password-file "$WORK/pw" snapshots >/dev/null ||
+      fail "$tool: --repository-file <(echo)"
+    $tool -r "$WORK/repo" --password-file "$WORK/pw" backup --host "$tool" --files-from <(echo "$WORK/src") \
+      --exclude-file "$WORK/excl.link" >/dev/null || fail "$tool: --files-from <(echo) --exclude-file link"
+  done
+  step "both snapshots hold the same files (skip/ excluded)"
+  kura -r "$WORK/repo" --password-file "$WORK/pw" ls --host rst latest | tail -n +2 > "$WORK/restic.ls"
+  kura -r "$WORK/repo" --password-file "$WORK/pw" ls --host kura latest | tail -n +2 > "$WORK/kura.ls"
+  diff "$WORK/kura.ls" "$WORK/restic.ls" >&2 || fail "the snapshots differ"
+  grep -q "/skip" "$WORK/kura.ls" && fail "--exclude-file through a symlink was not applied"
+  step "copy --from-password-file <(command)"
+  kura -r "$WORK/repo2" --password-file "$WORK/pw" init >/dev/null
+  kura -r "$WORK/repo2" --password-file "$WORK/pw" copy --from-repo "$WORK/repo" \
+    --from-password-file <(echo "pw pw") >/dev/null || fail "--from-password-file <(echo)"
+  ;;
+copy_legacy)
+  # restic 0.13's --repo2 group, which restic 0.14 still reads (hidden, deprecated): with
+  # copy, -r is then the SOURCE and --repo2 the destination.
+  export RESTIC_FROM_PASSWORD=test-password
+  mkdir -p "$WORK/src" && echo hello > "$WORK/src/f"
+  kura -r "$WORK/src-repo" init >/dev/null
+  kura -r "$WORK/src-repo" backup "$WORK/src" >/dev/null
+  for tool in rst kura; do
+    kura -r "$WORK/dst-$tool" init --copy-chunker-params --from-repo "$WORK/src-repo" >/dev/null
+    step "$tool -r SRC copy --repo2 DST copies into DST, naming the deprecated flag"
+    RESTIC_PASSWORD2=test-password $tool -r "$WORK/src-repo" copy --repo2 "$WORK/dst-$tool" > "$WORK/$tool.out" \
+      2> "$WORK/$tool.err" || fail "$tool: copy --repo2: $(cat "$WORK/$tool.err")"
+    [ "$(kura -r "$WORK/dst-$tool" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
+      fail "$tool: the destination has no snapshot"
+    [ "$(kura -r "$WORK/src-repo" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
+      fail "$tool: the source changed"
+  done
+  grep -F "Flag --repo2 has been deprecated, use --repo or --from-repo instead" "$WORK/rst.err" >/dev/null ||
+    fail "restic's deprecation text changed (oracle): $(cat "$WORK/rst.err")"
+  grep -F "Flag --repo2 has been deprecated, use --repo or --from-repo instead" "$WORK/kura.err" >/dev/null ||
+    fail "kura: no deprecation notice: $(cat "$WORK/kura.err")"
+  step "RESTIC_REPOSITORY2 alone: no notice (restic names flags only)"
+  RESTIC_REPOSITORY2="$WORK/dst-kura" RESTIC_PASSWORD2=test-password kura -r "$WORK/src-repo" copy > /dev/null 2> "$WORK/env.err" ||
+    fail "RESTIC_REPOSITORY2: $(cat "$WORK/env.err")"
+  grep -q deprecated "$WORK/env.err" && fail "a notice for the variable"
+  step "both groups at once are refused with restic's words"
+  for tool in rst kura; do
+    $tool -r "$WORK/dst-$tool" copy --repo2 "$WORK/src-repo" --from-repo "$WORK/src-repo" >/dev/null 2> "$WORK/$tool.err" &&
+      fail "$tool: both groups accepted"
+  done
+  want="Option groups repo2 and from-repo are mutually exclusive, please specify only one"
+  grep -qF "$want" "$WORK/rst.err" || fail "restic's words changed (oracle): $(cat "$WORK/rst.err")"
+  grep -qF "$want" "$WORK/kura.err" || fail "kura: $(cat "$WORK/kura.err")"
+  ;;
+counters)
+  # check and prune print restic's counters ("[0:00] 100.00%  2 / 2 packs") and their last
+  # state as a line even when stdout is not a terminal: the whole output equals restic's.
+  export RESTIC_FROM_PASSWORD=test-password
+  mkdir -p "$WORK/src"
+  rst -r "$WORK/r1" init >/dev/null
+  kura -r "$WORK/r2" init --copy-chunker-params --from-repo "$WORK/r1" >/dev/null
+  for i in 1 2 3; do
+    head -c 300000 /dev/urandom > "$WORK/src/f$i"
+    rst -r "$WORK/r1" backup "$WORK/src" >/dev/null
+    kura -r "$WORK/r2" backup "$WORK/src" >/dev/null
+    rm "$WORK/src/f$i"
+  done
+  rst -r "$WORK/r1" forget --keep-last 1 >/dev/null
+  kura -r "$WORK/r2" forget --keep-last 1 >/dev/null
+  # compare STEP ARGS...: the same command on both repositories (without a cache, as rst
+  # runs restic), the outputs equal but for the sizes (each tool compresses its trees).
+  compare() {
+    local name="$1"; shift
+    step "$name"
+    rst -r "$WORK/r1" "$@" 2>&1 | sed -E 's#blobs / .*#blobs / SIZE#' > "$WORK/restic.out"
+    kura --no-cache -r "$WORK/r2" "$@" 2>&1 | sed -E 's#blobs / .*#blobs / SIZE#' > "$WORK/kura.out"
+    diff "$WORK/kura.out" "$WORK/restic.out" >&2 || fail "$name: the outputs differ"
+  }
+  compare "check --read-data" check --read-data
+  compare "prune" prune
+  compare "check after prune" check
+  step "RESTIC_PROGRESS_FPS prints the counter as lines, ending with the last state"
+  RESTIC_PROGRESS_FPS=100 kura -r "$WORK/r2" check --read-data > "$WORK/fps.out" 2>&1
+  grep -q "^\[0:0[0-9]\] 100.00%  [0-9]* / [0-9]* packs$" "$WORK/fps.out" || fail "no final packs line: $(cat "$WORK/fps.out")"
+  step "--quiet prints no counter"
+  kura -r "$WORK/r2" -q check --read-data > "$WORK/q.out" 2>&1
+  [ ! -s "$WORK/q.out" ] || fail "--quiet printed: $(cat "$WORK/q.out")"
+  ;;
+backup_text)
+  # backup's text output as restic's: a folder or file that cannot be read, a missing target
+  # (stderr, word for word), and with RESTIC_PROGRESS_FPS the status lines followed by the
+  # files being read.
+  command -v setpriv >/dev/null || { echo "setpriv not installed: skipped"; exit 77; }
+  as_user=()
+  if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent); fi
+  chmod a+rx "$WORK"
+  cd "$WORK"
+  mkdir -p src/d src/locked
+  echo a > src/d/f && echo b > src/locked/x && echo c > src/d/secret
+  rst -r r1 init >/dev/null
+  kura -r r2 init >/dev/null
+  chmod -R a+rwX r1 r2 src
+  chmod 000 src/locked src/d/secret
+  "${as_user[@]}" restic --no-cache -r r1 backup src missing > restic.out 2> restic.err && fail "restic: no error (oracle)"
+  r=$?
+  "${as_user[@]}" "$KURA" --no-cache -r r2 backup src missing > kura.out 2> kura.err && fail "kura: no error"
+  k=$?
+  chmod 755 src/locked && chmod 644 src/d/secret
+  [ "$r" = "$k" ] || fail "exit $k, restic $r"
+  diff <(sort kura.err) <(sort restic.err) >&2 || fail "stderr differs"
+  step "RESTIC_PROGRESS_FPS: status lines, then the file being read"
+  head -c 60000000 /dev/urandom > src/big
+  RESTIC_PROGRESS_FPS=30 kura -r r2 backup src > fps.out 2>&1
+  grep -A1 "^\[0:0[0-9]\] " fps.out | grep -qx "/src/big" || fail "no file line below a status line: $(head -5 fps.out)"
+  ;;
 *)
   fail "unknown case $1"
   ;;

@@ -112,6 +112,13 @@ void Cli::error(const std::string& s) const {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+void Cli::notice(const std::string& s) const {
+  std::fflush(stdout);
+  std::string line = s;
+  if (line.empty() || line.back() != '\n') line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
 int Cli::fail(const base::Status& st) const {
   error(st.message());
   return kExitFatal;
@@ -281,7 +288,7 @@ base::Status Cli::check_pack_size() const {
   return base::ok_status();
 }
 
-base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
+base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo(const std::function<void()>& password_known) {
   RETURN_IF_ERROR(check_pack_size());
   ASSIGN_OR_RETURN(backend_, open_backend());
   std::string hint = g.key_hint;
@@ -302,6 +309,7 @@ base::StatusOr<std::unique_ptr<repo::Repository>> Cli::open_repo() {
       }
       continue;
     }
+    if (password_known) password_known();
     opened = repo::Repository::open(backend_.get(), *pw, {}, hint);
     if (opened.ok()) break;
     if (tries > 1) {

@@ -5,8 +5,9 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <memory>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,9 @@ class Cli {
   void print_data(const std::string& s) const;
   void verbose(const std::string& s) const;
   void error(const std::string& s) const;  // "kura: <s>" on stderr
+  // <s> on stderr as it is: the warnings restic prints without a prefix while a command goes
+  // on ("error: open x: permission denied", "x does not exist, skipping").
+  void notice(const std::string& s) const;
   // Prints a fatal error for st and returns kExitFatal.
   int fail(const base::Status& st) const;
 
@@ -85,8 +89,10 @@ class Cli {
   // As restic's ReadPasswordTwice: asked twice (and compared) only on a terminal.
   base::StatusOr<std::string> read_password_twice(const std::string& prompt, const std::string& again);
   base::StatusOr<std::unique_ptr<backend::Backend>> open_backend();
-  // Opens the repository named by -r / KURA_REPOSITORY / RESTIC_REPOSITORY.
-  base::StatusOr<std::unique_ptr<repo::Repository>> open_repo();
+  // Opens the repository named by -r / KURA_REPOSITORY / RESTIC_REPOSITORY. `password_known`,
+  // if set, runs once the password is in hand, before the key's scrypt (work that can
+  // overlap it: backup scans the file system meanwhile).
+  base::StatusOr<std::unique_ptr<repo::Repository>> open_repo(const std::function<void()>& password_known = {});
   // Reads and writes r through the local cache unless --no-cache (cmd_cache.cc).
   void attach_cache(repo::Repository& r);
   // A lock (none with --no-lock). Keep it alive for the whole operation.

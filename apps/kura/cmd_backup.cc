@@ -1,6 +1,7 @@
 // kura backup
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <ctime>
 
@@ -49,6 +50,19 @@ std::string go_error_json(const std::string& message) {
   return "{}";
 }
 
+// The same error as restic's text prints it: Go's lower-case errno text, and a folder that
+// cannot be opened as "Open: open <path>: ..." (restic wraps fs.Open's error).
+std::string go_error_text(const std::string& message) {
+  std::string m = message;
+  size_t colon = m.rfind(": ");
+  if (colon != std::string::npos && colon + 3 < m.size() && std::isupper(static_cast<unsigned char>(m[colon + 2])) &&
+      std::islower(static_cast<unsigned char>(m[colon + 3]))) {
+    m[colon + 2] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[colon + 2])));
+  }
+  if (m.rfind("open directory ", 0) == 0) return "Open: open " + m.substr(15);
+  return m;
+}
+
 class ErrorPrinter : public ops::BackupObserver {
  public:
   explicit ErrorPrinter(const Cli& cli) : cli_(cli) {}
@@ -63,8 +77,8 @@ class ErrorPrinter : public ops::BackupObserver {
       std::string line = o.done() + "\n";
       std::fwrite(line.data(), 1, line.size(), stderr);
     } else {
-      if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
-      cli_.error(cli_.tr("backup.error", st.message()));
+      StatusPause pause(cli_);
+      cli_.notice(cli_.tr("backup.error", go_error_text(st.message())));
     }
   }
   void on_scan_error(const std::string& path, const base::Status& st) override {
@@ -77,20 +91,20 @@ class ErrorPrinter : public ops::BackupObserver {
       std::string line = o.done() + "\n";
       std::fwrite(line.data(), 1, line.size(), stderr);
     } else if (cli_.g.verbose > 0 && !cli_.g.quiet) {
-      if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+      StatusPause pause(cli_);
       cli_.verbose(cli_.tr("backup.v.scan_error", st.message()) + "\n");
     }
   }
   void on_scan_finished(double seconds, uint64_t files, uint64_t bytes) override {
     std::lock_guard<std::mutex> l(mu_);
     if (cli_.g.json || cli_.g.verbose == 0 || cli_.g.quiet) return;
-    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    StatusPause pause(cli_);
     cli_.verbose(cli_.tr("backup.v.scan_finished", fmt::format("{:.3f}", seconds), files, format_bytes(bytes)) +
                  "\n");
   }
   void on_warning(const std::string& message) override {
     std::lock_guard<std::mutex> l(mu_);
-    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    StatusPause pause(cli_);
     cli_.error(message);
   }
   // restic's -vv: one line (or JSON verbose_status object) per file and folder saved.
@@ -109,7 +123,7 @@ class ErrorPrinter : public ops::BackupObserver {
       std::fwrite(line.data(), 1, line.size(), stdout);
       return;
     }
-    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    StatusPause pause(cli_);
     const bool dir = !item.path.empty() && item.path.back() == '/';
     std::string line;
     if (item.change == Change::kUnchanged) {
@@ -155,7 +169,7 @@ base::StatusOr<std::vector<std::string>> collect_targets(Cli& cli, const BackupF
     ASSIGN_OR_RETURN(std::string text, read_list(cli, "--files-from", file));
     for (const auto& pattern : ops::files_from_patterns(text)) {
       ASSIGN_OR_RETURN(auto expanded, ops::glob_paths(*cli.env, pattern));
-      if (expanded.empty()) cli.error(cli.tr("backup.pattern_no_match", ops::go_quoted(pattern)));
+      if (expanded.empty()) cli.notice(cli.tr("backup.pattern_no_match", ops::go_quoted(pattern)));
       targets.insert(targets.end(), expanded.begin(), expanded.end());
     }
   }
@@ -175,7 +189,7 @@ base::StatusOr<std::vector<std::string>> collect_targets(Cli& cli, const BackupF
   for (const auto& t : targets) {
     auto info = cli.env->lstat(t);
     if (!info.ok() && info.status().code() == base::Code::kNotFound) {
-      cli.error(cli.tr("backup.target_missing", t));
+      cli.notice(cli.tr("backup.target_missing", t));
       continue;
     }
     existing.push_back(t);
@@ -295,17 +309,6 @@ int run(Cli& cli, BackupFlags& f) {
     o.targets = std::move(*targets);
   }
 
-  bool text_verbose = !cli.g.json;
-  if (text_verbose) cli.verbose(cli.msg().get("backup.v.open") + "\n");
-  auto r = cli.open_repo();
-  if (!r.ok()) return cli.fail(r.status());
-  if (text_verbose && !cli.g.no_lock) cli.verbose(cli.msg().get("backup.v.lock") + "\n");
-  auto lock = cli.lock(**r, false);
-  if (!lock.ok()) return cli.fail(lock.status());
-  // The index loads inside run_backup, while the targets are scanned.
-  if (text_verbose) cli.verbose(cli.msg().get("backup.v.load_index") + "\n");
-  o.load_index = true;
-
   o.tags = split_tags(f.tags);
   o.hostname = f.host.empty() ? cli.hostname() : f.host;
   o.username = cli.username();
@@ -318,8 +321,9 @@ int run(Cli& cli, BackupFlags& f) {
   o.dry_run = f.dry_run;
   o.with_atime = f.with_atime;
   o.threads = f.read_concurrency > 0 ? f.read_concurrency : cli.g.threads;
-  // The count ahead also gives -v its "scan finished" line.
-  o.scan_totals = cli.show_progress() || cli.g.json || cli.g.verbose > 0;
+  // The count ahead also gives -v its "scan finished" line, and the status printed as lines
+  // (RESTIC_PROGRESS_FPS without a terminal) its totals and files being read.
+  o.scan_totals = cli.show_progress() || cli.g.json || cli.g.verbose > 0 || (!cli.g.quiet && progress_fps() > 0);
   o.report_items = cli.g.verbose >= 2 && !cli.g.quiet;
   std::unique_ptr<base::ReadableFile> in;
   if (f.use_stdin) {
@@ -329,6 +333,21 @@ int run(Cli& cli, BackupFlags& f) {
     o.stdin_file = in.get();
     o.stdin_filename = f.stdin_filename;
   }
+  o.load_index = true;
+
+  bool text_verbose = !cli.g.json;
+  if (text_verbose) cli.verbose(cli.msg().get("backup.v.open") + "\n");
+  // The file system scan starts once the password is known, while the key is derived and
+  // the repository opens (and the index loads, inside run).
+  ops::BackupProgress progress;
+  ErrorPrinter errors(cli);
+  ops::BackupRun backup(*cli.env, o, &progress, &errors);
+  auto r = cli.open_repo([&backup] { backup.start_prescan(); });
+  if (!r.ok()) return cli.fail(r.status());
+  if (text_verbose && !cli.g.no_lock) cli.verbose(cli.msg().get("backup.v.lock") + "\n");
+  auto lock = cli.lock(**r, false);
+  if (!lock.ok()) return cli.fail(lock.status());
+  if (text_verbose) cli.verbose(cli.msg().get("backup.v.load_index") + "\n");
   if (!f.parent.empty()) {
     auto id = (*r)->find_id(backend::FileKind::kSnapshot, f.parent);
     if (!id.ok()) return cli.fail(id.status().with_context("--parent"));
@@ -345,16 +364,18 @@ int run(Cli& cli, BackupFlags& f) {
     cli.verbose(cli.tr("backup.v.start_scan", list) + "\n");
     cli.verbose(cli.tr("backup.v.start_backup", list) + "\n");
   }
-  ops::BackupProgress progress;
-  ErrorPrinter errors(cli);
   ProgressPrinter printer(cli, [&](double elapsed, bool json) {
     if (json) return status_json(progress, elapsed);
-    return progress_line(cli, elapsed, progress.files_done, progress.bytes_done, progress.total_files,
-                         progress.total_bytes, progress.errors, progress.scan_done);
+    // restic's status: the line, then the files being read (sorted), one per line.
+    std::string s = progress_line(cli, elapsed, progress.files_done, progress.bytes_done, progress.total_files,
+                                  progress.total_bytes, progress.errors, progress.scan_done);
+    std::lock_guard<std::mutex> l(progress.current_mu);
+    for (const auto& file : progress.current_files) s += "\n" + file;
+    return s;
   });
   // restic's scan of --stdin finds one file of a size it cannot know.
   if (f.use_stdin) errors.on_scan_finished(0, 1, 0);
-  auto result = ops::run_backup(**r, *cli.env, o, &progress, &errors);
+  auto result = backup.run(**r);
   printer.stop();
   if (!result.ok()) return cli.fail(result.status());
   const ops::BackupStats& s = result->stats;
@@ -393,7 +414,7 @@ int run(Cli& cli, BackupFlags& f) {
     cli.print(out);
   }
   if (!result->errors.empty()) {
-    cli.error(cli.tr("backup.incomplete", result->errors.size()));
+    cli.notice(cli.msg().get("backup.incomplete"));
     return kExitIncomplete;
   }
   return kExitOk;

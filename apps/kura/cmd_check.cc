@@ -1,7 +1,6 @@
 // kura check
 #include <cstdio>
 #include <mutex>
-#include <optional>
 
 #include "apps/kura/cli.h"
 #include "apps/kura/json_out.h"
@@ -88,6 +87,7 @@ class Reporter : public ops::CheckObserver {
       : cli_(cli), sel_(sel), progress_(progress) {}
 
   void on_phase(ops::CheckPhase p) override {
+    end_counter();
     std::string out;
     switch (p) {
       case ops::CheckPhase::kLoadIndex:
@@ -119,9 +119,20 @@ class Reporter : public ops::CheckObserver {
         }
         break;
     }
-    clear_line();
-    cli_.print(out + "\n");
+    {
+      StatusPause pause(cli_);
+      cli_.print(out + "\n");
+    }
+    // restic's counters: "N / M snapshots" while the trees are checked, "N / M packs" while
+    // the data is read.
+    if (p == ops::CheckPhase::kCheckSnapshots) {
+      bar_ = counter_bar(cli_, progress_.snapshots_done, progress_.snapshots_total, "check.progress.snapshots");
+    } else if (p == ops::CheckPhase::kReadData) {
+      bar_ = counter_bar(cli_, progress_.packs_done, progress_.packs_total, "check.progress.packs");
+    }
   }
+  // Ends the current counter (leaving its last state as a line).
+  void end_counter() { bar_.reset(); }
 
   void on_issue(const ops::CheckIssue& is) override {
     if (is.kind == Kind::kDuplicatePack) duplicates_ = true;
@@ -136,7 +147,7 @@ class Reporter : public ops::CheckObserver {
       std::fwrite(line.data(), 1, line.size(), stderr);
       return;
     }
-    clear_line();
+    StatusPause pause(cli_);
     if (is.error) {
       // Errors go to stderr even with --quiet, as restic's.
       text += "\n";
@@ -151,38 +162,13 @@ class Reporter : public ops::CheckObserver {
   bool suggest_prune() const { return mixed_ || unreferenced_ > 0; }
 
  private:
-  void clear_line() const {
-    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
-  }
-
   const Cli& cli_;
   const ops::ReadDataSelection& sel_;
   const ops::CheckProgress& progress_;
+  std::unique_ptr<ProgressPrinter> bar_;
   bool duplicates_ = false, mixed_ = false;
   uint64_t unreferenced_ = 0;
 };
-
-std::string render_progress(const Cli& cli, const ops::CheckProgress& p, double elapsed) {
-  std::string head = "[" + format_duration(elapsed) + "] ";
-  switch (static_cast<ops::CheckPhase>(p.phase.load())) {
-    case ops::CheckPhase::kCheckSnapshots: {
-      uint64_t total = p.snapshots_total, done = p.snapshots_done;
-      double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0;
-      return head + fmt::format("{:.2f}%  ", pct) +
-             cli.tr("check.progress.snapshots", done, total, p.trees_done.load());
-    }
-    case ops::CheckPhase::kReadData: {
-      uint64_t total = p.bytes_total, done = p.bytes_done;
-      double pct = total ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 0;
-      if (pct > 100) pct = 100;
-      return head + fmt::format("{:.2f}%  ", pct) +
-             cli.tr("check.progress.packs", p.packs_done.load(), p.packs_total.load(),
-                    format_bytes(done), format_bytes(total));
-    }
-    default:
-      return "";
-  }
-}
 
 // The check of an open (and locked) repository, reported as kura check does; the exit code.
 // `lock`, if set, is confirmed before the summary.
@@ -190,13 +176,8 @@ int check_and_report(Cli& cli, repo::Repository& repo, const ops::CheckOptions& 
                      repo::RepoLock* lock = nullptr) {
   ops::CheckProgress progress;
   Reporter reporter(cli, opts.read_data, progress);
-  std::optional<ProgressPrinter> printer;
-  if (cli.show_progress()) {
-    printer.emplace(cli,
-                    [&](double elapsed, bool) { return render_progress(cli, progress, elapsed); });
-  }
   auto result = ops::run_check(repo, opts, &progress, &reporter);
-  if (printer) printer->stop();
+  reporter.end_counter();
   if (lock) {
     base::Status confirmed = lock->confirm();
     if (!confirmed.ok()) return cli.fail(confirmed.with_context(cli.msg().get("err.lock")));

@@ -32,7 +32,7 @@ class Reporter : public ops::CopyObserver {
   }
   void on_copy_started(const ops::SnapshotEntry&) override {
     cli_.print(cli_.msg().get("copy.started") + "\n");
-    bar_ = counter_bar(cli_, prog_.blobs_done, prog_.blobs_total, "copy.progress.blobs");
+    bar_ = counter_bar(cli_, prog_.packs_done, prog_.packs_total, "copy.progress.packs");
   }
   void on_saved(const ops::SnapshotEntry&, const repo::Id& id) override {
     bar_.reset();
@@ -45,16 +45,32 @@ class Reporter : public ops::CopyObserver {
   std::unique_ptr<ProgressPrinter> bar_;
 };
 
-int run_copy(Cli& cli, const CopyFlags& f) {
+int run_copy(Cli& cli, CopyFlags& f) {
+  if (auto st = resolve_secondary(cli, f.from); !st.ok()) return cli.fail(st);
   if (!has_secondary_repo(f.from)) {
     return cli.fail(base::invalid_argument(cli.msg().get("repocmds.err.no_from_repo")));
   }
-  auto src = open_secondary_repo(cli, f.from, "source");
-  if (!src.ok()) return cli.fail(src.status());
-  auto dst = cli.open_repo();
-  if (!dst.ok()) return cli.fail(dst.status());
-  repo::Repository& from = *src->repo;
-  repo::Repository& to = **dst;
+  // --from-repo names the source; restic 0.13's --repo2 names the destination (-r is then
+  // the source), as restic 0.14 still reads it.
+  std::unique_ptr<repo::Repository> main_repo;
+  SecondaryRepo other;
+  if (f.from.use_legacy) {
+    auto src = cli.open_repo();
+    if (!src.ok()) return cli.fail(src.status());
+    main_repo = std::move(*src);
+    auto dst = open_secondary_repo(cli, f.from, "destination");
+    if (!dst.ok()) return cli.fail(dst.status());
+    other = std::move(*dst);
+  } else {
+    auto src = open_secondary_repo(cli, f.from, "source");
+    if (!src.ok()) return cli.fail(src.status());
+    other = std::move(*src);
+    auto dst = cli.open_repo();
+    if (!dst.ok()) return cli.fail(dst.status());
+    main_repo = std::move(*dst);
+  }
+  repo::Repository& from = f.from.use_legacy ? *main_repo : *other.repo;
+  repo::Repository& to = f.from.use_legacy ? *other.repo : *main_repo;
 
   std::unique_ptr<repo::RepoLock> src_lock;
   if (!cli.g.no_lock) {

@@ -290,7 +290,7 @@ int enroll(Cli& cli, const EnrollFlags& f, const std::string& dir) {
 int renew(Cli& cli, const std::string& dir) {
   auto p = load_profile(cli.msg(), *cli.env, dir, cli.g.profile);
   if (!p.ok()) return cli.fail(p.status());
-  auto ca = cli.env->read_file(p->cacert);
+  auto ca = cli.env->read_named_file(p->cacert);
   if (!ca.ok()) return cli.fail(ca.status());
   std::string ca_pem(ca->begin(), ca->end());
   auto key = new_device_key(cli);

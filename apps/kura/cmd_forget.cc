@@ -193,8 +193,8 @@ class PruneReporter : public ops::PruneObserver {
  public:
   explicit PruneReporter(const Cli& cli) : cli_(cli) {}
 
+  void on_phase_end() override { bar_.reset(); }
   void on_phase(ops::PrunePhase phase, uint64_t total) override {
-    phase_ = phase;
     using P = ops::PrunePhase;
     std::string m;
     switch (phase) {
@@ -211,6 +211,20 @@ class PruneReporter : public ops::PruneObserver {
       case P::kDone: m = cli_.tr("prune.done"); break;
     }
     say(m + "\n");
+    // restic's counter for the phase, if it has one.
+    const char* unit = nullptr;
+    switch (phase) {
+      case P::kFindingUsedBlobs: unit = "prune.progress.snapshots"; break;
+      case P::kCollectingPacks:
+      case P::kRebuildingIndex: unit = "prune.progress.packs"; break;
+      case P::kRepacking: unit = "prune.progress.repacked"; break;
+      case P::kDeletingTempFiles:
+      case P::kDeletingUnreferenced:
+      case P::kDeletingIndex:
+      case P::kRemovingPacks: unit = "prune.progress.files"; break;
+      default: break;
+    }
+    if (unit != nullptr) bar_ = counter_bar(cli_, progress.done, progress.total, unit);
   }
   void on_forget_missing_pack(const repo::Id& pack) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -225,41 +239,15 @@ class PruneReporter : public ops::PruneObserver {
 
   void say(const std::string& s) {
     std::lock_guard<std::mutex> l(mu_);
-    if (cli_.show_progress()) std::fputs("\r\033[K", stdout);
+    StatusPause pause(cli_);
     cli_.print(s);
-  }
-
-  std::string render(double elapsed) const {
-    uint64_t done = progress.done.load(), total = progress.total.load();
-    std::string head = fmt::format("[{}] ", format_duration(elapsed));
-    switch (phase_.load()) {
-      case ops::PrunePhase::kFindingUsedBlobs:
-        return head + cli_.tr("prune.progress.trees", done);
-      case ops::PrunePhase::kCollectingPacks:
-      case ops::PrunePhase::kRepacking:
-      case ops::PrunePhase::kRebuildingIndex:
-        break;
-      case ops::PrunePhase::kDeletingTempFiles:
-      case ops::PrunePhase::kDeletingUnreferenced:
-      case ops::PrunePhase::kDeletingIndex:
-      case ops::PrunePhase::kRemovingPacks:
-        return head + percent(done, total) + cli_.tr("prune.progress.files", done, total);
-      default:
-        return head;
-    }
-    return head + percent(done, total) + cli_.tr("prune.progress.packs", done, total);
   }
 
   ops::PruneProgress progress;
 
  private:
-  static std::string percent(uint64_t done, uint64_t total) {
-    if (total == 0) return "";
-    return fmt::format("{:.2f}%  ", std::min(100.0, 100.0 * static_cast<double>(done) / static_cast<double>(total)));
-  }
-
   const Cli& cli_;
-  std::atomic<ops::PrunePhase> phase_{ops::PrunePhase::kLoadingSnapshots};
+  std::unique_ptr<ProgressPrinter> bar_;  // reads `progress`: declared after it
   std::mutex mu_;
   bool missing_header_ = false;
 };
@@ -310,15 +298,11 @@ std::string prune_stats_text(const Cli& cli, const ops::PruneStats& st) {
 // the exclusive lock.
 int run_prune(Cli& cli, repo::Repository& repo, ops::PruneOptions opts, bool dry_run) {
   PruneReporter rep(cli);
+  if (repo.cache() == nullptr) rep.say(cli.msg().get("prune.no_cache") + "\n");
   rep.say(cli.tr("prune.loading_index") + "\n");
   if (auto st = repo.load_index(); !st.ok()) return cli.fail(st);
-  auto render = [&rep](double elapsed, bool) { return rep.render(elapsed); };
-  base::StatusOr<ops::PrunePlan> plan = base::internal_error("not planned");
-  {
-    std::unique_ptr<ProgressPrinter> bar;
-    if (cli.show_progress()) bar = std::make_unique<ProgressPrinter>(cli, render);
-    plan = ops::plan_prune(repo, opts, &rep, &rep.progress);
-  }
+  base::StatusOr<ops::PrunePlan> plan = ops::plan_prune(repo, opts, &rep, &rep.progress);
+  rep.on_phase_end();
   if (!plan.ok()) return cli.fail(plan.status());
   cli.print(prune_stats_text(cli, plan->stats));
   if (dry_run) {
@@ -333,12 +317,8 @@ int run_prune(Cli& cli, repo::Repository& repo, ops::PruneOptions opts, bool dry
     }
     return kExitOk;
   }
-  base::StatusOr<ops::PruneResult> res = base::internal_error("not run");
-  {
-    std::unique_ptr<ProgressPrinter> bar;
-    if (cli.show_progress()) bar = std::make_unique<ProgressPrinter>(cli, render);
-    res = ops::execute_prune(repo, std::move(*plan), opts, &rep, &rep.progress);
-  }
+  base::StatusOr<ops::PruneResult> res = ops::execute_prune(repo, std::move(*plan), opts, &rep, &rep.progress);
+  rep.on_phase_end();
   if (!res.ok()) return cli.fail(res.status());
   if (res->temp_files_deleted > 0) cli.print(cli.tr("prune.temp_removed", res->temp_files_deleted) + "\n");
   if (res->delete_failures > 0) cli.error(cli.tr("prune.delete_failures", res->delete_failures));

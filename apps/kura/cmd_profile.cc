@@ -27,7 +27,7 @@ std::string expiry_text(const Cli& cli, int64_t not_after) {
 int show(Cli& cli, const std::string& given) {
   auto p = named_profile(cli, given);
   if (!p.ok()) return cli.fail(p.status());
-  auto pem = cli.env->read_file(p->tls_client_cert);
+  auto pem = cli.env->read_named_file(p->tls_client_cert);
   if (!pem.ok()) return cli.fail(pem.status());
   auto cert = crypto::parse_cert(std::string(pem->begin(), pem->end()));
   if (!cert.ok()) return cli.fail(cert.status().with_context(p->tls_client_cert));

@@ -10,8 +10,8 @@ class Reporter : public ops::RebuildIndexObserver {
  public:
   Reporter(const Cli& cli, ops::RebuildIndexProgress& prog) : cli_(cli), prog_(prog) {}
 
+  void on_phase_end() override { bar_.reset(); }
   void on_phase(ops::RebuildIndexPhase phase, uint64_t) override {
-    bar_.reset();
     switch (phase) {
       case ops::RebuildIndexPhase::kLoadingIndex:
         cli_.print(cli_.msg().get("rebuild.loading_index") + "\n");
@@ -36,14 +36,15 @@ class Reporter : public ops::RebuildIndexObserver {
         break;
     }
   }
+  // restic's Warnf: these warnings go to stderr without a prefix.
   void on_invalid_index(const repo::Id& id, const base::Status& st) override {
-    cli_.error(cli_.tr("rebuild.warn.invalid_index", id.hex(), st.message()));
+    cli_.notice(cli_.tr("rebuild.warn.invalid_index", id.hex(), st.message()));
   }
-  void on_pack_added(const repo::Id& id) override { cli_.error(cli_.tr("rebuild.warn.adding_pack", id.hex())); }
+  void on_pack_added(const repo::Id& id) override { cli_.notice(cli_.tr("rebuild.warn.adding_pack", id.hex())); }
   void on_pack_size_mismatch(const repo::Id& id, uint64_t stored, uint64_t indexed) override {
-    cli_.error(cli_.tr("rebuild.warn.size_mismatch", id.hex(), stored, indexed));
+    cli_.notice(cli_.tr("rebuild.warn.size_mismatch", id.hex(), stored, indexed));
   }
-  void on_pack_missing(const repo::Id& id) override { cli_.error(cli_.tr("rebuild.warn.pack_missing", id.hex())); }
+  void on_pack_missing(const repo::Id& id) override { cli_.notice(cli_.tr("rebuild.warn.pack_missing", id.hex())); }
   void on_pack_unreadable(const repo::Id& id, const base::Status& st) override {
     if (cli_.g.verbose >= 2) cli_.verbose(cli_.tr("rebuild.skipped_pack", id.hex(), st.message()) + "\n");
   }

@@ -64,7 +64,7 @@ int run(Cli& cli, RestoreFlags& f) {
     if (json) {
       JsonObject j;
       double pct = progress.total_bytes ? static_cast<double>(progress.bytes_done) / progress.total_bytes : 0;
-      j.str("message_type", "status").dbl("seconds_elapsed", elapsed).dbl("percent_done", pct)
+      j.str("message_type", "status").num("seconds_elapsed", static_cast<uint64_t>(elapsed)).dbl("percent_done", pct)
           .num("total_files", progress.total_files).num("files_restored", progress.files_done)
           .num("total_bytes", progress.total_bytes).num("bytes_restored", progress.bytes_done);
       return j.done();
@@ -78,7 +78,7 @@ int run(Cli& cli, RestoreFlags& f) {
   double elapsed = printer.elapsed();
   if (cli.g.json) {
     JsonObject j;
-    j.str("message_type", "summary").dbl("seconds_elapsed", elapsed).num("total_files", res->total_files)
+    j.str("message_type", "summary").num("seconds_elapsed", static_cast<uint64_t>(elapsed)).num("total_files", res->total_files)
         .num("files_restored", res->files).num("total_bytes", res->bytes).num("bytes_restored", res->bytes)
         .num("errors", res->errors.size());
     if (f.verify) j.num("files_verified", res->verified_files);

@@ -55,6 +55,19 @@ size_t display_width(std::string_view s) {
   return w;
 }
 
+std::string truncate_to_width(std::string_view s, size_t width) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t len;
+    char32_t cp = decode_utf8(s, i, len);
+    size_t cw = len > 1 && is_combining(cp) ? 0 : (len > 1 && is_wide(cp) ? 2 : 1);
+    if (w + cw > width) return std::string(s.substr(0, i));
+    w += cw;
+    i += len;
+  }
+  return std::string(s);
+}
+
 std::string pad_to_width(std::string s, size_t width) {
   size_t w = display_width(s);
   if (w < width) s.append(width - w, ' ');

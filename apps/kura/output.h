@@ -19,6 +19,9 @@ namespace kura::cli {
 // combining marks none, everything else (invalid bytes included) one.
 size_t display_width(std::string_view s);
 
+// The longest prefix of s (whole characters) that fits in `width` columns.
+std::string truncate_to_width(std::string_view s, size_t width);
+
 // s followed by spaces up to `width` columns (unchanged when already as wide).
 std::string pad_to_width(std::string s, size_t width);
 

@@ -23,8 +23,9 @@ base::StatusOr<std::string> secondary_password(Cli& cli, const SecondaryRepoFlag
   if (!f.password_command.empty()) {
     ASSIGN_OR_RETURN(pw, run_password_command(cli.msg(), f.password_command));
   } else if (!f.password_file.empty()) {
-    ASSIGN_OR_RETURN(pw, read_password_file(*cli.env, "--from-password-file", f.password_file));
-  } else if (const char* env = std::getenv("RESTIC_FROM_PASSWORD")) {
+    ASSIGN_OR_RETURN(pw, read_password_file(*cli.env, f.use_legacy ? "--password-file2" : "--from-password-file",
+                                            f.password_file));
+  } else if (const char* env = std::getenv(f.use_legacy ? "RESTIC_PASSWORD2" : "RESTIC_FROM_PASSWORD")) {
     pw = env;
   }
   if (!pw.empty()) return pw;
@@ -74,10 +75,60 @@ void add_secondary_repo_flags(CLI::App* cmd, const Cli& cli, SecondaryRepoFlags&
       ->envname("RESTIC_FROM_PASSWORD_COMMAND");
   cmd->add_option("--from-key-hint", f.key_hint, cli.msg().get("repocmds.flag.from_key_hint"))
       ->envname("RESTIC_FROM_KEY_HINT");
+  // restic 0.13's names, hidden as restic 0.14 hides them. Their variables are read in
+  // resolve_secondary() so that only the command line draws the deprecation notice.
+  auto legacy = [&](const char* name, std::string& into, const char* deprecated) {
+    auto* o = cmd->add_option(name, into)->group("");
+    if (deprecated != nullptr) {
+      o->each([&f, name, deprecated](const std::string&) {
+        f.deprecated_given.push_back(std::string(name) + "\t" + deprecated);
+      });
+    }
+  };
+  legacy("--repo2", f.legacy.repo, "repocmds.deprecated.repo2");
+  legacy("--repository-file2", f.legacy.repository_file, "repocmds.deprecated.repository_file2");
+  legacy("--password-file2", f.legacy.password_file, nullptr);
+  legacy("--password-command2", f.legacy.password_command, nullptr);
+  legacy("--key-hint2", f.legacy.key_hint, nullptr);
 }
 
 bool has_secondary_repo(const SecondaryRepoFlags& f) {
-  return !f.repo.empty() || !f.repository_file.empty();
+  return !f.repo.empty() || !f.repository_file.empty() || !f.legacy.repo.empty() ||
+         !f.legacy.repository_file.empty();
+}
+
+base::Status resolve_secondary(const Cli& cli, SecondaryRepoFlags& f) {
+  for (const auto& d : f.deprecated_given) {
+    auto tab = d.find('\t');
+    cli.error(cli.tr("repocmds.flag_deprecated", d.substr(0, tab), cli.msg().get(d.substr(tab + 1))));
+  }
+  f.deprecated_given.clear();
+  auto from_env = [](std::string& v, const char* var) {
+    if (const char* e = std::getenv(var); v.empty() && e != nullptr) v = e;
+  };
+  from_env(f.legacy.repo, "RESTIC_REPOSITORY2");
+  from_env(f.legacy.repository_file, "RESTIC_REPOSITORY_FILE2");
+  from_env(f.legacy.password_file, "RESTIC_PASSWORD_FILE2");
+  from_env(f.legacy.password_command, "RESTIC_PASSWORD_COMMAND2");
+  from_env(f.legacy.key_hint, "RESTIC_KEY_HINT2");
+  const auto& l = f.legacy;
+  bool has_from = !f.repo.empty() || !f.repository_file.empty() || !f.password_file.empty() ||
+                  !f.key_hint.empty() || !f.password_command.empty();
+  bool has_legacy = !l.repo.empty() || !l.repository_file.empty() || !l.password_file.empty() ||
+                    !l.key_hint.empty() || !l.password_command.empty();
+  if (has_from && has_legacy) return base::invalid_argument(cli.msg().get("repocmds.err.both_groups"));
+  if (!has_from && has_legacy) {
+    if (!l.repo.empty() && !l.repository_file.empty()) {
+      return base::invalid_argument(cli.msg().get("repocmds.err.repo2_and_file"));
+    }
+    f.repo = l.repo;
+    f.repository_file = l.repository_file;
+    f.password_file = l.password_file;
+    f.password_command = l.password_command;
+    f.key_hint = l.key_hint;
+    f.use_legacy = true;
+  }
+  return base::ok_status();
 }
 
 base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoFlags& f,
@@ -88,7 +139,9 @@ base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoF
   }
   std::string location = f.repo;
   if (location.empty()) {
-    ASSIGN_OR_RETURN(base::Bytes data, ops::read_flag_file(*cli.env, "--from-repository-file", f.repository_file));
+    ASSIGN_OR_RETURN(base::Bytes data,
+                     ops::read_flag_file(*cli.env, f.use_legacy ? "--repository-file2" : "--from-repository-file",
+                                         f.repository_file));
     location = go_trim_space(decode_text(data));
   }
   ASSIGN_OR_RETURN(std::string pw, secondary_password(cli, f, prefix));
@@ -105,28 +158,8 @@ base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoF
   return out;
 }
 
-}  // namespace kura::cli
-
-namespace kura::cli {
-
-std::unique_ptr<ProgressPrinter> counter_bar(const Cli& cli, const std::atomic<uint64_t>& done,
-                                             const std::atomic<uint64_t>& total, std::string unit_key) {
-  if (!cli.show_progress()) return nullptr;
-  auto render = [&cli, &done, &total, unit_key](double elapsed, bool) {
-    uint64_t d = done.load(), t = total.load();
-    std::string head = "[" + format_duration(elapsed) + "] ";
-    if (t == 0) return head + cli.tr(unit_key + "_count", d);
-    double pct = std::min(100.0, 100.0 * static_cast<double>(d) / static_cast<double>(t));
-    return head + fmt::format("{:.2f}%  ", pct) + cli.tr(unit_key, d, t);
-  };
-  return std::make_unique<ProgressPrinter>(cli, render);
-}
-
-}  // namespace kura::cli
-
-namespace kura::cli {
-
-base::StatusOr<uint64_t> chunker_polynomial_from(Cli& cli, bool copy, const SecondaryRepoFlags& f) {
+base::StatusOr<uint64_t> chunker_polynomial_from(Cli& cli, bool copy, SecondaryRepoFlags& f) {
+  RETURN_IF_ERROR(resolve_secondary(cli, f));
   if (!copy) {
     if (has_secondary_repo(f)) return base::invalid_argument(cli.msg().get("repocmds.err.secondary_without_copy"));
     return uint64_t{0};

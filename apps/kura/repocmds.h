@@ -28,9 +28,19 @@ void report_selection(const Cli& cli, const ops::SnapshotSelection& sel);
 // Takes the lock (printing restic's "create [exclusive] lock for repository" first).
 base::StatusOr<std::unique_ptr<repo::RepoLock>> lock_repo(Cli& cli, repo::Repository& r, bool exclusive);
 
-// restic's "from" repository flags (copy's source, init's --copy-chunker-params).
+// restic's "from" repository flags (copy's source, init's --copy-chunker-params), and
+// restic 0.13's hidden, deprecated "2" group (--repo2, --repository-file2, --password-file2,
+// --password-command2, --key-hint2, RESTIC_REPOSITORY2 ...). With copy, --repo2 names the
+// DESTINATION (the -r repository is then the source), as in restic 0.14.
 struct SecondaryRepoFlags {
   std::string repo, repository_file, password_file, password_command, key_hint;
+  struct Legacy {
+    std::string repo, repository_file, password_file, password_command, key_hint;
+  } legacy;
+  // Deprecated flags given on the command line (restic names them on stderr).
+  std::vector<std::string> deprecated_given;
+  // Set by resolve_secondary(): the legacy group was used.
+  bool use_legacy = false;
 };
 void add_secondary_repo_flags(CLI::App* cmd, const Cli& cli, SecondaryRepoFlags& f,
                               const std::string& repo_usage);
@@ -47,6 +57,9 @@ base::StatusOr<SecondaryRepo> open_secondary_repo(Cli& cli, const SecondaryRepoF
                                                   const std::string& prefix);
 // Whether any location for a secondary repository was given.
 bool has_secondary_repo(const SecondaryRepoFlags& f);
+// Picks the group that was given (refusing both at once, as restic does) and, for the
+// legacy group, copies it into the main fields so the rest reads one set.
+base::Status resolve_secondary(const Cli& cli, SecondaryRepoFlags& f);
 
 }  // namespace kura::cli
 
@@ -56,17 +69,12 @@ bool has_secondary_repo(const SecondaryRepoFlags& f);
 
 namespace kura::cli {
 
-// restic's counter bar ("[0:01] 50.00%  1 / 2 packs") on a terminal; nothing otherwise.
-// `unit_key`: the catalog key of the "{} / {} packs" text.
-std::unique_ptr<ProgressPrinter> counter_bar(const Cli& cli, const std::atomic<uint64_t>& done,
-                                             const std::atomic<uint64_t>& total, std::string unit_key);
-
 }  // namespace kura::cli
 
 namespace kura::cli {
 
 // init --copy-chunker-params: the polynomial of the --from-repo repository (0 without the
 // flag). A secondary repository without the flag is an error, as in restic.
-base::StatusOr<uint64_t> chunker_polynomial_from(Cli& cli, bool copy, const SecondaryRepoFlags& f);
+base::StatusOr<uint64_t> chunker_polynomial_from(Cli& cli, bool copy, SecondaryRepoFlags& f);
 
 }  // namespace kura::cli
