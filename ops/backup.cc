@@ -167,8 +167,16 @@ class Archiver {
   }
 
   void attach(repo::Repository& repo) {
-    repo_ = &repo;
     tables_ = chunker::Tables::get(repo.config().chunker_polynomial);
+    std::vector<std::pair<std::string, base::Status>> held;
+    {
+      std::lock_guard<std::mutex> l(err_mu_);
+      repo_ = &repo;
+      held.swap(held_);
+    }
+    for (const auto& [path, st] : held) {
+      if (observer_) observer_->on_error(path, st);
+    }
   }
   // After attach.
   base::StatusOr<BackupResult> run();
@@ -185,6 +193,12 @@ class Archiver {
     {
       std::lock_guard<std::mutex> l(err_mu_);
       errors_.push_back({path, st.message()});
+      // Found by the scan before the repository opened: told once it has (a wrong password
+      // is then the only thing said).
+      if (repo_ == nullptr) {
+        held_.emplace_back(path, st);
+        return;
+      }
     }
     if (observer_) observer_->on_error(path, st);
   }
@@ -341,6 +355,7 @@ class Archiver {
 
   std::mutex err_mu_;
   std::vector<BackupError> errors_;
+  std::vector<std::pair<std::string, base::Status>> held_;  // reported before attach
   base::Status tree_error_;  // guarded by err_mu_: the first failed tree write
 
   std::atomic<uint64_t> files_new_{0}, files_changed_{0}, files_unmodified_{0};
