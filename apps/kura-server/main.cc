@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <fstream>
 #include <sstream>
 
@@ -578,18 +579,20 @@ int main_impl(int argc, char** argv) {
   c_user->require_subcommand(1);
   std::string login, role_text;
   auto user_of = [&](DataDir& d) { return d.meta().user_by_login(login); };
+  // The id of --tenant (0, the provider, when it is not given).
+  auto tenant_id = [&](DataDir& d) -> base::StatusOr<int64_t> {
+    if (tenant.empty()) return int64_t{0};
+    ASSIGN_OR_RETURN(auto t, d.service().tenant(tenant));
+    return t.id;
+  };
   auto* u_list = c_user->add_subcommand("list", m.get("srv.cmd.user_list"));
   u_list->add_option("--tenant", tenant, m.get("srv.flag.user_tenant"));
   u_list->callback([&] {
     auto d = open_data(g);
     if (!d.ok()) return void(rc = fail(d.status()));
-    int64_t tid = 0;
-    if (!tenant.empty()) {
-      auto t = (*d)->service().tenant(tenant);
-      if (!t.ok()) return void(rc = fail(t.status()));
-      tid = t->id;
-    }
-    auto users = (*d)->meta().list_users(tid);
+    auto tid = tenant_id(**d);
+    if (!tid.ok()) return void(rc = fail(tid.status()));
+    auto users = (*d)->meta().list_users(*tid);
     if (!users.ok()) return void(rc = fail(users.status()));
     const int64_t now = base::system_clock()->now().sec;
     json arr = json::array();
@@ -624,17 +627,13 @@ int main_impl(int argc, char** argv) {
     if (!d.ok()) return void(rc = fail(d.status()));
     auto role = meta::parse_user_role(role_text);
     if (!role.ok()) return void(rc = fail(role.status()));
-    int64_t tid = 0;
-    if (!tenant.empty()) {
-      auto t = (*d)->service().tenant(tenant);
-      if (!t.ok()) return void(rc = fail(t.status()));
-      tid = t->id;
-    }
+    auto tid = tenant_id(**d);
+    if (!tid.ok()) return void(rc = fail(tid.status()));
     base::StatusOr<meta::User> u = base::internal_error("no user created");
     std::string password;
     for (int attempt = 0; attempt < 5; ++attempt) {
       password = service::Accounts::new_initial_password();
-      u = (*d)->accounts().create_user(tid, login, display.empty() ? login : display, *role, password);
+      u = (*d)->accounts().create_user(*tid, login, display.empty() ? login : display, *role, password);
       // Only a random password that the policy refused (e.g. it held the ID) is worth another.
       if (u.ok() || u.status().message().rfind("password:", 0) != 0) break;
     }
@@ -643,28 +642,25 @@ int main_impl(int argc, char** argv) {
     if (!u.ok()) return void(rc = fail(u.status()));
     std::fputs(m.format("srv.user.created", login, password).c_str(), stderr);
   });
-  auto* u_unlock = c_user->add_subcommand("unlock", m.get("srv.cmd.user_unlock"));
-  u_unlock->add_option("login", login, m.get("srv.arg.login"))->required();
-  u_unlock->callback([&] {
-    auto d = open_data(g);
-    if (!d.ok()) return void(rc = fail(d.status()));
-    auto u = user_of(**d);
-    base::Status st = u.ok() ? (*d)->accounts().unlock(u->id) : u.status();
-    record_local(**d, "", "user.unlock", "user:" + login, st);
-    if (!st.ok()) return void(rc = fail(st));
-    std::fputs(m.format("srv.user.unlocked", login).c_str(), stderr);
-  });
-  auto* u_reset = c_user->add_subcommand("reset-factors", m.get("srv.cmd.user_reset"));
-  u_reset->add_option("login", login, m.get("srv.arg.login"))->required();
-  u_reset->callback([&] {
-    auto d = open_data(g);
-    if (!d.ok()) return void(rc = fail(d.status()));
-    auto u = user_of(**d);
-    base::Status st = u.ok() ? (*d)->accounts().remove_all_factors(u->id) : u.status();
-    record_local(**d, "", "user.reset_factors", "user:" + login, st);
-    if (!st.ok()) return void(rc = fail(st));
-    std::fputs(m.format("srv.user.factors_reset", login).c_str(), stderr);
-  });
+  // unlock and reset-factors: one account by its login, the step recorded, a line on success.
+  auto user_action = [&](const char* name, const char* help_key, const char* action, const char* done_key,
+                         std::function<base::Status(DataDir&, const meta::User&)> run) {
+    auto* cmd = c_user->add_subcommand(name, m.get(help_key));
+    cmd->add_option("login", login, m.get("srv.arg.login"))->required();
+    cmd->callback([&, action, done_key, run] {
+      auto d = open_data(g);
+      if (!d.ok()) return void(rc = fail(d.status()));
+      auto u = user_of(**d);
+      base::Status st = u.ok() ? run(**d, *u) : u.status();
+      record_local(**d, "", action, "user:" + login, st);
+      if (!st.ok()) return void(rc = fail(st));
+      std::fputs(m.format(done_key, login).c_str(), stderr);
+    });
+  };
+  user_action("unlock", "srv.cmd.user_unlock", "user.unlock", "srv.user.unlocked",
+              [](DataDir& d, const meta::User& u) { return d.accounts().unlock(u.id); });
+  user_action("reset-factors", "srv.cmd.user_reset", "user.reset_factors", "srv.user.factors_reset",
+              [](DataDir& d, const meta::User& u) { return d.accounts().remove_all_factors(u.id); });
 
   try {
     app.parse(argc, argv);

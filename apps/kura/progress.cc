@@ -64,7 +64,7 @@ double progress_fps() {
 }
 
 ProgressPrinter::ProgressPrinter(const Cli& cli, Render render, Kind kind)
-    : render_(std::move(render)), kind_(kind), quiet_(cli.g.quiet || cli.g.json), tty_(cli.show_progress()),
+    : render_(std::move(render)), kind_(kind), tty_(cli.show_progress()),
       json_(cli.g.json && kind == Kind::kStatus),
       fps_(progress_fps()), start_(std::chrono::steady_clock::now()) {
   // As restic: with RESTIC_PROGRESS_FPS set, the status is printed as lines where it cannot be
@@ -89,7 +89,7 @@ void ProgressPrinter::stop() {
   if (thread_.joinable()) thread_.join();
   std::string out;
   if (tty_) out = kClearStatus;
-  if (kind_ == Kind::kCounter && !quiet_) {
+  if (kind_ == Kind::kCounter) {
     // restic ends a counter with its last state and a line feed: "\r" then "\n" on a
     // terminal, "\n" then "\n" (a blank line) elsewhere.
     out += render_(elapsed(), false) + (tty_ ? "\n" : "\n\n");

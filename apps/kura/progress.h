@@ -36,7 +36,8 @@ class ProgressPrinter {
   // JSON object (json mode).
   using Render = std::function<std::string(double elapsed, bool json)>;
   // kStatus: a command's status (JSON lines with --json); kCounter: a counter such as check's
-  // packs, text only, as restic shows it (never with --json or --quiet).
+  // packs, text only, as restic shows it (made by counter_bar, which makes none with --json or
+  // --quiet).
   enum class Kind { kStatus, kCounter };
   ProgressPrinter(const Cli& cli, Render render, Kind kind = Kind::kStatus);
   ~ProgressPrinter();
@@ -47,7 +48,6 @@ class ProgressPrinter {
   void loop();
   Render render_;
   Kind kind_;
-  bool quiet_;
   bool tty_, json_, lines_ = false;
   double fps_;
   std::chrono::steady_clock::time_point start_;

@@ -81,7 +81,7 @@ void add_secondary_repo_flags(CLI::App* cmd, const Cli& cli, SecondaryRepoFlags&
     auto* o = cmd->add_option(name, into)->group("");
     if (deprecated != nullptr) {
       o->each([&f, name, deprecated](const std::string&) {
-        f.deprecated_given.push_back(std::string(name) + "\t" + deprecated);
+        f.deprecated_given.emplace_back(name, deprecated);
       });
     }
   };
@@ -92,15 +92,11 @@ void add_secondary_repo_flags(CLI::App* cmd, const Cli& cli, SecondaryRepoFlags&
   legacy("--key-hint2", f.legacy.key_hint, nullptr);
 }
 
-bool has_secondary_repo(const SecondaryRepoFlags& f) {
-  return !f.repo.empty() || !f.repository_file.empty() || !f.legacy.repo.empty() ||
-         !f.legacy.repository_file.empty();
-}
+bool has_secondary_repo(const SecondaryRepoFlags& f) { return f.has_location() || f.legacy.has_location(); }
 
 base::Status resolve_secondary(const Cli& cli, SecondaryRepoFlags& f) {
-  for (const auto& d : f.deprecated_given) {
-    auto tab = d.find('\t');
-    cli.error(cli.tr("repocmds.flag_deprecated", d.substr(0, tab), cli.msg().get(d.substr(tab + 1))));
+  for (const auto& [flag, advice] : f.deprecated_given) {
+    cli.error(cli.tr("repocmds.flag_deprecated", flag, cli.msg().get(advice)));
   }
   f.deprecated_given.clear();
   auto from_env = [](std::string& v, const char* var) {
@@ -111,21 +107,13 @@ base::Status resolve_secondary(const Cli& cli, SecondaryRepoFlags& f) {
   from_env(f.legacy.password_file, "RESTIC_PASSWORD_FILE2");
   from_env(f.legacy.password_command, "RESTIC_PASSWORD_COMMAND2");
   from_env(f.legacy.key_hint, "RESTIC_KEY_HINT2");
-  const auto& l = f.legacy;
-  bool has_from = !f.repo.empty() || !f.repository_file.empty() || !f.password_file.empty() ||
-                  !f.key_hint.empty() || !f.password_command.empty();
-  bool has_legacy = !l.repo.empty() || !l.repository_file.empty() || !l.password_file.empty() ||
-                    !l.key_hint.empty() || !l.password_command.empty();
-  if (has_from && has_legacy) return base::invalid_argument(cli.msg().get("repocmds.err.both_groups"));
-  if (!has_from && has_legacy) {
+  const SecondaryRepoNames& l = f.legacy;
+  if (f.any() && l.any()) return base::invalid_argument(cli.msg().get("repocmds.err.both_groups"));
+  if (l.any()) {
     if (!l.repo.empty() && !l.repository_file.empty()) {
       return base::invalid_argument(cli.msg().get("repocmds.err.repo2_and_file"));
     }
-    f.repo = l.repo;
-    f.repository_file = l.repository_file;
-    f.password_file = l.password_file;
-    f.password_command = l.password_command;
-    f.key_hint = l.key_hint;
+    static_cast<SecondaryRepoNames&>(f) = l;
     f.use_legacy = true;
   }
   return base::ok_status();

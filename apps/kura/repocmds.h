@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "apps/kura/cli.h"
 #include "ops/snapshots.h"
@@ -32,13 +34,18 @@ base::StatusOr<std::unique_ptr<repo::RepoLock>> lock_repo(Cli& cli, repo::Reposi
 // restic 0.13's hidden, deprecated "2" group (--repo2, --repository-file2, --password-file2,
 // --password-command2, --key-hint2, RESTIC_REPOSITORY2 ...). With copy, --repo2 names the
 // DESTINATION (the -r repository is then the source), as in restic 0.14.
-struct SecondaryRepoFlags {
+struct SecondaryRepoNames {
   std::string repo, repository_file, password_file, password_command, key_hint;
-  struct Legacy {
-    std::string repo, repository_file, password_file, password_command, key_hint;
-  } legacy;
-  // Deprecated flags given on the command line (restic names them on stderr).
-  std::vector<std::string> deprecated_given;
+  bool has_location() const { return !repo.empty() || !repository_file.empty(); }
+  bool any() const {
+    return has_location() || !password_file.empty() || !password_command.empty() || !key_hint.empty();
+  }
+};
+struct SecondaryRepoFlags : SecondaryRepoNames {
+  SecondaryRepoNames legacy;
+  // Deprecated flags given on the command line, with the catalog key of their advice
+  // (restic names them on stderr).
+  std::vector<std::pair<std::string, std::string>> deprecated_given;
   // Set by resolve_secondary(): the legacy group was used.
   bool use_legacy = false;
 };

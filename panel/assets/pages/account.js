@@ -92,15 +92,21 @@ function addKey(reload) {
         if (!r) return;
         if (r.session) setSession(r.session);
         toast(t('factor.key_added'));
-        if (r.recovery_codes && r.recovery_codes.length) {
-          replace(body, recoveryCodesBlock(r.recovery_codes, () => close(true)));
-          body.querySelector('input[type=checkbox]').focus();
-        } else {
-          close(true);
-        }
+        closeOrShowCodes(body, r, close);
       })));
     return body;
   }).then(reload);
+}
+
+// After a factor was added: the recovery codes made with the first one (the dialog closes
+// once they are confirmed), otherwise the dialog closes now.
+function closeOrShowCodes(body, r, close) {
+  if (r.recovery_codes && r.recovery_codes.length) {
+    replace(body, recoveryCodesBlock(r.recovery_codes, () => close(true)));
+    body.querySelector('input[type=checkbox]').focus();
+  } else {
+    close(true);
+  }
 }
 
 // me/totp/begin → the QR code (and the key to type) → a code from the app → me/totp/confirm.
@@ -116,12 +122,7 @@ function addApp(reload) {
         (btn) => busy(btn, err, async () => {
           const r = await post('me/totp/confirm', {secret: begin.secret, code: code.input.value.replace(/\s/g, '')});
           toast(t('factor.app_added'));
-          if (r.recovery_codes && r.recovery_codes.length) {
-            replace(body, recoveryCodesBlock(r.recovery_codes, () => close(true)));
-            body.querySelector('input[type=checkbox]').focus();
-          } else {
-            close(true);
-          }
+          closeOrShowCodes(body, r, close);
         })));
       code.input.focus();
     }).catch((e) => {
